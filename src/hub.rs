@@ -1,0 +1,525 @@
+//! The hub: who is connected, under which nick, in which rooms, and who gets what. Pure: it does no
+//! I/O and reads no clock; it turns one `Input` into the `Effect`s the server must carry out.
+
+mod room;
+
+use std::collections::{BTreeSet, HashMap};
+
+pub use room::{MAX_TOPIC_BYTES, Room, Topic};
+
+use crate::names::{ConnId, Nick, NickKey, RoomName};
+use crate::protocol::{
+    Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request,
+    RequestId, RoomSummary,
+};
+
+/// What the hub is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A connection finished its handshake (plain connections have none).
+    Connect(Arrival),
+    Request { conn: ConnId, request: Request },
+    /// A frame the transport could not turn into a request.
+    Reject {
+        conn: ConnId,
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The connection is gone (EOF, reset, or too slow to keep up).
+    Disconnect { conn: ConnId, reason: String },
+    Shutdown,
+}
+
+/// A new connection as the hub first hears of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival {
+    pub conn: ConnId,
+    /// The nick asked for; one is made up when it is missing or taken.
+    pub nick: Option<Nick>,
+    /// The room to land in; `lobby` when missing.
+    pub room: Option<RoomName>,
+    /// Where it came from, for the operator's eyes only.
+    pub peer: String,
+    /// The operator console: may kick and address connections by number.
+    pub operator: bool,
+}
+
+/// What the server must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Queue `event` to each addressee.
+    Deliver { event: Event, to: Vec<Addressee> },
+    /// Forget the connection: nothing more will be queued to it, so its output can be flushed and closed.
+    Close { conn: ConnId },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addressee {
+    pub conn: ConnId,
+    pub focus: Focus,
+}
+
+/// Whether an event concerns the addressee's current room; plain text names the room only when not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Focus {
+    Current,
+    Elsewhere,
+}
+
+/// Settings the hub needs; they never change while it runs.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The server's name and version, told in the welcome.
+    pub server: String,
+    /// The largest message text, in bytes.
+    pub max_message: usize,
+}
+
+#[derive(Debug)]
+struct Member {
+    nick: Nick,
+    /// Joined rooms in join order; the last is the current room.
+    rooms: Vec<RoomName>,
+}
+
+impl Member {
+    fn current(&self) -> Option<&RoomName> {
+        self.rooms.last()
+    }
+}
+
+/// A failed request: the code and a sentence for a person.
+type Refusal = (ErrorCode, String);
+
+pub struct Hub {
+    config: HubConfig,
+    members: HashMap<ConnId, Member>,
+    nicks: HashMap<NickKey, ConnId>,
+    rooms: HashMap<RoomName, Room>,
+    operators: BTreeSet<ConnId>,
+    last_message: u64,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Hub {
+        Hub {
+            config,
+            members: HashMap::new(),
+            nicks: HashMap::new(),
+            rooms: HashMap::new(),
+            operators: BTreeSet::new(),
+            last_message: 0,
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        let mut out = Effects::default();
+        match input {
+            Input::Connect(arrival) => self.connect(arrival, &mut out),
+            Input::Request { conn, request } => self.request(conn, request, now, &mut out),
+            Input::Reject { conn, id, code, message } => out.tell(conn, Event::Error { id, code, message }),
+            Input::Disconnect { conn, reason } => self.remove(conn, reason, &mut out),
+            Input::Shutdown => self.shutdown(&mut out),
+        }
+        out.0
+    }
+
+    fn connect(&mut self, arrival: Arrival, out: &mut Effects) {
+        let conn = arrival.conn;
+        if self.members.contains_key(&conn) {
+            return;
+        }
+        let wanted = arrival.nick.clone().filter(|nick| !self.nicks.contains_key(&nick.key()));
+        let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
+        let room = arrival.room.unwrap_or_else(RoomName::lobby);
+        self.nicks.insert(nick.key(), conn);
+        let member = Member { nick: nick.clone(), rooms: Vec::new() };
+        self.members.insert(conn, member);
+        out.tell(conn, self.welcome(conn, &nick, &room));
+        if let (None, Some(asked)) = (&wanted, &arrival.nick) {
+            let message = format!("the nick {asked} is taken; you are {nick}");
+            out.tell(conn, Event::Error { id: None, code: ErrorCode::NickTaken, message });
+        }
+        let connected = Event::Connected { conn, nick: nick.clone(), peer: arrival.peer };
+        out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
+        if arrival.operator {
+            self.operators.insert(conn);
+        }
+        self.enter(conn, room, out);
+    }
+
+    fn welcome(&self, conn: ConnId, nick: &Nick, room: &RoomName) -> Event {
+        Event::Welcome {
+            version: PROTOCOL_VERSION,
+            server: self.config.server.clone(),
+            nick: nick.clone(),
+            conn,
+            room: Some(room.clone()),
+            max_message: self.config.max_message,
+        }
+    }
+
+    /// `user<N>` after the connection number, or the first free `guest<K>` if someone took that.
+    fn spare_nick(&self, conn: ConnId) -> Nick {
+        let candidates = std::iter::once(format!("user{}", conn.0))
+            .chain((1..).map(|k: u64| format!("guest{k}")));
+        candidates
+            .filter_map(|text| Nick::parse(&text).ok())
+            .find(|nick| !self.nicks.contains_key(&nick.key()))
+            .expect("an unbounded list of nicks has a free one")
+    }
+
+    fn request(&mut self, conn: ConnId, request: Request, now: Millis, out: &mut Effects) {
+        if !self.members.contains_key(&conn) {
+            return;
+        }
+        let Request { id, command } = request;
+        match self.command(conn, command, now, out) {
+            Ok(Done::Answered(message)) => {
+                if let Some(id) = id {
+                    let ts = message.map(|_| now);
+                    out.tell(conn, Event::Ack { id, message, ts });
+                }
+            }
+            Ok(Done::Gone) => {}
+            Err((code, message)) => out.tell(conn, Event::Error { id, code, message }),
+        }
+    }
+
+    fn command(&mut self, conn: ConnId, command: Command, now: Millis, out: &mut Effects) -> Result<Done, Refusal> {
+        match command {
+            Command::Say { room, text, action } => self.say(conn, room, text, action, now, out),
+            Command::Msg { to, text } => self.direct(conn, to, text, now, out),
+            Command::Nick { nick } => self.rename(conn, nick, out).map(Done::done),
+            Command::Join { room } => {
+                self.enter(conn, room, out);
+                Ok(Done::Answered(None))
+            }
+            Command::Part { room } => self.part(conn, room, out).map(Done::done),
+            Command::Topic { room, topic } => self.topic(conn, room, topic, out).map(Done::done),
+            Command::Who { room } => self.who(conn, room, out).map(Done::done),
+            Command::Rooms => {
+                out.tell(conn, self.room_list());
+                Ok(Done::Answered(None))
+            }
+            Command::Help => {
+                out.tell(conn, Event::Help);
+                Ok(Done::Answered(None))
+            }
+            Command::Ping => {
+                out.tell(conn, Event::Pong);
+                Ok(Done::Answered(None))
+            }
+            Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(Done::done),
+            Command::Quit { reason } => {
+                out.tell(conn, Event::Bye { reason: "goodbye".to_owned() });
+                self.remove(conn, reason.unwrap_or_else(|| "quit".to_owned()), out);
+                Ok(Done::Gone)
+            }
+            Command::Hello { .. } => Err((ErrorCode::BadRequest, "already said hello".to_owned())),
+        }
+    }
+
+    fn say(
+        &mut self,
+        conn: ConnId,
+        room: Option<RoomName>,
+        text: String,
+        action: bool,
+        now: Millis,
+        out: &mut Effects,
+    ) -> Result<Done, Refusal> {
+        self.check_text(&text)?;
+        let room = self.room_of(conn, room)?;
+        let members = self.rooms.get(&room).filter(|r| r.contains(conn));
+        let Some(members) = members else {
+            return Err((ErrorCode::NotInRoom, format!("you are not in {room}; /join {room} first")));
+        };
+        let to = members.members().filter(|&c| c != conn).map(|c| self.addressee(c, &room)).collect();
+        let id = self.next_message_id();
+        let from = self.nick(conn);
+        let message = Message { id, ts: now, from, room: Some(room), to: None, text, action };
+        out.deliver(Event::Message(message), to);
+        Ok(Done::Answered(Some(id)))
+    }
+
+    fn direct(&mut self, conn: ConnId, to: Recipient, text: String, now: Millis, out: &mut Effects) -> Result<Done, Refusal> {
+        self.check_text(&text)?;
+        let target = self.resolve(conn, &to)?;
+        let id = self.next_message_id();
+        let message = Message {
+            id,
+            ts: now,
+            from: self.nick(conn),
+            room: None,
+            to: Some(self.nick(target)),
+            text,
+            action: false,
+        };
+        out.tell(target, Event::Message(message));
+        Ok(Done::Answered(Some(id)))
+    }
+
+    fn rename(&mut self, conn: ConnId, nick: Nick, out: &mut Effects) -> Result<(), Refusal> {
+        let old = self.nick(conn);
+        match self.nicks.get(&nick.key()) {
+            Some(&owner) if owner != conn => {
+                return Err((ErrorCode::NickTaken, format!("the nick {nick} is taken")));
+            }
+            _ => {}
+        }
+        self.nicks.remove(&old.key());
+        self.nicks.insert(nick.key(), conn);
+        if let Some(member) = self.members.get_mut(&conn) {
+            member.nick = nick.clone();
+        }
+        let mut to = self.neighbours(conn);
+        to.push(elsewhere(conn));
+        out.deliver(Event::Renamed { from: old, to: nick }, to);
+        Ok(())
+    }
+
+    /// Join `room` (creating it), or make it current if already joined.
+    fn enter(&mut self, conn: ConnId, room: RoomName, out: &mut Effects) {
+        let Some(member) = self.members.get_mut(&conn) else { return };
+        let nick = member.nick.clone();
+        let already = member.rooms.contains(&room);
+        member.rooms.retain(|r| r != &room);
+        member.rooms.push(room.clone());
+        let joined = Event::Joined { room: room.clone(), nick };
+        if already {
+            out.tell(conn, joined);
+            return;
+        }
+        let entry = self.rooms.entry(room.clone()).or_default();
+        entry.add(conn);
+        let topic = entry.topic.clone();
+        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
+        out.deliver(joined, to);
+        if let Some(Topic { text, by }) = topic {
+            out.tell(conn, Event::Topic { room, topic: Some(text), by: Some(by) });
+        }
+    }
+
+    fn part(&mut self, conn: ConnId, room: Option<RoomName>, out: &mut Effects) -> Result<(), Refusal> {
+        let room = self.room_of(conn, room)?;
+        if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
+            return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
+        }
+        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
+        out.deliver(Event::Parted { room: room.clone(), nick: self.nick(conn) }, to);
+        self.leave_room(conn, &room);
+        Ok(())
+    }
+
+    fn topic(&mut self, conn: ConnId, room: Option<RoomName>, topic: Option<String>, out: &mut Effects) -> Result<(), Refusal> {
+        let room = self.room_of(conn, room)?;
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        let Some(text) = topic else {
+            let (topic, by) = entry.topic.clone().map(|t| (t.text, t.by)).unzip();
+            out.tell(conn, Event::Topic { room, topic, by });
+            return Ok(());
+        };
+        if !entry.contains(conn) {
+            return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
+        }
+        if text.len() > MAX_TOPIC_BYTES {
+            return Err((ErrorCode::TooLarge, format!("a topic may be at most {MAX_TOPIC_BYTES} bytes")));
+        }
+        let by = self.nick(conn);
+        let to = entry.members().map(|c| self.addressee(c, &room)).collect();
+        let event = Event::Topic { room: room.clone(), topic: Some(text.clone()), by: Some(by.clone()) };
+        out.deliver(event, to);
+        if let Some(entry) = self.rooms.get_mut(&room) {
+            entry.topic = Some(Topic { text, by });
+        }
+        Ok(())
+    }
+
+    fn who(&self, conn: ConnId, room: Option<RoomName>, out: &mut Effects) -> Result<(), Refusal> {
+        let room = self.room_of(conn, room)?;
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        let nicks = entry.members().map(|c| self.nick(c)).collect();
+        out.tell(conn, Event::Members { room, nicks });
+        Ok(())
+    }
+
+    fn room_list(&self) -> Event {
+        let mut rooms: Vec<RoomSummary> = self
+            .rooms
+            .iter()
+            .map(|(name, room)| RoomSummary {
+                room: name.clone(),
+                members: room.len(),
+                topic: room.topic.as_ref().map(|t| t.text.clone()),
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.room.cmp(&b.room));
+        Event::Rooms { rooms }
+    }
+
+    fn kick(&mut self, conn: ConnId, target: Recipient, reason: Option<String>, out: &mut Effects) -> Result<(), Refusal> {
+        if !self.operators.contains(&conn) {
+            return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
+        }
+        let target = self.resolve(conn, &target)?;
+        let reason = match reason {
+            Some(reason) => format!("kicked by {}: {reason}", self.nick(conn)),
+            None => format!("kicked by {}", self.nick(conn)),
+        };
+        out.tell(target, Event::Bye { reason: reason.clone() });
+        self.remove(target, reason, out);
+        Ok(())
+    }
+
+    /// Tell everyone concerned that `conn` is gone, then forget it.
+    fn remove(&mut self, conn: ConnId, reason: String, out: &mut Effects) {
+        let Some(member) = self.members.get(&conn) else { return };
+        let (nick, rooms) = (member.nick.clone(), member.rooms.clone());
+        out.deliver(Event::Quit { nick: nick.clone(), reason: reason.clone() }, self.neighbours(conn));
+        self.operators.remove(&conn);
+        let operators = self.operators.iter().map(|&c| elsewhere(c)).collect();
+        out.deliver(Event::Disconnected { conn, nick: nick.clone(), reason }, operators);
+        for room in &rooms {
+            self.leave_room(conn, room);
+        }
+        self.members.remove(&conn);
+        self.nicks.remove(&nick.key());
+        out.0.push(Effect::Close { conn });
+    }
+
+    fn shutdown(&mut self, out: &mut Effects) {
+        let mut conns: Vec<ConnId> = self.members.keys().copied().collect();
+        conns.sort();
+        for conn in conns {
+            out.tell(conn, Event::Bye { reason: "the server is shutting down".to_owned() });
+            out.0.push(Effect::Close { conn });
+        }
+        self.members.clear();
+        self.nicks.clear();
+        self.rooms.clear();
+        self.operators.clear();
+    }
+
+    fn leave_room(&mut self, conn: ConnId, room: &RoomName) {
+        if let Some(member) = self.members.get_mut(&conn) {
+            member.rooms.retain(|r| r != room);
+        }
+        if let Some(entry) = self.rooms.get_mut(room) {
+            entry.remove(conn);
+            if entry.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+
+    /// Everyone who shares a room with `conn`, each once, not `conn` itself.
+    fn neighbours(&self, conn: ConnId) -> Vec<Addressee> {
+        let Some(member) = self.members.get(&conn) else { return Vec::new() };
+        let mut seen = BTreeSet::new();
+        for room in &member.rooms {
+            if let Some(entry) = self.rooms.get(room) {
+                seen.extend(entry.members().filter(|&c| c != conn));
+            }
+        }
+        seen.into_iter().map(elsewhere).collect()
+    }
+
+    fn addressee(&self, conn: ConnId, room: &RoomName) -> Addressee {
+        let current = self.members.get(&conn).and_then(Member::current) == Some(room);
+        let focus = if current { Focus::Current } else { Focus::Elsewhere };
+        Addressee { conn, focus }
+    }
+
+    /// The room a request names, or the requester's current room.
+    fn room_of(&self, conn: ConnId, room: Option<RoomName>) -> Result<RoomName, Refusal> {
+        let current = || self.members.get(&conn).and_then(Member::current).cloned();
+        room.or_else(current)
+            .ok_or((ErrorCode::NoRoom, "you are in no room; /join one first".to_owned()))
+    }
+
+    fn resolve(&self, conn: ConnId, to: &Recipient) -> Result<ConnId, Refusal> {
+        match to {
+            Recipient::Nick(nick) => self
+                .nicks
+                .get(&nick.key())
+                .copied()
+                .ok_or((ErrorCode::NoSuchNick, format!("nobody is called {nick}"))),
+            Recipient::Conn(target) if self.operators.contains(&conn) => self
+                .members
+                .contains_key(target)
+                .then_some(*target)
+                .ok_or((ErrorCode::NoSuchNick, format!("there is no connection {target}"))),
+            Recipient::Conn(_) => Err((
+                ErrorCode::NotPermitted,
+                "only the operator may address a connection by number".to_owned(),
+            )),
+        }
+    }
+
+    fn check_text(&self, text: &str) -> Result<(), Refusal> {
+        if text.is_empty() {
+            return Err((ErrorCode::EmptyMessage, "a message must not be empty".to_owned()));
+        }
+        if text.len() > self.config.max_message {
+            let max = self.config.max_message;
+            return Err((ErrorCode::TooLarge, format!("a message may be at most {max} bytes")));
+        }
+        Ok(())
+    }
+
+    fn nick(&self, conn: ConnId) -> Nick {
+        self.members[&conn].nick.clone()
+    }
+
+    fn next_message_id(&mut self) -> MessageId {
+        self.last_message += 1;
+        MessageId(self.last_message)
+    }
+}
+
+/// How a request ended when it did not fail.
+enum Done {
+    /// Answer it with an ack, carrying the message id if one was made.
+    Answered(Option<MessageId>),
+    /// The requester is gone; nothing more is said to it.
+    Gone,
+}
+
+impl Done {
+    fn done(_: ()) -> Done {
+        Done::Answered(None)
+    }
+}
+
+fn elsewhere(conn: ConnId) -> Addressee {
+    Addressee { conn, focus: Focus::Elsewhere }
+}
+
+/// The effects of one input, in order.
+#[derive(Default)]
+struct Effects(Vec<Effect>);
+
+impl Effects {
+    fn tell(&mut self, conn: ConnId, event: Event) {
+        self.0.push(Effect::Deliver { event, to: vec![elsewhere(conn)] });
+    }
+
+    fn deliver(&mut self, event: Event, to: Vec<Addressee>) {
+        if !to.is_empty() {
+            self.0.push(Effect::Deliver { event, to });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! Scripts of inputs and the effects the hub must answer them with.
+
+use super::*;
+
+const NOW: Millis = 1_700_000_000_000;
+
+fn hub() -> Hub {
+    Hub::new(HubConfig { server: "sockchat test".to_owned(), max_message: 64 })
+}
+
+fn arrival(conn: u64, nick: Option<&str>) -> Input {
+    Input::Connect(Arrival {
+        conn: ConnId(conn),
+        nick: nick.map(|n| Nick::parse(n).unwrap()),
+        room: None,
+        peer: format!("127.0.0.1:{}", 5000 + conn),
+        operator: conn == 0,
+    })
+}
+
+fn request(conn: u64, id: Option<u64>, json: &str) -> Input {
+    let command: Command = serde_json::from_str(json).unwrap();
+    Input::Request { conn: ConnId(conn), request: Request { id: id.map(RequestId::Number), command } }
+}
+
+/// One line per delivery: `#N here|away {event as JSON}`, or `#N closed`.
+fn describe(effects: Vec<Effect>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Deliver { event, to } => {
+                let json = serde_json::to_string(&event).unwrap();
+                for Addressee { conn, focus } in to {
+                    let focus = if focus == Focus::Current { "here" } else { "away" };
+                    lines.push(format!("{conn} {focus} {json}"));
+                }
+            }
+            Effect::Close { conn } => lines.push(format!("{conn} closed")),
+        }
+    }
+    lines
+}
+
+/// Runs `setup`, then checks each step's input against the lines it must produce.
+fn script(setup: &[Input], steps: &[(Input, &[&str])]) {
+    let mut hub = hub();
+    for input in setup {
+        hub.handle(input.clone(), NOW);
+    }
+    for (input, want) in steps {
+        let got = describe(hub.handle(input.clone(), NOW));
+        assert_eq!(got, *want, "after {input:?}");
+    }
+}
+
+#[test]
+fn connect_welcomes_and_announces() {
+    script(
+        &[arrival(1, None)],
+        &[(
+            arrival(2, Some("bob")),
+            &[
+                r#"#2 away {"type":"welcome","version":1,"server":"sockchat test","nick":"bob","conn":2,"room":"lobby","max_message":64}"#,
+                r#"#1 here {"type":"joined","room":"lobby","nick":"bob"}"#,
+                r#"#2 here {"type":"joined","room":"lobby","nick":"bob"}"#,
+            ],
+        )],
+    );
+}
+
+#[test]
+fn taken_nick_on_connect_falls_back() {
+    script(
+        &[arrival(1, Some("Bob"))],
+        &[(
+            arrival(2, Some("bob")),
+            &[
+                r#"#2 away {"type":"welcome","version":1,"server":"sockchat test","nick":"user2","conn":2,"room":"lobby","max_message":64}"#,
+                r#"#2 away {"type":"error","id":null,"code":"nick_taken","message":"the nick bob is taken; you are user2"}"#,
+                r#"#1 here {"type":"joined","room":"lobby","nick":"user2"}"#,
+                r#"#2 here {"type":"joined","room":"lobby","nick":"user2"}"#,
+            ],
+        )],
+    );
+}
+
+#[test]
+fn say_reaches_the_room_but_not_the_sender() {
+    script(
+        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
+        &[(
+            request(1, Some(7), r#"{"type":"say","text":"hi\nthere"}"#),
+            &[
+                r#"#2 here {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"hi\nthere"}"#,
+                r#"#3 here {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"hi\nthere"}"#,
+                r#"#1 away {"type":"ack","id":7,"message":1,"ts":1700000000000}"#,
+            ],
+        )],
+    );
+}
+
+#[test]
+fn focus_follows_the_current_room() {
+    script(
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            request(2, None, r#"{"type":"join","room":"rust"}"#),
+            request(1, None, r#"{"type":"join","room":"rust"}"#),
+        ],
+        &[(
+            request(1, None, r#"{"type":"say","room":"lobby","text":"x"}"#),
+            &[r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#],
+        )],
+    );
+}
+
+#[test]
+fn direct_messages_reach_only_their_target() {
+    script(
+        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"msg","to":"BOB","text":"psst"}"#),
+                &[
+                    r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","to":"bob","text":"psst"}"#,
+                    r#"#1 away {"type":"ack","id":1,"message":1,"ts":1700000000000}"#,
+                ],
+            ),
+            (
+                request(1, Some(2), r#"{"type":"msg","to":"nobody","text":"x"}"#),
+                &[r#"#1 away {"type":"error","id":2,"code":"no_such_nick","message":"nobody is called nobody"}"#],
+            ),
+            (
+                request(1, Some(3), r#"{"type":"msg","to":3,"text":"x"}"#),
+                &[r#"#1 away {"type":"error","id":3,"code":"not_permitted","message":"only the operator may address a connection by number"}"#],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn rename_is_told_to_neighbours_once() {
+    script(
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            request(1, None, r#"{"type":"join","room":"rust"}"#),
+            request(2, None, r#"{"type":"join","room":"rust"}"#),
+        ],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"nick","nick":"Anna"}"#),
+                &[
+                    r#"#2 away {"type":"renamed","from":"ann","to":"Anna"}"#,
+                    r#"#1 away {"type":"renamed","from":"ann","to":"Anna"}"#,
+                    r#"#1 away {"type":"ack","id":1}"#,
+                ],
+            ),
+            (
+                request(2, Some(2), r#"{"type":"nick","nick":"anna"}"#),
+                &[r#"#2 away {"type":"error","id":2,"code":"nick_taken","message":"the nick anna is taken"}"#],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn part_and_topic_and_who() {
+    script(
+        &[arrival(1, Some("ann")), arrival(2, Some("bob"))],
+        &[
+            (
+                request(1, None, r#"{"type":"topic","topic":"welcome all"}"#),
+                &[
+                    r#"#1 here {"type":"topic","room":"lobby","topic":"welcome all","by":"ann"}"#,
+                    r#"#2 here {"type":"topic","room":"lobby","topic":"welcome all","by":"ann"}"#,
+                ],
+            ),
+            (
+                request(2, None, r#"{"type":"who"}"#),
+                &[r#"#2 away {"type":"members","room":"lobby","nicks":["ann","bob"]}"#],
+            ),
+            (
+                request(2, Some(9), r#"{"type":"part"}"#),
+                &[
+                    r#"#1 here {"type":"parted","room":"lobby","nick":"bob"}"#,
+                    r#"#2 here {"type":"parted","room":"lobby","nick":"bob"}"#,
+                    r#"#2 away {"type":"ack","id":9}"#,
+                ],
+            ),
+            (
+                request(2, Some(10), r#"{"type":"say","text":"anyone?"}"#),
+                &[r#"#2 away {"type":"error","id":10,"code":"no_room","message":"you are in no room; /join one first"}"#],
+            ),
+            (
+                request(2, None, r#"{"type":"rooms"}"#),
+                &[r#"#2 away {"type":"rooms","rooms":[{"room":"lobby","members":1,"topic":"welcome all"}]}"#],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn bad_messages_are_refused() {
+    script(
+        &[arrival(1, Some("ann"))],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"say","text":""}"#),
+                &[r#"#1 away {"type":"error","id":1,"code":"empty_message","message":"a message must not be empty"}"#],
+            ),
+            (
+                request(1, Some(2), &format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(65))),
+                &[r#"#1 away {"type":"error","id":2,"code":"too_large","message":"a message may be at most 64 bytes"}"#],
+            ),
+            (
+                request(1, Some(3), r#"{"type":"say","room":"elsewhere","text":"x"}"#),
+                &[r#"#1 away {"type":"error","id":3,"code":"not_in_room","message":"you are not in elsewhere; /join elsewhere first"}"#],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn operator_sees_arrivals_and_may_kick() {
+    script(
+        &[arrival(0, Some("server")), arrival(1, Some("ann"))],
+        &[
+            (
+                arrival(2, Some("bob")),
+                &[
+                    r#"#2 away {"type":"welcome","version":1,"server":"sockchat test","nick":"bob","conn":2,"room":"lobby","max_message":64}"#,
+                    r#"#0 away {"type":"connected","conn":2,"nick":"bob","peer":"127.0.0.1:5002"}"#,
+                    r#"#0 here {"type":"joined","room":"lobby","nick":"bob"}"#,
+                    r#"#1 here {"type":"joined","room":"lobby","nick":"bob"}"#,
+                    r#"#2 here {"type":"joined","room":"lobby","nick":"bob"}"#,
+                ],
+            ),
+            (
+                request(1, Some(1), r#"{"type":"kick","target":"bob"}"#),
+                &[r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#],
+            ),
+            (
+                request(0, None, r#"{"type":"msg","to":1,"text":"hello one"}"#),
+                &[r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"server","to":"ann","text":"hello one"}"#],
+            ),
+            (
+                request(0, None, r#"{"type":"kick","target":2,"reason":"spam"}"#),
+                &[
+                    r#"#2 away {"type":"bye","reason":"kicked by server: spam"}"#,
+                    r#"#0 away {"type":"quit","nick":"bob","reason":"kicked by server: spam"}"#,
+                    r#"#1 away {"type":"quit","nick":"bob","reason":"kicked by server: spam"}"#,
+                    r#"#0 away {"type":"disconnected","conn":2,"nick":"bob","reason":"kicked by server: spam"}"#,
+                    "#2 closed",
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn quit_and_disconnect_free_the_nick() {
+    let mut hub = hub();
+    hub.handle(arrival(1, Some("ann")), NOW);
+    hub.handle(arrival(2, Some("bob")), NOW);
+    let got = describe(hub.handle(request(1, None, r#"{"type":"quit","reason":"bed"}"#), NOW));
+    assert_eq!(
+        got,
+        [
+            r#"#1 away {"type":"bye","reason":"goodbye"}"#,
+            r#"#2 away {"type":"quit","nick":"ann","reason":"bed"}"#,
+            "#1 closed",
+        ]
+    );
+    hub.handle(Input::Disconnect { conn: ConnId(2), reason: "reset".to_owned() }, NOW);
+    assert_eq!(hub.connections(), 0);
+    let got = describe(hub.handle(arrival(3, Some("ann")), NOW));
+    assert!(got[0].contains(r#""nick":"ann""#), "{got:?}");
+}
+
+#[test]
+fn shutdown_says_bye_to_everyone() {
+    script(
+        &[arrival(1, Some("ann")), arrival(2, Some("bob"))],
+        &[(
+            Input::Shutdown,
+            &[
+                r#"#1 away {"type":"bye","reason":"the server is shutting down"}"#,
+                "#1 closed",
+                r#"#2 away {"type":"bye","reason":"the server is shutting down"}"#,
+                "#2 closed",
+            ],
+        )],
+    );
+}
+
+#[test]
+fn requests_from_strangers_are_ignored() {
+    script(&[], &[(request(9, Some(1), r#"{"type":"rooms"}"#), &[])]);
+}

@@ -1,0 +1,221 @@
+//! Validated identities: `Nick` and `RoomName`, and `ConnId`, the connection number.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest nick, in characters (all ASCII, so also bytes).
+pub const MAX_NICK_CHARS: usize = 24;
+/// The longest room name, in characters (all ASCII, so also bytes).
+pub const MAX_ROOM_CHARS: usize = 32;
+
+/// A connection's number, assigned in connection order; the operator console is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Why a nick or room name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("{kind} must not be empty")]
+    Empty { kind: &'static str },
+    #[error("{kind} is longer than {max} characters")]
+    TooLong { kind: &'static str, max: usize },
+    #[error("{kind} must start with a letter")]
+    BadStart { kind: &'static str },
+    #[error("{kind} may hold only {allowed}")]
+    BadChar {
+        kind: &'static str,
+        allowed: &'static str,
+    },
+}
+
+/// A user's nick: 1 to 24 ASCII letters, digits, `-` or `_`, starting with a letter.
+/// Compared case-insensitively, shown as the user typed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Nick(String);
+
+impl Nick {
+    pub fn parse(text: &str) -> Result<Nick, NameError> {
+        let rule = NameRule {
+            kind: "a nick",
+            max_chars: MAX_NICK_CHARS,
+            allowed: "letters, digits, '-' and '_'",
+            punctuation: "-_",
+        };
+        rule.check(text)?;
+        Ok(Nick(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form two nicks are compared by.
+    pub fn key(&self) -> NickKey {
+        NickKey(self.0.to_ascii_lowercase())
+    }
+}
+
+impl PartialEq for Nick {
+    fn eq(&self, other: &Nick) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for Nick {}
+
+impl fmt::Display for Nick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Nick {
+    type Error = NameError;
+    fn try_from(text: String) -> Result<Nick, NameError> {
+        Nick::parse(&text)
+    }
+}
+
+impl From<Nick> for String {
+    fn from(nick: Nick) -> String {
+        nick.0
+    }
+}
+
+/// A nick folded to lower case: the key under which nicks are unique.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NickKey(String);
+
+/// A room's name: 1 to 32 ASCII letters, digits, `-`, `_` or `.`, starting with a letter,
+/// stored in lower case so that `Rust` and `rust` are one room. A leading `#` is dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub fn parse(text: &str) -> Result<RoomName, NameError> {
+        let text = text.strip_prefix('#').unwrap_or(text);
+        let rule = NameRule {
+            kind: "a room name",
+            max_chars: MAX_ROOM_CHARS,
+            allowed: "letters, digits, '-', '_' and '.'",
+            punctuation: "-_.",
+        };
+        rule.check(text)?;
+        Ok(RoomName(text.to_ascii_lowercase()))
+    }
+
+    /// The room every client lands in.
+    pub fn lobby() -> RoomName {
+        RoomName("lobby".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for RoomName {
+    type Error = NameError;
+    fn try_from(text: String) -> Result<RoomName, NameError> {
+        RoomName::parse(&text)
+    }
+}
+
+impl From<RoomName> for String {
+    fn from(room: RoomName) -> String {
+        room.0
+    }
+}
+
+/// What a name may be made of: ASCII letters and digits plus some punctuation, starting with a letter.
+struct NameRule {
+    kind: &'static str,
+    max_chars: usize,
+    allowed: &'static str,
+    punctuation: &'static str,
+}
+
+impl NameRule {
+    fn check(&self, text: &str) -> Result<(), NameError> {
+        let kind = self.kind;
+        let first = text.chars().next().ok_or(NameError::Empty { kind })?;
+        if text.chars().count() > self.max_chars {
+            return Err(NameError::TooLong { kind, max: self.max_chars });
+        }
+        let fits = |c: char| c.is_ascii_alphanumeric() || self.punctuation.contains(c);
+        if !text.chars().all(fits) {
+            return Err(NameError::BadChar { kind, allowed: self.allowed });
+        }
+        if !first.is_ascii_alphabetic() {
+            return Err(NameError::BadStart { kind });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicks() {
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("alice", Ok("alice")),
+            ("Bob_2", Ok("Bob_2")),
+            ("a-b", Ok("a-b")),
+            ("", Err("a nick must not be empty")),
+            ("2pac", Err("a nick must start with a letter")),
+            ("_x", Err("a nick must start with a letter")),
+            ("al ice", Err("a nick may hold only letters, digits, '-' and '_'")),
+            ("ünï", Err("a nick may hold only letters, digits, '-' and '_'")),
+            ("abcdefghijklmnopqrstuvwx", Ok("abcdefghijklmnopqrstuvwx")),
+            ("abcdefghijklmnopqrstuvwxy", Err("a nick is longer than 24 characters")),
+        ];
+        for (input, want) in cases {
+            let got = Nick::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn nicks_compare_without_case() {
+        let a = Nick::parse("Alice").unwrap();
+        let b = Nick::parse("aLICE").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.as_str(), "Alice");
+    }
+
+    #[test]
+    fn rooms() {
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("lobby", Ok("lobby")),
+            ("#Rust", Ok("rust")),
+            ("v1.2-beta_x", Ok("v1.2-beta_x")),
+            ("#", Err("a room name must not be empty")),
+            ("1abc", Err("a room name must start with a letter")),
+            ("a/b", Err("a room name may hold only letters, digits, '-', '_' and '.'")),
+            (&"r".repeat(33), Err("a room name is longer than 32 characters")),
+        ];
+        for (input, want) in cases {
+            let got = RoomName::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The chat's vocabulary: `Command`s clients send, `Event`s the server sends, and their error codes.
+//!
+//! These types are the structured wire format too (serde, tagged by `"type"`); docs/protocol.md is
+//! their normative description. The plain-text transport maps its lines onto the same types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{ConnId, Nick, RoomName};
+
+/// The structured protocol's version, sent in `hello` and `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Milliseconds since the Unix epoch, as stamped by the server.
+pub type Millis = u64;
+
+/// A message's server-assigned number: unique and increasing for the life of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub u64);
+
+/// A client-chosen request id, echoed in the `ack` or `error` that answers the request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    Number(u64),
+    Text(String),
+}
+
+/// One request from a client: a command and, optionally, an id to answer it by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+impl Request {
+    pub fn new(command: Command) -> Request {
+        Request { id: None, command }
+    }
+}
+
+/// Whom a direct message is for: a nick, or (for the operator) a connection number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Recipient {
+    Nick(Nick),
+    Conn(ConnId),
+}
+
+/// What a client asks of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// The structured handshake; only valid as the first frame.
+    Hello {
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nick: Option<Nick>,
+        /// The room to land in instead of `lobby`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+    },
+    /// A message to a room; without `room`, to the sender's current room.
+    Say {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        text: String,
+        /// An action (`/me waves`) rather than speech.
+        #[serde(default, skip_serializing_if = "is_false")]
+        action: bool,
+    },
+    /// A direct message.
+    Msg { to: Recipient, text: String },
+    Nick { nick: Nick },
+    Join { room: RoomName },
+    /// Leave a room; without `room`, the current one.
+    Part {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+    },
+    /// Set a room's topic, or with no `topic` ask for it.
+    Topic {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
+    Who {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+    },
+    Rooms,
+    Help,
+    Ping,
+    /// Disconnect someone (operator only).
+    Kick {
+        target: Recipient,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Quit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A chat message as delivered: to a room or, with `to`, directly to one user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub ts: Millis,
+    pub from: Nick,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Nick>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub action: bool,
+}
+
+/// A room as listed by `rooms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub room: RoomName,
+    pub members: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+/// What the server tells a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Welcome {
+        version: u32,
+        server: String,
+        nick: Nick,
+        conn: ConnId,
+        room: Option<RoomName>,
+        max_message: usize,
+    },
+    Message(Message),
+    /// The request `id` was carried out; for a message, `message` is the id it was given.
+    Ack {
+        id: RequestId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ts: Option<Millis>,
+    },
+    Error {
+        #[serde(default)]
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    },
+    Joined {
+        room: RoomName,
+        nick: Nick,
+    },
+    Parted {
+        room: RoomName,
+        nick: Nick,
+    },
+    Renamed {
+        from: Nick,
+        to: Nick,
+    },
+    Quit {
+        nick: Nick,
+        reason: String,
+    },
+    Topic {
+        room: RoomName,
+        topic: Option<String>,
+        by: Option<Nick>,
+    },
+    Members {
+        room: RoomName,
+        nicks: Vec<Nick>,
+    },
+    Rooms {
+        rooms: Vec<RoomSummary>,
+    },
+    Help,
+    Pong,
+    /// A client connected (told to the operator only).
+    Connected {
+        conn: ConnId,
+        nick: Nick,
+        peer: String,
+    },
+    /// A client went away (told to the operator only).
+    Disconnected {
+        conn: ConnId,
+        nick: Nick,
+        reason: String,
+    },
+    /// The server is closing this connection.
+    Bye {
+        reason: String,
+    },
+}
+
+/// Why a request failed; stable strings on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not a request this server understands.
+    BadRequest,
+    /// The frame was longer than the server's cap.
+    TooLarge,
+    UnsupportedVersion,
+    NickTaken,
+    NoSuchNick,
+    NoSuchRoom,
+    NotInRoom,
+    NoRoom,
+    EmptyMessage,
+    NotPermitted,
+}

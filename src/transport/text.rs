@@ -1,0 +1,352 @@
+//! The plain-text wire mode for nc and telnet: typed lines in, readable lines out.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+
+use crate::hub::Focus;
+use crate::names::{ConnId, Nick, RoomName};
+use crate::protocol::{Command, Event, Message, Recipient, Request, RoomSummary};
+
+/// What one typed line amounts to.
+#[derive(Debug, PartialEq)]
+pub enum Typed {
+    Request(Request),
+    /// An empty line, or nothing but telnet negotiation.
+    Nothing,
+    /// A command that could not be understood, and why.
+    Invalid(String),
+}
+
+/// The commands, as `/help` lists them.
+pub const HELP: &str = "\
+commands:
+  TEXT                  say TEXT in your current room (start it with // to say a line that starts with /)
+  /me ACTION            act in your current room
+  /msg NICK TEXT        send TEXT to NICK alone
+  /nick NAME            change your nick
+  /join ROOM            join ROOM (creating it) and make it your current room
+  /part [ROOM]          leave ROOM, or your current room
+  /topic [TEXT]         show or set the topic of your current room
+  /who [ROOM]           list the members of ROOM, or of your current room
+  /rooms                list the rooms
+  /help                 this list
+  /quit [REASON]        leave (typing exit alone does too)
+operator only:
+  /msg #N TEXT          send TEXT to connection number N
+  /kick NICK|#N [WHY]   disconnect someone";
+
+/// Turns one line (without its line ending) into a request.
+pub fn parse(line: &[u8]) -> Typed {
+    let bytes = strip_telnet(line);
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim_end_matches(['\r', '\0']);
+    if text.trim().is_empty() {
+        return Typed::Nothing;
+    }
+    if text.trim() == "exit" {
+        return typed(Command::Quit { reason: None });
+    }
+    match text.strip_prefix('/') {
+        Some(rest) if rest.starts_with('/') => say(rest.to_owned(), false),
+        Some(rest) => slash_command(rest),
+        None => say(text.to_owned(), false),
+    }
+}
+
+fn typed(command: Command) -> Typed {
+    Typed::Request(Request::new(command))
+}
+
+fn say(text: String, action: bool) -> Typed {
+    typed(Command::Say { room: None, text, action })
+}
+
+fn slash_command(line: &str) -> Typed {
+    let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let rest = rest.trim_start();
+    let arg = rest.split_whitespace().next();
+    let result = match name.to_ascii_lowercase().as_str() {
+        "me" if !rest.is_empty() => Ok(say(rest.to_owned(), true)),
+        "msg" | "query" | "m" => direct(rest),
+        "nick" => need(arg, "/nick NAME").and_then(|a| Nick::parse(a).map_err(|e| e.to_string())).map(|nick| typed(Command::Nick { nick })),
+        "join" | "j" => need(arg, "/join ROOM").and_then(room).map(|room| typed(Command::Join { room })),
+        "part" | "leave" => arg.map(room).transpose().map(|room| typed(Command::Part { room })),
+        "topic" => Ok(typed(Command::Topic { room: None, topic: (!rest.is_empty()).then(|| rest.to_owned()) })),
+        "who" | "names" => arg.map(room).transpose().map(|room| typed(Command::Who { room })),
+        "rooms" | "list" => Ok(typed(Command::Rooms)),
+        "help" => Ok(typed(Command::Help)),
+        "ping" => Ok(typed(Command::Ping)),
+        "quit" | "exit" => Ok(typed(Command::Quit { reason: (!rest.is_empty()).then(|| rest.to_owned()) })),
+        "kick" => kick(rest),
+        "me" => Err("usage: /me ACTION".to_owned()),
+        _ => Err(format!("unknown command /{name}; /help lists the commands")),
+    };
+    result.unwrap_or_else(Typed::Invalid)
+}
+
+fn need<'a>(arg: Option<&'a str>, usage: &str) -> Result<&'a str, String> {
+    arg.ok_or_else(|| format!("usage: {usage}"))
+}
+
+fn room(text: &str) -> Result<RoomName, String> {
+    RoomName::parse(text).map_err(|e| e.to_string())
+}
+
+/// A nick, or `#N` for a connection number.
+fn recipient(text: &str) -> Result<Recipient, String> {
+    match text.strip_prefix('#') {
+        Some(number) => number
+            .parse()
+            .map(|n| Recipient::Conn(ConnId(n)))
+            .map_err(|_| format!("{text} is not a connection number")),
+        None => Nick::parse(text).map(Recipient::Nick).map_err(|e| e.to_string()),
+    }
+}
+
+fn direct(rest: &str) -> Result<Typed, String> {
+    let (to, text) = rest.split_once(' ').ok_or("usage: /msg NICK TEXT")?;
+    let text = text.trim_start();
+    if text.is_empty() {
+        return Err("usage: /msg NICK TEXT".to_owned());
+    }
+    Ok(typed(Command::Msg { to: recipient(to)?, text: text.to_owned() }))
+}
+
+fn kick(rest: &str) -> Result<Typed, String> {
+    let (target, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    if target.is_empty() {
+        return Err("usage: /kick NICK|#N [REASON]".to_owned());
+    }
+    let reason = reason.trim();
+    let reason = (!reason.is_empty()).then(|| reason.to_owned());
+    Ok(typed(Command::Kick { target: recipient(target)?, reason }))
+}
+
+/// Telnet's IAC sequences: option negotiation (IAC WILL/WONT/DO/DONT opt), subnegotiation
+/// (IAC SB ... IAC SE) and two-byte commands. An escaped IAC IAC stands for a 0xFF byte.
+fn strip_telnet(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const IAC: u8 = 255;
+    const SB: u8 = 250;
+    const SE: u8 = 240;
+    if !line.contains(&IAC) {
+        return line.into();
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        match (line[i], line.get(i + 1).copied()) {
+            (IAC, Some(IAC)) => {
+                out.push(IAC);
+                i += 2;
+            }
+            (IAC, Some(251..=254)) => i += 3,
+            (IAC, Some(SB)) => {
+                let end = line[i..].windows(2).position(|w| w == [IAC, SE]);
+                i = end.map_or(line.len(), |e| i + e + 2);
+            }
+            (IAC, _) => i += 2,
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out.into()
+}
+
+/// Renders an event as the lines a person reads; empty for events plain clients are not shown.
+pub fn render(event: &Event, focus: Focus) -> Bytes {
+    let mut out = String::new();
+    write_event(&mut out, event, focus);
+    Bytes::from(out)
+}
+
+fn write_event(out: &mut String, event: &Event, focus: Focus) {
+    match event {
+        Event::Welcome { server, nick, conn, room, .. } => {
+            let place = room.as_ref().map(|r| format!(", in {r}")).unwrap_or_default();
+            notice(out, &format!("welcome to {server}! you are {nick} (connection {conn}){place}"));
+            notice(out, "type to talk; /help lists the commands; /quit leaves");
+        }
+        Event::Message(message) => write_message(out, message, focus),
+        Event::Ack { .. } => {}
+        Event::Pong => notice(out, "pong"),
+        Event::Error { message, .. } => line(out, "!! ", message),
+        Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
+        Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
+        Event::Renamed { from, to } => notice(out, &format!("{from} is now known as {to}")),
+        Event::Quit { nick, reason } => notice(out, &format!("{nick} quit ({reason})")),
+        Event::Topic { room, topic: Some(topic), by } => {
+            let by = by.as_ref().map(|b| format!(" (set by {b})")).unwrap_or_default();
+            notice(out, &format!("topic of {room}: {topic}{by}"));
+        }
+        Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
+        Event::Members { room, nicks } => {
+            let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
+            notice(out, &format!("{room} has {} members: {}", nicks.len(), names.join(" ")));
+        }
+        Event::Rooms { rooms } => write_rooms(out, rooms),
+        Event::Help => HELP.lines().for_each(|l| notice(out, l)),
+        Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
+        Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
+        Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
+    }
+}
+
+fn write_message(out: &mut String, message: &Message, focus: Focus) {
+    let Message { from, room, to, text, action, .. } = message;
+    let mut prefix = String::new();
+    if let (Some(room), Focus::Elsewhere) = (room, focus) {
+        let _ = write!(prefix, "[{room}] ");
+    }
+    match (to, action) {
+        (Some(_), _) => {
+            let _ = write!(prefix, "*{from}* ");
+        }
+        (None, true) => {
+            let _ = write!(prefix, "* {from} ");
+        }
+        (None, false) => {
+            let _ = write!(prefix, "<{from}> ");
+        }
+    }
+    for text_line in text.split('\n') {
+        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
+    }
+}
+
+fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
+    notice(out, &format!("{} rooms:", rooms.len()));
+    for RoomSummary { room, members, topic } in rooms {
+        let topic = topic.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
+        notice(out, &format!("  {room} ({members}){topic}"));
+    }
+}
+
+fn notice(out: &mut String, text: &str) {
+    line(out, "-- ", text);
+}
+
+/// One output line, with whatever could upset a terminal shown harmlessly.
+fn line(out: &mut String, prefix: &str, text: &str) {
+    out.push_str(prefix);
+    for c in text.chars() {
+        push_visible(out, c);
+    }
+    out.push('\n');
+}
+
+/// Control characters as caret notation (`^[` for ESC), and bidirectional overrides as U+FFFD,
+/// so that nobody's text can move another user's cursor or reorder their screen.
+fn push_visible(out: &mut String, c: char) {
+    match c {
+        '\t' => out.push(c),
+        '\0'..='\x1f' => {
+            out.push('^');
+            out.push(char::from(c as u8 + b'@'));
+        }
+        '\x7f' => out.push_str("^?"),
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push('\u{fffd}'),
+        _ => out.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::MessageId;
+
+    fn parsed(line: &[u8]) -> String {
+        match parse(line) {
+            Typed::Request(request) => serde_json::to_string(&request).unwrap(),
+            Typed::Nothing => "nothing".to_owned(),
+            Typed::Invalid(why) => format!("invalid: {why}"),
+        }
+    }
+
+    #[test]
+    fn typed_lines() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"hello there", r#"{"type":"say","text":"hello there"}"#),
+            (b"hello\r", r#"{"type":"say","text":"hello"}"#),
+            (b"", "nothing"),
+            (b"   ", "nothing"),
+            (b"\xff\xfb\x01\xff\xfd\x03", "nothing"),
+            (b"\xff\xfa\x18\x00xterm\xff\xf0hi", r#"{"type":"say","text":"hi"}"#),
+            (b"caf\xe9", "{\"type\":\"say\",\"text\":\"caf\u{fffd}\"}"),
+            (b"exit", r#"{"type":"quit"}"#),
+            (b"//slash", r#"{"type":"say","text":"/slash"}"#),
+            (b"/me waves", r#"{"type":"say","text":"waves","action":true}"#),
+            (b"/me", "invalid: usage: /me ACTION"),
+            (b"/msg bob hi  there", r#"{"type":"msg","to":"bob","text":"hi  there"}"#),
+            (b"/msg #3 hi", r#"{"type":"msg","to":3,"text":"hi"}"#),
+            (b"/msg #x hi", "invalid: #x is not a connection number"),
+            (b"/msg bob", "invalid: usage: /msg NICK TEXT"),
+            (b"/nick Alice", r#"{"type":"nick","nick":"Alice"}"#),
+            (b"/nick", "invalid: usage: /nick NAME"),
+            (b"/nick 9x", "invalid: a nick must start with a letter"),
+            (b"/join #Rust", r#"{"type":"join","room":"rust"}"#),
+            (b"/part", r#"{"type":"part"}"#),
+            (b"/part rust", r#"{"type":"part","room":"rust"}"#),
+            (b"/topic", r#"{"type":"topic"}"#),
+            (b"/topic all about crabs", r#"{"type":"topic","topic":"all about crabs"}"#),
+            (b"/who", r#"{"type":"who"}"#),
+            (b"/rooms", r#"{"type":"rooms"}"#),
+            (b"/quit off to bed", r#"{"type":"quit","reason":"off to bed"}"#),
+            (b"/kick #2 spam", r#"{"type":"kick","target":2,"reason":"spam"}"#),
+            (b"/kick bob", r#"{"type":"kick","target":"bob"}"#),
+            (b"/frob", "invalid: unknown command /frob; /help lists the commands"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parsed(input), *want, "input {:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    fn message(room: Option<&str>, to: Option<&str>, text: &str, action: bool) -> Event {
+        Event::Message(Message {
+            id: MessageId(1),
+            ts: 0,
+            from: Nick::parse("ann").unwrap(),
+            room: room.map(|r| RoomName::parse(r).unwrap()),
+            to: to.map(|n| Nick::parse(n).unwrap()),
+            text: text.to_owned(),
+            action,
+        })
+    }
+
+    #[test]
+    fn rendered_messages() {
+        let cases = [
+            (message(Some("lobby"), None, "hi", false), Focus::Current, "<ann> hi\n"),
+            (message(Some("rust"), None, "hi", false), Focus::Elsewhere, "[rust] <ann> hi\n"),
+            (message(Some("lobby"), None, "a\nb\r\nc", false), Focus::Current, "<ann> a\n<ann> b\n<ann> c\n"),
+            (message(Some("lobby"), None, "waves", true), Focus::Current, "* ann waves\n"),
+            (message(None, Some("bob"), "psst", false), Focus::Elsewhere, "*ann* psst\n"),
+            (message(Some("lobby"), None, "\x1b[2Jgone\x07", false), Focus::Current, "<ann> ^[[2Jgone^G\n"),
+            (message(Some("lobby"), None, "a\u{202e}b\u{9b}c", false), Focus::Current, "<ann> a\u{fffd}b\u{fffd}c\n"),
+        ];
+        for (event, focus, want) in cases {
+            assert_eq!(render(&event, focus), want.as_bytes(), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn rendered_notices() {
+        let ann = Nick::parse("ann").unwrap();
+        let lobby = RoomName::lobby();
+        let cases = [
+            (Event::Joined { room: lobby.clone(), nick: ann.clone() }, "-- ann joined lobby\n"),
+            (Event::Renamed { from: ann.clone(), to: Nick::parse("bo").unwrap() }, "-- ann is now known as bo\n"),
+            (Event::Quit { nick: ann.clone(), reason: "bed".into() }, "-- ann quit (bed)\n"),
+            (Event::Members { room: lobby.clone(), nicks: vec![ann.clone()] }, "-- lobby has 1 members: ann\n"),
+            (Event::Topic { room: lobby.clone(), topic: None, by: None }, "-- lobby has no topic\n"),
+            (Event::Bye { reason: "x".into() }, "-- bye: x\n"),
+            (Event::Pong, "-- pong\n"),
+            (Event::Ack { id: crate::protocol::RequestId::Number(1), message: None, ts: None }, ""),
+        ];
+        for (event, want) in cases {
+            assert_eq!(render(&event, Focus::Current), want.as_bytes(), "{event:?}");
+        }
+    }
+}
