@@ -18,7 +18,10 @@ use crate::protocol::{
 pub enum Input {
     /// A connection finished its handshake (plain connections have none).
     Connect(Arrival),
-    Request { conn: ConnId, request: Request },
+    Request {
+        conn: ConnId,
+        request: Request,
+    },
     /// A frame the transport could not turn into a request.
     Reject {
         conn: ConnId,
@@ -27,7 +30,10 @@ pub enum Input {
         message: String,
     },
     /// The connection is gone (EOF, reset, or too slow to keep up).
-    Disconnect { conn: ConnId, reason: String },
+    Disconnect {
+        conn: ConnId,
+        reason: String,
+    },
     Shutdown,
 }
 
@@ -122,7 +128,12 @@ impl Hub {
         match input {
             Input::Connect(arrival) => self.connect(arrival, &mut out),
             Input::Request { conn, request } => self.request(conn, request, now, &mut out),
-            Input::Reject { conn, id, code, message } => out.tell(conn, Event::Error { id, code, message }),
+            Input::Reject {
+                conn,
+                id,
+                code,
+                message,
+            } => out.tell(conn, Event::Error { id, code, message }),
             Input::Disconnect { conn, reason } => self.remove(conn, reason, &mut out),
             Input::Shutdown => self.shutdown(&mut out),
         }
@@ -134,19 +145,39 @@ impl Hub {
         if self.members.contains_key(&conn) {
             return;
         }
-        let wanted = arrival.nick.clone().filter(|nick| !self.nicks.contains_key(&nick.key()));
+        let wanted = arrival
+            .nick
+            .clone()
+            .filter(|nick| !self.nicks.contains_key(&nick.key()));
         let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
         let room = arrival.room.unwrap_or_else(RoomName::lobby);
         self.nicks.insert(nick.key(), conn);
-        let member = Member { nick: nick.clone(), rooms: Vec::new() };
+        let member = Member {
+            nick: nick.clone(),
+            rooms: Vec::new(),
+        };
         self.members.insert(conn, member);
         out.tell(conn, self.welcome(conn, &nick, &room));
         if let (None, Some(asked)) = (&wanted, &arrival.nick) {
             let message = format!("the nick {asked} is taken; you are {nick}");
-            out.tell(conn, Event::Error { id: None, code: ErrorCode::NickTaken, message });
+            out.tell(
+                conn,
+                Event::Error {
+                    id: None,
+                    code: ErrorCode::NickTaken,
+                    message,
+                },
+            );
         }
-        let connected = Event::Connected { conn, nick: nick.clone(), peer: arrival.peer };
-        out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
+        let connected = Event::Connected {
+            conn,
+            nick: nick.clone(),
+            peer: arrival.peer,
+        };
+        out.deliver(
+            connected,
+            self.operators.iter().map(|&c| elsewhere(c)).collect(),
+        );
         if arrival.operator {
             self.operators.insert(conn);
         }
@@ -191,7 +222,13 @@ impl Hub {
         }
     }
 
-    fn command(&mut self, conn: ConnId, command: Command, now: Millis, out: &mut Effects) -> Result<Done, Refusal> {
+    fn command(
+        &mut self,
+        conn: ConnId,
+        command: Command,
+        now: Millis,
+        out: &mut Effects,
+    ) -> Result<Done, Refusal> {
         match command {
             Command::Say { room, text, action } => self.say(conn, room, text, action, now, out),
             Command::Msg { to, text } => self.direct(conn, to, text, now, out),
@@ -215,9 +252,16 @@ impl Hub {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))
             }
-            Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(Done::done),
+            Command::Kick { target, reason } => {
+                self.kick(conn, target, reason, out).map(Done::done)
+            }
             Command::Quit { reason } => {
-                out.tell(conn, Event::Bye { reason: "goodbye".to_owned() });
+                out.tell(
+                    conn,
+                    Event::Bye {
+                        reason: "goodbye".to_owned(),
+                    },
+                );
                 self.remove(conn, reason.unwrap_or_else(|| "quit".to_owned()), out);
                 Ok(Done::Gone)
             }
@@ -238,17 +282,39 @@ impl Hub {
         let room = self.room_of(conn, room)?;
         let members = self.rooms.get(&room).filter(|r| r.contains(conn));
         let Some(members) = members else {
-            return Err((ErrorCode::NotInRoom, format!("you are not in {room}; /join {room} first")));
+            return Err((
+                ErrorCode::NotInRoom,
+                format!("you are not in {room}; /join {room} first"),
+            ));
         };
-        let to = members.members().filter(|&c| c != conn).map(|c| self.addressee(c, &room)).collect();
+        let to = members
+            .members()
+            .filter(|&c| c != conn)
+            .map(|c| self.addressee(c, &room))
+            .collect();
         let id = self.next_message_id();
         let from = self.nick(conn);
-        let message = Message { id, ts: now, from, room: Some(room), to: None, text, action };
+        let message = Message {
+            id,
+            ts: now,
+            from,
+            room: Some(room),
+            to: None,
+            text,
+            action,
+        };
         out.deliver(Event::Message(message), to);
         Ok(Done::Answered(Some(id)))
     }
 
-    fn direct(&mut self, conn: ConnId, to: Recipient, text: String, now: Millis, out: &mut Effects) -> Result<Done, Refusal> {
+    fn direct(
+        &mut self,
+        conn: ConnId,
+        to: Recipient,
+        text: String,
+        now: Millis,
+        out: &mut Effects,
+    ) -> Result<Done, Refusal> {
         self.check_text(&text)?;
         let target = self.resolve(conn, &to)?;
         let id = self.next_message_id();
@@ -280,18 +346,29 @@ impl Hub {
         }
         let mut to = self.neighbours(conn);
         to.push(elsewhere(conn));
-        out.deliver(Event::Renamed { from: old, to: nick }, to);
+        out.deliver(
+            Event::Renamed {
+                from: old,
+                to: nick,
+            },
+            to,
+        );
         Ok(())
     }
 
     /// Join `room` (creating it), or make it current if already joined.
     fn enter(&mut self, conn: ConnId, room: RoomName, out: &mut Effects) {
-        let Some(member) = self.members.get_mut(&conn) else { return };
+        let Some(member) = self.members.get_mut(&conn) else {
+            return;
+        };
         let nick = member.nick.clone();
         let already = member.rooms.contains(&room);
         member.rooms.retain(|r| r != &room);
         member.rooms.push(room.clone());
-        let joined = Event::Joined { room: room.clone(), nick };
+        let joined = Event::Joined {
+            room: room.clone(),
+            nick,
+        };
         if already {
             out.tell(conn, joined);
             return;
@@ -299,25 +376,55 @@ impl Hub {
         let entry = self.rooms.entry(room.clone()).or_default();
         entry.add(conn);
         let topic = entry.topic.clone();
-        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
+        let to = self.rooms[&room]
+            .members()
+            .map(|c| self.addressee(c, &room))
+            .collect();
         out.deliver(joined, to);
         if let Some(Topic { text, by }) = topic {
-            out.tell(conn, Event::Topic { room, topic: Some(text), by: Some(by) });
+            out.tell(
+                conn,
+                Event::Topic {
+                    room,
+                    topic: Some(text),
+                    by: Some(by),
+                },
+            );
         }
     }
 
-    fn part(&mut self, conn: ConnId, room: Option<RoomName>, out: &mut Effects) -> Result<(), Refusal> {
+    fn part(
+        &mut self,
+        conn: ConnId,
+        room: Option<RoomName>,
+        out: &mut Effects,
+    ) -> Result<(), Refusal> {
         let room = self.room_of(conn, room)?;
         if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
         }
-        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
-        out.deliver(Event::Parted { room: room.clone(), nick: self.nick(conn) }, to);
+        let to = self.rooms[&room]
+            .members()
+            .map(|c| self.addressee(c, &room))
+            .collect();
+        out.deliver(
+            Event::Parted {
+                room: room.clone(),
+                nick: self.nick(conn),
+            },
+            to,
+        );
         self.leave_room(conn, &room);
         Ok(())
     }
 
-    fn topic(&mut self, conn: ConnId, room: Option<RoomName>, topic: Option<String>, out: &mut Effects) -> Result<(), Refusal> {
+    fn topic(
+        &mut self,
+        conn: ConnId,
+        room: Option<RoomName>,
+        topic: Option<String>,
+        out: &mut Effects,
+    ) -> Result<(), Refusal> {
         let room = self.room_of(conn, room)?;
         let Some(entry) = self.rooms.get(&room) else {
             return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
@@ -331,11 +438,18 @@ impl Hub {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
         }
         if text.len() > MAX_TOPIC_BYTES {
-            return Err((ErrorCode::TooLarge, format!("a topic may be at most {MAX_TOPIC_BYTES} bytes")));
+            return Err((
+                ErrorCode::TooLarge,
+                format!("a topic may be at most {MAX_TOPIC_BYTES} bytes"),
+            ));
         }
         let by = self.nick(conn);
         let to = entry.members().map(|c| self.addressee(c, &room)).collect();
-        let event = Event::Topic { room: room.clone(), topic: Some(text.clone()), by: Some(by.clone()) };
+        let event = Event::Topic {
+            room: room.clone(),
+            topic: Some(text.clone()),
+            by: Some(by.clone()),
+        };
         out.deliver(event, to);
         if let Some(entry) = self.rooms.get_mut(&room) {
             entry.topic = Some(Topic { text, by });
@@ -367,28 +481,57 @@ impl Hub {
         Event::Rooms { rooms }
     }
 
-    fn kick(&mut self, conn: ConnId, target: Recipient, reason: Option<String>, out: &mut Effects) -> Result<(), Refusal> {
+    fn kick(
+        &mut self,
+        conn: ConnId,
+        target: Recipient,
+        reason: Option<String>,
+        out: &mut Effects,
+    ) -> Result<(), Refusal> {
         if !self.operators.contains(&conn) {
-            return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
+            return Err((
+                ErrorCode::NotPermitted,
+                "only the operator may kick".to_owned(),
+            ));
         }
         let target = self.resolve(conn, &target)?;
         let reason = match reason {
             Some(reason) => format!("kicked by {}: {reason}", self.nick(conn)),
             None => format!("kicked by {}", self.nick(conn)),
         };
-        out.tell(target, Event::Bye { reason: reason.clone() });
+        out.tell(
+            target,
+            Event::Bye {
+                reason: reason.clone(),
+            },
+        );
         self.remove(target, reason, out);
         Ok(())
     }
 
     /// Tell everyone concerned that `conn` is gone, then forget it.
     fn remove(&mut self, conn: ConnId, reason: String, out: &mut Effects) {
-        let Some(member) = self.members.get(&conn) else { return };
+        let Some(member) = self.members.get(&conn) else {
+            return;
+        };
         let (nick, rooms) = (member.nick.clone(), member.rooms.clone());
-        out.deliver(Event::Quit { nick: nick.clone(), reason: reason.clone() }, self.neighbours(conn));
+        out.deliver(
+            Event::Quit {
+                nick: nick.clone(),
+                reason: reason.clone(),
+            },
+            self.neighbours(conn),
+        );
         self.operators.remove(&conn);
         let operators = self.operators.iter().map(|&c| elsewhere(c)).collect();
-        out.deliver(Event::Disconnected { conn, nick: nick.clone(), reason }, operators);
+        out.deliver(
+            Event::Disconnected {
+                conn,
+                nick: nick.clone(),
+                reason,
+            },
+            operators,
+        );
         for room in &rooms {
             self.leave_room(conn, room);
         }
@@ -401,7 +544,12 @@ impl Hub {
         let mut conns: Vec<ConnId> = self.members.keys().copied().collect();
         conns.sort();
         for conn in conns {
-            out.tell(conn, Event::Bye { reason: "the server is shutting down".to_owned() });
+            out.tell(
+                conn,
+                Event::Bye {
+                    reason: "the server is shutting down".to_owned(),
+                },
+            );
             out.0.push(Effect::Close { conn });
         }
         self.members.clear();
@@ -424,7 +572,9 @@ impl Hub {
 
     /// Everyone who shares a room with `conn`, each once, not `conn` itself.
     fn neighbours(&self, conn: ConnId) -> Vec<Addressee> {
-        let Some(member) = self.members.get(&conn) else { return Vec::new() };
+        let Some(member) = self.members.get(&conn) else {
+            return Vec::new();
+        };
         let mut seen = BTreeSet::new();
         for room in &member.rooms {
             if let Some(entry) = self.rooms.get(room) {
@@ -436,15 +586,21 @@ impl Hub {
 
     fn addressee(&self, conn: ConnId, room: &RoomName) -> Addressee {
         let current = self.members.get(&conn).and_then(Member::current) == Some(room);
-        let focus = if current { Focus::Current } else { Focus::Elsewhere };
+        let focus = if current {
+            Focus::Current
+        } else {
+            Focus::Elsewhere
+        };
         Addressee { conn, focus }
     }
 
     /// The room a request names, or the requester's current room.
     fn room_of(&self, conn: ConnId, room: Option<RoomName>) -> Result<RoomName, Refusal> {
         let current = || self.members.get(&conn).and_then(Member::current).cloned();
-        room.or_else(current)
-            .ok_or((ErrorCode::NoRoom, "you are in no room; /join one first".to_owned()))
+        room.or_else(current).ok_or((
+            ErrorCode::NoRoom,
+            "you are in no room; /join one first".to_owned(),
+        ))
     }
 
     fn resolve(&self, conn: ConnId, to: &Recipient) -> Result<ConnId, Refusal> {
@@ -454,11 +610,12 @@ impl Hub {
                 .get(&nick.key())
                 .copied()
                 .ok_or((ErrorCode::NoSuchNick, format!("nobody is called {nick}"))),
-            Recipient::Conn(target) if self.operators.contains(&conn) => self
-                .members
-                .contains_key(target)
-                .then_some(*target)
-                .ok_or((ErrorCode::NoSuchNick, format!("there is no connection {target}"))),
+            Recipient::Conn(target) if self.operators.contains(&conn) => {
+                self.members.contains_key(target).then_some(*target).ok_or((
+                    ErrorCode::NoSuchNick,
+                    format!("there is no connection {target}"),
+                ))
+            }
             Recipient::Conn(_) => Err((
                 ErrorCode::NotPermitted,
                 "only the operator may address a connection by number".to_owned(),
@@ -468,11 +625,17 @@ impl Hub {
 
     fn check_text(&self, text: &str) -> Result<(), Refusal> {
         if text.is_empty() {
-            return Err((ErrorCode::EmptyMessage, "a message must not be empty".to_owned()));
+            return Err((
+                ErrorCode::EmptyMessage,
+                "a message must not be empty".to_owned(),
+            ));
         }
         if text.len() > self.config.max_message {
             let max = self.config.max_message;
-            return Err((ErrorCode::TooLarge, format!("a message may be at most {max} bytes")));
+            return Err((
+                ErrorCode::TooLarge,
+                format!("a message may be at most {max} bytes"),
+            ));
         }
         Ok(())
     }
@@ -502,7 +665,10 @@ impl Done {
 }
 
 fn elsewhere(conn: ConnId) -> Addressee {
-    Addressee { conn, focus: Focus::Elsewhere }
+    Addressee {
+        conn,
+        focus: Focus::Elsewhere,
+    }
 }
 
 /// The effects of one input, in order.
@@ -511,7 +677,10 @@ struct Effects(Vec<Effect>);
 
 impl Effects {
     fn tell(&mut self, conn: ConnId, event: Event) {
-        self.0.push(Effect::Deliver { event, to: vec![elsewhere(conn)] });
+        self.0.push(Effect::Deliver {
+            event,
+            to: vec![elsewhere(conn)],
+        });
     }
 
     fn deliver(&mut self, event: Event, to: Vec<Addressee>) {

@@ -1,6 +1,9 @@
 //! sockchat: a chat system on plain sockets. Modules in reading order.
 
+pub mod cli;
+pub mod client;
+pub mod hub;
 pub mod names;
 pub mod protocol;
-pub mod hub;
+pub mod server;
 pub mod transport;

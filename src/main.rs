@@ -1,1 +1,117 @@
-fn main() {}
+//! The `sockchat` binary: parse the command line, set up logging, run one subcommand, choose the exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use sockchat::cli::{Cli, JoinArgs, SendArgs, ServeArgs, Subcommands};
+use sockchat::client::send::{Destination, send};
+use sockchat::client::{Connection, Hello, line};
+use sockchat::server::{Server, ServerConfig};
+
+/// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
+const RUNTIME_STOP: Duration = Duration::from_millis(100);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.command);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    let result = runtime.block_on(run(cli.command));
+    runtime.shutdown_timeout(RUNTIME_STOP);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn init_logging(command: &Subcommands) {
+    let default = match command {
+        Subcommands::Serve(_) => "info",
+        _ => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(command: Subcommands) -> anyhow::Result<()> {
+    match command {
+        Subcommands::Serve(args) => serve(args).await,
+        Subcommands::Join(args) => join(args).await,
+        Subcommands::Send(args) => send_stdin(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let console = args.console || (!args.no_console && std::io::stdin().is_terminal());
+    let config = ServerConfig {
+        listen: args.listen,
+        max_message: args.max_message,
+        max_connections: args.max_connections,
+        console: console.then_some(args.operator_nick),
+    };
+    let server = Server::bind(config).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    server.run(shutdown).await;
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    shutdown.cancel();
+}
+
+async fn join(args: JoinArgs) -> anyhow::Result<()> {
+    let hello = Hello {
+        nick: args.nick,
+        room: args.room,
+    };
+    let connection = Connection::connect(&args.addr, hello).await?;
+    line::run(connection, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+async fn send_stdin(args: SendArgs) -> anyhow::Result<()> {
+    let to = match args.to {
+        Some(nick) => Destination::Nick(nick),
+        None => Destination::Room(args.room),
+    };
+    send(&args.addr, args.nick, to, tokio::io::stdin()).await
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The one place errors are printed.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("sockchat: {error:#}");
+    ExitCode::FAILURE
+}

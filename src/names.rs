@@ -156,11 +156,17 @@ impl NameRule {
         let kind = self.kind;
         let first = text.chars().next().ok_or(NameError::Empty { kind })?;
         if text.chars().count() > self.max_chars {
-            return Err(NameError::TooLong { kind, max: self.max_chars });
+            return Err(NameError::TooLong {
+                kind,
+                max: self.max_chars,
+            });
         }
         let fits = |c: char| c.is_ascii_alphanumeric() || self.punctuation.contains(c);
         if !text.chars().all(fits) {
-            return Err(NameError::BadChar { kind, allowed: self.allowed });
+            return Err(NameError::BadChar {
+                kind,
+                allowed: self.allowed,
+            });
         }
         if !first.is_ascii_alphabetic() {
             return Err(NameError::BadStart { kind });
@@ -182,14 +188,29 @@ mod tests {
             ("", Err("a nick must not be empty")),
             ("2pac", Err("a nick must start with a letter")),
             ("_x", Err("a nick must start with a letter")),
-            ("al ice", Err("a nick may hold only letters, digits, '-' and '_'")),
-            ("ünï", Err("a nick may hold only letters, digits, '-' and '_'")),
+            (
+                "al ice",
+                Err("a nick may hold only letters, digits, '-' and '_'"),
+            ),
+            (
+                "ünï",
+                Err("a nick may hold only letters, digits, '-' and '_'"),
+            ),
             ("abcdefghijklmnopqrstuvwx", Ok("abcdefghijklmnopqrstuvwx")),
-            ("abcdefghijklmnopqrstuvwxy", Err("a nick is longer than 24 characters")),
+            (
+                "abcdefghijklmnopqrstuvwxy",
+                Err("a nick is longer than 24 characters"),
+            ),
         ];
         for (input, want) in cases {
-            let got = Nick::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
-            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
+            let got = Nick::parse(input)
+                .map(|n| n.to_string())
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                want.map(str::to_owned).map_err(str::to_owned),
+                "input {input:?}"
+            );
         }
     }
 
@@ -210,12 +231,24 @@ mod tests {
             ("v1.2-beta_x", Ok("v1.2-beta_x")),
             ("#", Err("a room name must not be empty")),
             ("1abc", Err("a room name must start with a letter")),
-            ("a/b", Err("a room name may hold only letters, digits, '-', '_' and '.'")),
-            (&"r".repeat(33), Err("a room name is longer than 32 characters")),
+            (
+                "a/b",
+                Err("a room name may hold only letters, digits, '-', '_' and '.'"),
+            ),
+            (
+                &"r".repeat(33),
+                Err("a room name is longer than 32 characters"),
+            ),
         ];
         for (input, want) in cases {
-            let got = RoomName::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
-            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
+            let got = RoomName::parse(input)
+                .map(|n| n.to_string())
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                want.map(str::to_owned).map_err(str::to_owned),
+                "input {input:?}"
+            );
         }
     }
 }

@@ -72,9 +72,16 @@ pub enum Command {
         action: bool,
     },
     /// A direct message.
-    Msg { to: Recipient, text: String },
-    Nick { nick: Nick },
-    Join { room: RoomName },
+    Msg {
+        to: Recipient,
+        text: String,
+    },
+    Nick {
+        nick: Nick,
+    },
+    Join {
+        room: RoomName,
+    },
     /// Leave a room; without `room`, the current one.
     Part {
         #[serde(default, skip_serializing_if = "Option::is_none")]

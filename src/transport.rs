@@ -27,7 +27,11 @@ pub enum WireMode {
 impl WireMode {
     /// The first byte of a connection decides its mode: `{` opens a structured one.
     pub fn sniff(first_byte: u8) -> WireMode {
-        if first_byte == b'{' { WireMode::Json } else { WireMode::Text }
+        if first_byte == b'{' {
+            WireMode::Json
+        } else {
+            WireMode::Text
+        }
     }
 
     /// The longest frame this mode accepts when messages may be up to `max_message` bytes.
@@ -49,7 +53,12 @@ pub struct Encoded<'a> {
 
 impl<'a> Encoded<'a> {
     pub fn new(event: &'a Event) -> Encoded<'a> {
-        Encoded { event, json: None, text_current: None, text_elsewhere: None }
+        Encoded {
+            event,
+            json: None,
+            text_current: None,
+            text_elsewhere: None,
+        }
     }
 
     /// The bytes for a recipient speaking `mode` with `focus`; cheap to clone (shared).

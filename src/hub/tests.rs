@@ -5,7 +5,10 @@ use super::*;
 const NOW: Millis = 1_700_000_000_000;
 
 fn hub() -> Hub {
-    Hub::new(HubConfig { server: "sockchat test".to_owned(), max_message: 64 })
+    Hub::new(HubConfig {
+        server: "sockchat test".to_owned(),
+        max_message: 64,
+    })
 }
 
 fn arrival(conn: u64, nick: Option<&str>) -> Input {
@@ -20,7 +23,13 @@ fn arrival(conn: u64, nick: Option<&str>) -> Input {
 
 fn request(conn: u64, id: Option<u64>, json: &str) -> Input {
     let command: Command = serde_json::from_str(json).unwrap();
-    Input::Request { conn: ConnId(conn), request: Request { id: id.map(RequestId::Number), command } }
+    Input::Request {
+        conn: ConnId(conn),
+        request: Request {
+            id: id.map(RequestId::Number),
+            command,
+        },
+    }
 }
 
 /// One line per delivery: `#N here|away {event as JSON}`, or `#N closed`.
@@ -31,7 +40,11 @@ fn describe(effects: Vec<Effect>) -> Vec<String> {
             Effect::Deliver { event, to } => {
                 let json = serde_json::to_string(&event).unwrap();
                 for Addressee { conn, focus } in to {
-                    let focus = if focus == Focus::Current { "here" } else { "away" };
+                    let focus = if focus == Focus::Current {
+                        "here"
+                    } else {
+                        "away"
+                    };
                     lines.push(format!("{conn} {focus} {json}"));
                 }
             }
@@ -87,7 +100,11 @@ fn taken_nick_on_connect_falls_back() {
 #[test]
 fn say_reaches_the_room_but_not_the_sender() {
     script(
-        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            arrival(3, Some("cy")),
+        ],
         &[(
             request(1, Some(7), r#"{"type":"say","text":"hi\nthere"}"#),
             &[
@@ -110,7 +127,9 @@ fn focus_follows_the_current_room() {
         ],
         &[(
             request(1, None, r#"{"type":"say","room":"lobby","text":"x"}"#),
-            &[r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#],
+            &[
+                r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#,
+            ],
         )],
     );
 }
@@ -118,7 +137,11 @@ fn focus_follows_the_current_room() {
 #[test]
 fn direct_messages_reach_only_their_target() {
     script(
-        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            arrival(3, Some("cy")),
+        ],
         &[
             (
                 request(1, Some(1), r#"{"type":"msg","to":"BOB","text":"psst"}"#),
@@ -129,11 +152,15 @@ fn direct_messages_reach_only_their_target() {
             ),
             (
                 request(1, Some(2), r#"{"type":"msg","to":"nobody","text":"x"}"#),
-                &[r#"#1 away {"type":"error","id":2,"code":"no_such_nick","message":"nobody is called nobody"}"#],
+                &[
+                    r#"#1 away {"type":"error","id":2,"code":"no_such_nick","message":"nobody is called nobody"}"#,
+                ],
             ),
             (
                 request(1, Some(3), r#"{"type":"msg","to":3,"text":"x"}"#),
-                &[r#"#1 away {"type":"error","id":3,"code":"not_permitted","message":"only the operator may address a connection by number"}"#],
+                &[
+                    r#"#1 away {"type":"error","id":3,"code":"not_permitted","message":"only the operator may address a connection by number"}"#,
+                ],
             ),
         ],
     );
@@ -159,7 +186,9 @@ fn rename_is_told_to_neighbours_once() {
             ),
             (
                 request(2, Some(2), r#"{"type":"nick","nick":"anna"}"#),
-                &[r#"#2 away {"type":"error","id":2,"code":"nick_taken","message":"the nick anna is taken"}"#],
+                &[
+                    r#"#2 away {"type":"error","id":2,"code":"nick_taken","message":"the nick anna is taken"}"#,
+                ],
             ),
         ],
     );
@@ -191,11 +220,15 @@ fn part_and_topic_and_who() {
             ),
             (
                 request(2, Some(10), r#"{"type":"say","text":"anyone?"}"#),
-                &[r#"#2 away {"type":"error","id":10,"code":"no_room","message":"you are in no room; /join one first"}"#],
+                &[
+                    r#"#2 away {"type":"error","id":10,"code":"no_room","message":"you are in no room; /join one first"}"#,
+                ],
             ),
             (
                 request(2, None, r#"{"type":"rooms"}"#),
-                &[r#"#2 away {"type":"rooms","rooms":[{"room":"lobby","members":1,"topic":"welcome all"}]}"#],
+                &[
+                    r#"#2 away {"type":"rooms","rooms":[{"room":"lobby","members":1,"topic":"welcome all"}]}"#,
+                ],
             ),
         ],
     );
@@ -208,15 +241,29 @@ fn bad_messages_are_refused() {
         &[
             (
                 request(1, Some(1), r#"{"type":"say","text":""}"#),
-                &[r#"#1 away {"type":"error","id":1,"code":"empty_message","message":"a message must not be empty"}"#],
+                &[
+                    r#"#1 away {"type":"error","id":1,"code":"empty_message","message":"a message must not be empty"}"#,
+                ],
             ),
             (
-                request(1, Some(2), &format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(65))),
-                &[r#"#1 away {"type":"error","id":2,"code":"too_large","message":"a message may be at most 64 bytes"}"#],
+                request(
+                    1,
+                    Some(2),
+                    &format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(65)),
+                ),
+                &[
+                    r#"#1 away {"type":"error","id":2,"code":"too_large","message":"a message may be at most 64 bytes"}"#,
+                ],
             ),
             (
-                request(1, Some(3), r#"{"type":"say","room":"elsewhere","text":"x"}"#),
-                &[r#"#1 away {"type":"error","id":3,"code":"not_in_room","message":"you are not in elsewhere; /join elsewhere first"}"#],
+                request(
+                    1,
+                    Some(3),
+                    r#"{"type":"say","room":"elsewhere","text":"x"}"#,
+                ),
+                &[
+                    r#"#1 away {"type":"error","id":3,"code":"not_in_room","message":"you are not in elsewhere; /join elsewhere first"}"#,
+                ],
             ),
         ],
     );
@@ -239,11 +286,15 @@ fn operator_sees_arrivals_and_may_kick() {
             ),
             (
                 request(1, Some(1), r#"{"type":"kick","target":"bob"}"#),
-                &[r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#],
+                &[
+                    r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#,
+                ],
             ),
             (
                 request(0, None, r#"{"type":"msg","to":1,"text":"hello one"}"#),
-                &[r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"server","to":"ann","text":"hello one"}"#],
+                &[
+                    r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"server","to":"ann","text":"hello one"}"#,
+                ],
             ),
             (
                 request(0, None, r#"{"type":"kick","target":2,"reason":"spam"}"#),
@@ -273,7 +324,13 @@ fn quit_and_disconnect_free_the_nick() {
             "#1 closed",
         ]
     );
-    hub.handle(Input::Disconnect { conn: ConnId(2), reason: "reset".to_owned() }, NOW);
+    hub.handle(
+        Input::Disconnect {
+            conn: ConnId(2),
+            reason: "reset".to_owned(),
+        },
+        NOW,
+    );
     assert_eq!(hub.connections(), 0);
     let got = describe(hub.handle(arrival(3, Some("ann")), NOW));
     assert!(got[0].contains(r#""nick":"ann""#), "{got:?}");

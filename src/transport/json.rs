@@ -14,7 +14,10 @@ pub struct Malformed {
 }
 
 pub fn parse_request(frame: &[u8]) -> Result<Request, Malformed> {
-    parse(frame).map_err(|reason| Malformed { id: salvage_id(frame), reason })
+    parse(frame).map_err(|reason| Malformed {
+        id: salvage_id(frame),
+        reason,
+    })
 }
 
 pub fn parse_event(frame: &[u8]) -> Result<Event, String> {
@@ -55,21 +58,47 @@ mod tests {
     #[test]
     fn requests() {
         let cases: &[(&str, Result<&str, (Option<u64>, &str)>)] = &[
-            (r#"{"type":"say","text":"hi","id":4}"#, Ok(r#"{"id":4,"type":"say","text":"hi"}"#)),
-            (r#"{"type":"say","room":"Rust","text":"a\nb"}"#, Ok(r#"{"type":"say","room":"rust","text":"a\nb"}"#)),
-            (r#"{"id":"x1","type":"rooms"}"#, Ok(r#"{"id":"x1","type":"rooms"}"#)),
-            (r#"{"type":"hello","version":1,"nick":"ann"}"#, Ok(r#"{"type":"hello","version":1,"nick":"ann"}"#)),
-            (r#"{"type":"frob","id":5}"#, Err((Some(5), "unknown variant `frob`"))),
-            (r#"{"type":"nick","nick":"9x","id":6}"#, Err((Some(6), "a nick must start with a letter"))),
+            (
+                r#"{"type":"say","text":"hi","id":4}"#,
+                Ok(r#"{"id":4,"type":"say","text":"hi"}"#),
+            ),
+            (
+                r#"{"type":"say","room":"Rust","text":"a\nb"}"#,
+                Ok(r#"{"type":"say","room":"rust","text":"a\nb"}"#),
+            ),
+            (
+                r#"{"id":"x1","type":"rooms"}"#,
+                Ok(r#"{"id":"x1","type":"rooms"}"#),
+            ),
+            (
+                r#"{"type":"hello","version":1,"nick":"ann"}"#,
+                Ok(r#"{"type":"hello","version":1,"nick":"ann"}"#),
+            ),
+            (
+                r#"{"type":"frob","id":5}"#,
+                Err((Some(5), "unknown variant `frob`")),
+            ),
+            (
+                r#"{"type":"nick","nick":"9x","id":6}"#,
+                Err((Some(6), "a nick must start with a letter")),
+            ),
             (r#"{"type":"say"}"#, Err((None, "missing field `text`"))),
-            (r#"{"type":"say","text":"x""#, Err((None, "EOF while parsing"))),
+            (
+                r#"{"type":"say","text":"x""#,
+                Err((None, "EOF while parsing")),
+            ),
             ("[1,2]", Err((None, "not a valid frame"))),
-            ("{\"type\":\"say\",\"text\":\"\u{fffd}\"}", Ok("{\"type\":\"say\",\"text\":\"\u{fffd}\"}")),
+            (
+                "{\"type\":\"say\",\"text\":\"\u{fffd}\"}",
+                Ok("{\"type\":\"say\",\"text\":\"\u{fffd}\"}"),
+            ),
         ];
         for (input, want) in cases {
             let got = parse_request(input.as_bytes());
             match (got, want) {
-                (Ok(request), Ok(json)) => assert_eq!(serde_json::to_string(&request).unwrap(), *json),
+                (Ok(request), Ok(json)) => {
+                    assert_eq!(serde_json::to_string(&request).unwrap(), *json)
+                }
                 (Err(m), Err((id, reason))) => {
                     assert_eq!(m.id, id.map(RequestId::Number), "{input}");
                     assert!(m.reason.contains(reason), "{input}: {}", m.reason);

@@ -25,7 +25,11 @@ pub struct LineCodec {
 impl LineCodec {
     /// Lines of up to `max_bytes` bytes, not counting the line ending.
     pub fn new(max_bytes: usize) -> LineCodec {
-        LineCodec { max_bytes, scanned: 0, discarding: false }
+        LineCodec {
+            max_bytes,
+            scanned: 0,
+            discarding: false,
+        }
     }
 
     pub fn max_bytes(&self) -> usize {
@@ -39,7 +43,10 @@ impl Decoder for LineCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Self::Error> {
         loop {
-            let newline = buf[self.scanned..].iter().position(|&b| b == b'\n').map(|i| i + self.scanned);
+            let newline = buf[self.scanned..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + self.scanned);
             self.scanned = 0;
             match newline {
                 Some(end) if self.discarding => {
@@ -136,7 +143,12 @@ mod tests {
         for (input, want) in cases {
             for step in 1..=input.len() {
                 let (got, _) = frames(8, input, step);
-                assert_eq!(&got, want, "input {:?} in steps of {step}", String::from_utf8_lossy(input));
+                assert_eq!(
+                    &got,
+                    want,
+                    "input {:?} in steps of {step}",
+                    String::from_utf8_lossy(input)
+                );
             }
         }
     }

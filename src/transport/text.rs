@@ -59,7 +59,11 @@ fn typed(command: Command) -> Typed {
 }
 
 fn say(text: String, action: bool) -> Typed {
-    typed(Command::Say { room: None, text, action })
+    typed(Command::Say {
+        room: None,
+        text,
+        action,
+    })
 }
 
 fn slash_command(line: &str) -> Typed {
@@ -69,15 +73,30 @@ fn slash_command(line: &str) -> Typed {
     let result = match name.to_ascii_lowercase().as_str() {
         "me" if !rest.is_empty() => Ok(say(rest.to_owned(), true)),
         "msg" | "query" | "m" => direct(rest),
-        "nick" => need(arg, "/nick NAME").and_then(|a| Nick::parse(a).map_err(|e| e.to_string())).map(|nick| typed(Command::Nick { nick })),
-        "join" | "j" => need(arg, "/join ROOM").and_then(room).map(|room| typed(Command::Join { room })),
-        "part" | "leave" => arg.map(room).transpose().map(|room| typed(Command::Part { room })),
-        "topic" => Ok(typed(Command::Topic { room: None, topic: (!rest.is_empty()).then(|| rest.to_owned()) })),
-        "who" | "names" => arg.map(room).transpose().map(|room| typed(Command::Who { room })),
+        "nick" => need(arg, "/nick NAME")
+            .and_then(|a| Nick::parse(a).map_err(|e| e.to_string()))
+            .map(|nick| typed(Command::Nick { nick })),
+        "join" | "j" => need(arg, "/join ROOM")
+            .and_then(room)
+            .map(|room| typed(Command::Join { room })),
+        "part" | "leave" => arg
+            .map(room)
+            .transpose()
+            .map(|room| typed(Command::Part { room })),
+        "topic" => Ok(typed(Command::Topic {
+            room: None,
+            topic: (!rest.is_empty()).then(|| rest.to_owned()),
+        })),
+        "who" | "names" => arg
+            .map(room)
+            .transpose()
+            .map(|room| typed(Command::Who { room })),
         "rooms" | "list" => Ok(typed(Command::Rooms)),
         "help" => Ok(typed(Command::Help)),
         "ping" => Ok(typed(Command::Ping)),
-        "quit" | "exit" => Ok(typed(Command::Quit { reason: (!rest.is_empty()).then(|| rest.to_owned()) })),
+        "quit" | "exit" => Ok(typed(Command::Quit {
+            reason: (!rest.is_empty()).then(|| rest.to_owned()),
+        })),
         "kick" => kick(rest),
         "me" => Err("usage: /me ACTION".to_owned()),
         _ => Err(format!("unknown command /{name}; /help lists the commands")),
@@ -100,7 +119,9 @@ fn recipient(text: &str) -> Result<Recipient, String> {
             .parse()
             .map(|n| Recipient::Conn(ConnId(n)))
             .map_err(|_| format!("{text} is not a connection number")),
-        None => Nick::parse(text).map(Recipient::Nick).map_err(|e| e.to_string()),
+        None => Nick::parse(text)
+            .map(Recipient::Nick)
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -110,7 +131,10 @@ fn direct(rest: &str) -> Result<Typed, String> {
     if text.is_empty() {
         return Err("usage: /msg NICK TEXT".to_owned());
     }
-    Ok(typed(Command::Msg { to: recipient(to)?, text: text.to_owned() }))
+    Ok(typed(Command::Msg {
+        to: recipient(to)?,
+        text: text.to_owned(),
+    }))
 }
 
 fn kick(rest: &str) -> Result<Typed, String> {
@@ -120,7 +144,10 @@ fn kick(rest: &str) -> Result<Typed, String> {
     }
     let reason = reason.trim();
     let reason = (!reason.is_empty()).then(|| reason.to_owned());
-    Ok(typed(Command::Kick { target: recipient(target)?, reason }))
+    Ok(typed(Command::Kick {
+        target: recipient(target)?,
+        reason,
+    }))
 }
 
 /// Telnet's IAC sequences: option negotiation (IAC WILL/WONT/DO/DONT opt), subnegotiation
@@ -164,9 +191,21 @@ pub fn render(event: &Event, focus: Focus) -> Bytes {
 
 fn write_event(out: &mut String, event: &Event, focus: Focus) {
     match event {
-        Event::Welcome { server, nick, conn, room, .. } => {
-            let place = room.as_ref().map(|r| format!(", in {r}")).unwrap_or_default();
-            notice(out, &format!("welcome to {server}! you are {nick} (connection {conn}){place}"));
+        Event::Welcome {
+            server,
+            nick,
+            conn,
+            room,
+            ..
+        } => {
+            let place = room
+                .as_ref()
+                .map(|r| format!(", in {r}"))
+                .unwrap_or_default();
+            notice(
+                out,
+                &format!("welcome to {server}! you are {nick} (connection {conn}){place}"),
+            );
             notice(out, "type to talk; /help lists the commands; /quit leaves");
         }
         Event::Message(message) => write_message(out, message, focus),
@@ -177,25 +216,48 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
         Event::Renamed { from, to } => notice(out, &format!("{from} is now known as {to}")),
         Event::Quit { nick, reason } => notice(out, &format!("{nick} quit ({reason})")),
-        Event::Topic { room, topic: Some(topic), by } => {
-            let by = by.as_ref().map(|b| format!(" (set by {b})")).unwrap_or_default();
+        Event::Topic {
+            room,
+            topic: Some(topic),
+            by,
+        } => {
+            let by = by
+                .as_ref()
+                .map(|b| format!(" (set by {b})"))
+                .unwrap_or_default();
             notice(out, &format!("topic of {room}: {topic}{by}"));
         }
-        Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
+        Event::Topic {
+            room, topic: None, ..
+        } => notice(out, &format!("{room} has no topic")),
         Event::Members { room, nicks } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
-            notice(out, &format!("{room} has {} members: {}", nicks.len(), names.join(" ")));
+            notice(
+                out,
+                &format!("{room} has {} members: {}", nicks.len(), names.join(" ")),
+            );
         }
         Event::Rooms { rooms } => write_rooms(out, rooms),
         Event::Help => HELP.lines().for_each(|l| notice(out, l)),
-        Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
-        Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
+        Event::Connected { conn, nick, peer } => {
+            notice(out, &format!("{conn} {nick} connected from {peer}"))
+        }
+        Event::Disconnected { conn, nick, reason } => {
+            notice(out, &format!("{conn} {nick} disconnected ({reason})"))
+        }
         Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
     }
 }
 
 fn write_message(out: &mut String, message: &Message, focus: Focus) {
-    let Message { from, room, to, text, action, .. } = message;
+    let Message {
+        from,
+        room,
+        to,
+        text,
+        action,
+        ..
+    } = message;
     let mut prefix = String::new();
     if let (Some(room), Focus::Elsewhere) = (room, focus) {
         let _ = write!(prefix, "[{room}] ");
@@ -212,13 +274,22 @@ fn write_message(out: &mut String, message: &Message, focus: Focus) {
         }
     }
     for text_line in text.split('\n') {
-        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
+        line(
+            out,
+            &prefix,
+            text_line.strip_suffix('\r').unwrap_or(text_line),
+        );
     }
 }
 
 fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
     notice(out, &format!("{} rooms:", rooms.len()));
-    for RoomSummary { room, members, topic } in rooms {
+    for RoomSummary {
+        room,
+        members,
+        topic,
+    } in rooms
+    {
         let topic = topic.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
         notice(out, &format!("  {room} ({members}){topic}"));
     }
@@ -247,7 +318,9 @@ fn push_visible(out: &mut String, c: char) {
             out.push(char::from(c as u8 + b'@'));
         }
         '\x7f' => out.push_str("^?"),
-        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push('\u{fffd}'),
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            out.push('\u{fffd}')
+        }
         _ => out.push(c),
     }
 }
@@ -273,13 +346,22 @@ mod tests {
             (b"", "nothing"),
             (b"   ", "nothing"),
             (b"\xff\xfb\x01\xff\xfd\x03", "nothing"),
-            (b"\xff\xfa\x18\x00xterm\xff\xf0hi", r#"{"type":"say","text":"hi"}"#),
+            (
+                b"\xff\xfa\x18\x00xterm\xff\xf0hi",
+                r#"{"type":"say","text":"hi"}"#,
+            ),
             (b"caf\xe9", "{\"type\":\"say\",\"text\":\"caf\u{fffd}\"}"),
             (b"exit", r#"{"type":"quit"}"#),
             (b"//slash", r#"{"type":"say","text":"/slash"}"#),
-            (b"/me waves", r#"{"type":"say","text":"waves","action":true}"#),
+            (
+                b"/me waves",
+                r#"{"type":"say","text":"waves","action":true}"#,
+            ),
             (b"/me", "invalid: usage: /me ACTION"),
-            (b"/msg bob hi  there", r#"{"type":"msg","to":"bob","text":"hi  there"}"#),
+            (
+                b"/msg bob hi  there",
+                r#"{"type":"msg","to":"bob","text":"hi  there"}"#,
+            ),
             (b"/msg #3 hi", r#"{"type":"msg","to":3,"text":"hi"}"#),
             (b"/msg #x hi", "invalid: #x is not a connection number"),
             (b"/msg bob", "invalid: usage: /msg NICK TEXT"),
@@ -290,16 +372,33 @@ mod tests {
             (b"/part", r#"{"type":"part"}"#),
             (b"/part rust", r#"{"type":"part","room":"rust"}"#),
             (b"/topic", r#"{"type":"topic"}"#),
-            (b"/topic all about crabs", r#"{"type":"topic","topic":"all about crabs"}"#),
+            (
+                b"/topic all about crabs",
+                r#"{"type":"topic","topic":"all about crabs"}"#,
+            ),
             (b"/who", r#"{"type":"who"}"#),
             (b"/rooms", r#"{"type":"rooms"}"#),
-            (b"/quit off to bed", r#"{"type":"quit","reason":"off to bed"}"#),
-            (b"/kick #2 spam", r#"{"type":"kick","target":2,"reason":"spam"}"#),
+            (
+                b"/quit off to bed",
+                r#"{"type":"quit","reason":"off to bed"}"#,
+            ),
+            (
+                b"/kick #2 spam",
+                r#"{"type":"kick","target":2,"reason":"spam"}"#,
+            ),
             (b"/kick bob", r#"{"type":"kick","target":"bob"}"#),
-            (b"/frob", "invalid: unknown command /frob; /help lists the commands"),
+            (
+                b"/frob",
+                "invalid: unknown command /frob; /help lists the commands",
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(parsed(input), *want, "input {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                parsed(input),
+                *want,
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -318,13 +417,41 @@ mod tests {
     #[test]
     fn rendered_messages() {
         let cases = [
-            (message(Some("lobby"), None, "hi", false), Focus::Current, "<ann> hi\n"),
-            (message(Some("rust"), None, "hi", false), Focus::Elsewhere, "[rust] <ann> hi\n"),
-            (message(Some("lobby"), None, "a\nb\r\nc", false), Focus::Current, "<ann> a\n<ann> b\n<ann> c\n"),
-            (message(Some("lobby"), None, "waves", true), Focus::Current, "* ann waves\n"),
-            (message(None, Some("bob"), "psst", false), Focus::Elsewhere, "*ann* psst\n"),
-            (message(Some("lobby"), None, "\x1b[2Jgone\x07", false), Focus::Current, "<ann> ^[[2Jgone^G\n"),
-            (message(Some("lobby"), None, "a\u{202e}b\u{9b}c", false), Focus::Current, "<ann> a\u{fffd}b\u{fffd}c\n"),
+            (
+                message(Some("lobby"), None, "hi", false),
+                Focus::Current,
+                "<ann> hi\n",
+            ),
+            (
+                message(Some("rust"), None, "hi", false),
+                Focus::Elsewhere,
+                "[rust] <ann> hi\n",
+            ),
+            (
+                message(Some("lobby"), None, "a\nb\r\nc", false),
+                Focus::Current,
+                "<ann> a\n<ann> b\n<ann> c\n",
+            ),
+            (
+                message(Some("lobby"), None, "waves", true),
+                Focus::Current,
+                "* ann waves\n",
+            ),
+            (
+                message(None, Some("bob"), "psst", false),
+                Focus::Elsewhere,
+                "*ann* psst\n",
+            ),
+            (
+                message(Some("lobby"), None, "\x1b[2Jgone\x07", false),
+                Focus::Current,
+                "<ann> ^[[2Jgone^G\n",
+            ),
+            (
+                message(Some("lobby"), None, "a\u{202e}b\u{9b}c", false),
+                Focus::Current,
+                "<ann> a\u{fffd}b\u{fffd}c\n",
+            ),
         ];
         for (event, focus, want) in cases {
             assert_eq!(render(&event, focus), want.as_bytes(), "{event:?}");
@@ -336,14 +463,52 @@ mod tests {
         let ann = Nick::parse("ann").unwrap();
         let lobby = RoomName::lobby();
         let cases = [
-            (Event::Joined { room: lobby.clone(), nick: ann.clone() }, "-- ann joined lobby\n"),
-            (Event::Renamed { from: ann.clone(), to: Nick::parse("bo").unwrap() }, "-- ann is now known as bo\n"),
-            (Event::Quit { nick: ann.clone(), reason: "bed".into() }, "-- ann quit (bed)\n"),
-            (Event::Members { room: lobby.clone(), nicks: vec![ann.clone()] }, "-- lobby has 1 members: ann\n"),
-            (Event::Topic { room: lobby.clone(), topic: None, by: None }, "-- lobby has no topic\n"),
+            (
+                Event::Joined {
+                    room: lobby.clone(),
+                    nick: ann.clone(),
+                },
+                "-- ann joined lobby\n",
+            ),
+            (
+                Event::Renamed {
+                    from: ann.clone(),
+                    to: Nick::parse("bo").unwrap(),
+                },
+                "-- ann is now known as bo\n",
+            ),
+            (
+                Event::Quit {
+                    nick: ann.clone(),
+                    reason: "bed".into(),
+                },
+                "-- ann quit (bed)\n",
+            ),
+            (
+                Event::Members {
+                    room: lobby.clone(),
+                    nicks: vec![ann.clone()],
+                },
+                "-- lobby has 1 members: ann\n",
+            ),
+            (
+                Event::Topic {
+                    room: lobby.clone(),
+                    topic: None,
+                    by: None,
+                },
+                "-- lobby has no topic\n",
+            ),
             (Event::Bye { reason: "x".into() }, "-- bye: x\n"),
             (Event::Pong, "-- pong\n"),
-            (Event::Ack { id: crate::protocol::RequestId::Number(1), message: None, ts: None }, ""),
+            (
+                Event::Ack {
+                    id: crate::protocol::RequestId::Number(1),
+                    message: None,
+                    ts: None,
+                },
+                "",
+            ),
         ];
         for (event, want) in cases {
             assert_eq!(render(&event, Focus::Current), want.as_bytes(), "{event:?}");

@@ -1,0 +1,172 @@
+//! The client side of the structured protocol: `Connection` connects, says hello, then splits into a
+//! stream of events and a sender of commands that work at the same time. Presentation lives elsewhere.
+
+pub mod line;
+pub mod send;
+
+use std::io;
+
+use anyhow::{Context as _, bail};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_util::codec::FramedRead;
+
+use crate::names::{ConnId, Nick, RoomName};
+use crate::protocol::{Command, Event, PROTOCOL_VERSION, Request, RequestId};
+use crate::transport::line::{Frame, LineCodec};
+use crate::transport::{WireMode, json};
+
+/// The longest frame accepted before the welcome has told the real limit.
+pub const GREETING_FRAME_BYTES: usize = 64 * 1024;
+
+/// What to ask for when connecting.
+#[derive(Debug, Clone, Default)]
+pub struct Hello {
+    pub nick: Option<Nick>,
+    pub room: Option<RoomName>,
+}
+
+/// What the server said in its welcome.
+#[derive(Debug, Clone)]
+pub struct Welcome {
+    pub server: String,
+    pub nick: Nick,
+    pub conn: ConnId,
+    pub room: Option<RoomName>,
+    pub max_message: usize,
+}
+
+pub struct Connection {
+    pub welcome: Welcome,
+    pub events: Events,
+    pub commands: Commands,
+}
+
+impl Connection {
+    /// Connects to `addr` (`host:port`) and completes the handshake.
+    pub async fn connect(addr: &str, hello: Hello) -> anyhow::Result<Connection> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (reader, writer) = stream.into_split();
+        let mut commands = Commands { writer, last_id: 0 };
+        let command = Command::Hello {
+            version: PROTOCOL_VERSION,
+            nick: hello.nick,
+            room: hello.room,
+        };
+        commands
+            .write(&Request::new(command))
+            .await
+            .context("cannot send hello")?;
+        let mut events = Events {
+            frames: FramedRead::new(reader, LineCodec::new(GREETING_FRAME_BYTES)),
+        };
+        let welcome = events
+            .welcome()
+            .await
+            .with_context(|| format!("no welcome from {addr}"))?;
+        let max_frame = WireMode::Json.max_frame_bytes(welcome.max_message);
+        *events.frames.decoder_mut() = LineCodec::new(max_frame);
+        Ok(Connection {
+            welcome,
+            events,
+            commands,
+        })
+    }
+}
+
+/// The events the server sends, in order.
+pub struct Events {
+    frames: FramedRead<OwnedReadHalf, LineCodec>,
+}
+
+impl Events {
+    /// The next event; `None` once the server has closed the connection.
+    pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
+        loop {
+            let Some(frame) = self.frames.next().await.transpose()? else {
+                return Ok(None);
+            };
+            match frame {
+                Frame::Line(line) if line.is_empty() => continue,
+                Frame::Line(line) => {
+                    return json::parse_event(&line).map(Some).map_err(io::Error::other);
+                }
+                Frame::TooLong => {
+                    return Err(io::Error::other("the server sent a frame over the limit"));
+                }
+            }
+        }
+    }
+
+    /// Skips anything before the welcome that is not JSON (a server may greet plain clients first).
+    async fn welcome(&mut self) -> anyhow::Result<Welcome> {
+        loop {
+            let Some(frame) = self.frames.next().await.transpose()? else {
+                bail!("the server closed the connection")
+            };
+            let Frame::Line(line) = frame else {
+                bail!("the server's greeting was too long")
+            };
+            match json::parse_event(&line) {
+                Ok(Event::Welcome {
+                    server,
+                    nick,
+                    conn,
+                    room,
+                    max_message,
+                    ..
+                }) => {
+                    return Ok(Welcome {
+                        server,
+                        nick,
+                        conn,
+                        room,
+                        max_message,
+                    });
+                }
+                Ok(Event::Error { message, .. }) => bail!("the server refused: {message}"),
+                Ok(other) => bail!("expected a welcome, got {other:?}"),
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+/// Sends commands, numbering each so that its answer can be matched.
+pub struct Commands {
+    writer: OwnedWriteHalf,
+    last_id: u64,
+}
+
+impl Commands {
+    /// Sends `command` with a fresh id and returns that id.
+    pub async fn send(&mut self, command: Command) -> io::Result<RequestId> {
+        self.last_id += 1;
+        let id = RequestId::Number(self.last_id);
+        self.write(&Request {
+            id: Some(id.clone()),
+            command,
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// Sends `command` with no id: nothing will answer it.
+    pub async fn send_unanswered(&mut self, command: Command) -> io::Result<()> {
+        self.write(&Request::new(command)).await
+    }
+
+    /// Says no more will be sent.
+    pub async fn finish(&mut self) -> io::Result<()> {
+        self.writer.shutdown().await
+    }
+
+    async fn write(&mut self, request: &Request) -> io::Result<()> {
+        self.writer.write_all(&json::render_request(request)).await
+    }
+}

@@ -1,0 +1,201 @@
+//! The TCP server: listeners, the accept loops, the connection limit, and graceful shutdown.
+
+mod console;
+mod handshake;
+mod hub_task;
+mod session;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+pub use console::CONSOLE_CONN;
+pub use handshake::{HANDSHAKE_TIMEOUT, SNIFF_WINDOW};
+pub use hub_task::HUB_INBOX_CAPACITY;
+pub use session::{FLUSH_GRACE, OUTBOX_FRAMES};
+
+use crate::hub::{Arrival, Hub, HubConfig, Input};
+use crate::names::{ConnId, Nick};
+use crate::transport::WireMode;
+use crate::transport::line::LineCodec;
+use hub_task::HubMessage;
+
+/// How long shutdown waits for sessions to flush before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long the accept loop rests after a failed accept (out of file descriptors, say).
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    /// The largest message text, in bytes.
+    pub max_message: usize,
+    /// The most clients connected at once; more are turned away with a line saying so.
+    pub max_connections: usize,
+    /// The operator console's nick, when the console is on.
+    pub console: Option<Nick>,
+}
+
+pub struct Server {
+    config: ServerConfig,
+    listeners: Vec<TcpListener>,
+}
+
+impl Server {
+    pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
+        let mut listeners = Vec::new();
+        for addr in &config.listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            listeners.push(listener);
+        }
+        Ok(Server { config, listeners })
+    }
+
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves until `shutdown` is cancelled, then says goodbye to every client and returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let hub = Hub::new(HubConfig {
+            server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
+            max_message: self.config.max_message,
+        });
+        let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
+        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx));
+        let tracker = TaskTracker::new();
+        if let Some(nick) = self.config.console.clone() {
+            tracker.spawn(console::serve(
+                nick,
+                self.config.max_message,
+                hub_tx.clone(),
+            ));
+        }
+        let admission = Admission {
+            hub: hub_tx.clone(),
+            max_message: self.config.max_message,
+            slots: Arc::new(Semaphore::new(self.config.max_connections)),
+            next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
+            tracker: tracker.clone(),
+        };
+        for listener in self.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                info!("listening on {addr}");
+            }
+            tracker.spawn(accept_loop(listener, admission.clone(), shutdown.clone()));
+        }
+        shutdown.cancelled().await;
+        info!("shutting down");
+        let _ = hub_tx.send(HubMessage::Input(Input::Shutdown)).await;
+        drop((hub_tx, admission));
+        let _ = hub_task.await;
+        tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!("some sessions did not finish within {SHUTDOWN_GRACE:?}");
+        }
+    }
+}
+
+/// What the accept loops need to start a session.
+#[derive(Clone)]
+struct Admission {
+    hub: mpsc::Sender<HubMessage>,
+    max_message: usize,
+    slots: Arc<Semaphore>,
+    next_conn: Arc<AtomicU64>,
+    tracker: TaskTracker,
+}
+
+async fn accept_loop(listener: TcpListener, admission: Admission, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => admission.admit(stream, peer),
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+impl Admission {
+    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            // Best effort: a full server does not wait on the refused client.
+            let _ = stream.try_write(b"!! the server is full; try again later\n");
+            warn!(%peer, "refused: the server is full");
+            return;
+        };
+        let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+        info!(%conn, %peer, "connected");
+        self.tracker.spawn(serve_tcp(
+            stream,
+            peer,
+            conn,
+            self.hub.clone(),
+            self.max_message,
+            slot,
+        ));
+    }
+}
+
+/// One TCP client, from its first byte to its last.
+async fn serve_tcp(
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: ConnId,
+    hub: mpsc::Sender<HubMessage>,
+    max_message: usize,
+    _slot: OwnedSemaphorePermit,
+) {
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let _ = stream.set_nodelay(true);
+    let Some(mode) = handshake::sniff(&stream).await else {
+        return;
+    };
+    let (reader, mut writer) = stream.into_split();
+    let mut frames = FramedRead::new(reader, LineCodec::new(mode.max_frame_bytes(max_message)));
+    let arrival = match mode {
+        WireMode::Text => Arrival {
+            conn,
+            nick: None,
+            room: None,
+            peer: peer.to_string(),
+            operator: false,
+        },
+        WireMode::Json => {
+            match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+                Some(arrival) => arrival,
+                None => {
+                    let _ = writer.shutdown().await;
+                    return;
+                }
+            }
+        }
+    };
+    session::serve(arrival, mode, frames, writer, hub).await;
+}

@@ -1,0 +1,31 @@
+//! The operator console: the person at the server chats over stdin and stdout as a privileged session.
+
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+
+use super::hub_task::HubMessage;
+use super::session;
+use crate::hub::Arrival;
+use crate::names::{ConnId, Nick};
+use crate::transport::WireMode;
+use crate::transport::line::LineCodec;
+
+/// The console's connection number; clients count from 1.
+pub const CONSOLE_CONN: ConnId = ConnId(0);
+
+/// Serves the console until stdin ends or the server shuts down.
+pub async fn serve(nick: Nick, max_message: usize, hub: mpsc::Sender<HubMessage>) {
+    let mode = WireMode::Text;
+    let frames = FramedRead::new(
+        tokio::io::stdin(),
+        LineCodec::new(mode.max_frame_bytes(max_message)),
+    );
+    let arrival = Arrival {
+        conn: CONSOLE_CONN,
+        nick: Some(nick),
+        room: None,
+        peer: "the console".to_owned(),
+        operator: true,
+    };
+    session::serve(arrival, mode, frames, tokio::io::stdout(), hub).await;
+}

@@ -1,0 +1,98 @@
+//! A new TCP connection's first moments: sniff its wire mode from the first byte, and for a structured
+//! client, read its hello.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::time::{Instant, timeout_at};
+use tokio_util::codec::FramedRead;
+
+use crate::hub::Arrival;
+use crate::names::ConnId;
+use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION};
+use crate::transport::line::{Frame, LineCodec};
+use crate::transport::{WireMode, json};
+
+/// How long a silent connection is given to show it is structured before it is greeted as plain text.
+pub const SNIFF_WINDOW: Duration = Duration::from_millis(300);
+/// How long a structured client has from connecting to finish its hello.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits for the first byte (or the sniff window to pass). `None` if the client left first.
+pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(SNIFF_WINDOW, stream.peek(&mut first)).await {
+        Err(_elapsed) => Some(WireMode::Text),
+        Ok(Ok(0) | Err(_)) => None,
+        Ok(Ok(_)) => Some(WireMode::sniff(first[0])),
+    }
+}
+
+/// Reads the structured hello. On failure the client is told why, and `None` is returned.
+pub async fn hello<W: AsyncWrite + Unpin>(
+    frames: &mut FramedRead<OwnedReadHalf, LineCodec>,
+    writer: &mut W,
+    conn: ConnId,
+    peer: SocketAddr,
+    deadline: Instant,
+) -> Option<Arrival> {
+    let outcome = timeout_at(deadline, first_frame(frames)).await;
+    let refusal = match outcome {
+        Err(_elapsed) => (ErrorCode::BadRequest, "no hello arrived in time".to_owned()),
+        Ok(None) => return None,
+        Ok(Some(Frame::TooLong)) => (ErrorCode::TooLarge, "the hello was too long".to_owned()),
+        Ok(Some(Frame::Line(line))) => match json::parse_request(&line) {
+            Ok(request) => match request.command {
+                Command::Hello {
+                    version: PROTOCOL_VERSION,
+                    nick,
+                    room,
+                } => {
+                    return Some(Arrival {
+                        conn,
+                        nick,
+                        room,
+                        peer: peer.to_string(),
+                        operator: false,
+                    });
+                }
+                Command::Hello { version, .. } => (
+                    ErrorCode::UnsupportedVersion,
+                    format!(
+                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
+                    ),
+                ),
+                _ => (
+                    ErrorCode::BadRequest,
+                    "the first frame must be a hello".to_owned(),
+                ),
+            },
+            Err(malformed) => (ErrorCode::BadRequest, malformed.reason),
+        },
+    };
+    let (code, message) = refusal;
+    tracing::info!(%conn, message, "handshake failed");
+    let error = json::render_event(&Event::Error {
+        id: None,
+        code,
+        message,
+    });
+    let _ = tokio::time::timeout(SNIFF_WINDOW, writer.write_all(&error)).await;
+    None
+}
+
+/// The first non-empty frame, or `None` at EOF or on a read error.
+async fn first_frame(frames: &mut FramedRead<OwnedReadHalf, LineCodec>) -> Option<Frame> {
+    while let Some(frame) = frames.next().await {
+        match frame {
+            Ok(Frame::Line(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(frame) => return Some(frame),
+            Err(_) => return None,
+        }
+    }
+    None
+}

@@ -1,0 +1,115 @@
+//! The actor that owns the `Hub`: it feeds it inputs, stamps the time, and carries out its effects by
+//! queueing encoded bytes to each session without ever waiting on one.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::hub::{Addressee, Arrival, Effect, Hub, Input};
+use crate::names::ConnId;
+use crate::protocol::{Event, Millis};
+use crate::transport::{Encoded, WireMode};
+
+/// How many messages may wait for the hub before senders have to wait.
+pub const HUB_INBOX_CAPACITY: usize = 4096;
+
+/// What sessions tell the hub task.
+pub enum HubMessage {
+    /// A session is ready for events; `link` is how to reach it.
+    Connect {
+        arrival: Arrival,
+        link: Link,
+    },
+    Input(Input),
+}
+
+/// The hub task's end of one session.
+pub struct Link {
+    /// Encoded frames waiting to be written; bounded, so a client that does not read fills it.
+    pub outbox: mpsc::Sender<Bytes>,
+    pub mode: WireMode,
+    /// Cancelled to drop the session at once, queued output and all.
+    pub kill: CancellationToken,
+}
+
+/// Runs until told to shut down, or until every session and the server are gone.
+pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>) {
+    let mut links = Links::default();
+    while let Some(message) = inbox.recv().await {
+        let input = match message {
+            HubMessage::Connect { arrival, link } => {
+                links.0.insert(arrival.conn, link);
+                Input::Connect(arrival)
+            }
+            HubMessage::Input(input) => input,
+        };
+        let shutdown = input == Input::Shutdown;
+        let mut pending = VecDeque::from([input]);
+        while let Some(input) = pending.pop_front() {
+            let effects = hub.handle(input, now());
+            pending.extend(links.apply(effects));
+        }
+        if shutdown {
+            break;
+        }
+    }
+}
+
+fn now() -> Millis {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis().try_into().unwrap_or(Millis::MAX)
+}
+
+#[derive(Default)]
+struct Links(HashMap<ConnId, Link>);
+
+impl Links {
+    /// Carries out `effects`; returns the disconnections of sessions that could not keep up.
+    fn apply(&mut self, effects: Vec<Effect>) -> Vec<Input> {
+        let mut dropped = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Deliver { event, to } => self.deliver(&event, &to, &mut dropped),
+                Effect::Close { conn } => {
+                    self.0.remove(&conn);
+                }
+            }
+        }
+        dropped
+    }
+
+    fn deliver(&mut self, event: &Event, to: &[Addressee], dropped: &mut Vec<Input>) {
+        let mut encoded = Encoded::new(event);
+        for addressee in to {
+            let Some(link) = self.0.get(&addressee.conn) else {
+                continue;
+            };
+            let bytes = encoded.bytes(link.mode, addressee.focus);
+            if bytes.is_empty() {
+                continue;
+            }
+            if let Err(TrySendError::Full(_)) = link.outbox.try_send(bytes) {
+                dropped.push(self.drop_slow(addressee.conn));
+            }
+        }
+    }
+
+    fn drop_slow(&mut self, conn: ConnId) -> Input {
+        let queued = self.0.remove(&conn).map(|link| {
+            link.kill.cancel();
+            link.outbox.max_capacity()
+        });
+        let reason = format!(
+            "too slow: {} events were waiting unread",
+            queued.unwrap_or_default()
+        );
+        warn!(%conn, "{reason}; disconnecting");
+        Input::Disconnect { conn, reason }
+    }
+}

@@ -1,0 +1,95 @@
+//! A session's output side: whatever is queued is written in one vectored write, then flushed.
+
+use std::io::{self, IoSlice};
+
+use bytes::{Buf, Bytes};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The most frames written by one vectored write (well under the system's IOV_MAX).
+pub const WRITE_BATCH_FRAMES: usize = 256;
+
+/// Writes queued frames until the queue is closed (then flushes and shuts down the writer) or
+/// `kill` is cancelled (then stops at once).
+pub async fn write_queued<W>(
+    mut outbox: mpsc::Receiver<Bytes>,
+    mut writer: W,
+    kill: CancellationToken,
+) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch = Vec::with_capacity(WRITE_BATCH_FRAMES);
+    let writing = async {
+        while outbox.recv_many(&mut batch, WRITE_BATCH_FRAMES).await > 0 {
+            write_all(&mut writer, &mut batch).await?;
+            writer.flush().await?;
+        }
+        writer.shutdown().await
+    };
+    tokio::select! {
+        biased;
+        () = kill.cancelled() => Err(io::Error::new(io::ErrorKind::TimedOut, "dropped for being too slow")),
+        result = writing => result,
+    }
+}
+
+/// Writes every frame in `frames`, as few system calls as the writer allows, and empties it.
+async fn write_all<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    frames: &mut Vec<Bytes>,
+) -> io::Result<()> {
+    let mut first = 0;
+    while first < frames.len() {
+        let slices: Vec<IoSlice<'_>> = frames[first..].iter().map(|f| IoSlice::new(f)).collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let frame = &mut frames[first];
+            let step = written.min(frame.len());
+            frame.advance(step);
+            written -= step;
+            if frame.is_empty() {
+                first += 1;
+            }
+        }
+    }
+    frames.clear();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_everything_queued_then_closes() {
+        let (tx, rx) = mpsc::channel(8);
+        let (mut client, server) = tokio::io::duplex(7);
+        let writer = tokio::spawn(write_queued(rx, server, CancellationToken::new()));
+        for frame in ["one\n", "two\n", "three\n"] {
+            tx.send(Bytes::from(frame)).await.unwrap();
+        }
+        drop(tx);
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut client, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, "one\ntwo\nthree\n");
+        writer.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn kill_stops_a_blocked_writer() {
+        let (tx, rx) = mpsc::channel(8);
+        let (_client, server) = tokio::io::duplex(4);
+        let kill = CancellationToken::new();
+        let writer = tokio::spawn(write_queued(rx, server, kill.clone()));
+        tx.send(Bytes::from("more than four bytes")).await.unwrap();
+        kill.cancel();
+        assert!(writer.await.unwrap().is_err());
+    }
+}
