@@ -12,6 +12,10 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 pub const DEFAULT_MAX_MESSAGE: usize = 1024 * 1024;
 /// The default cap on clients connected at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The default number of events that may wait for one client before it is dropped as too slow.
+pub const DEFAULT_MAX_QUEUED: usize = 4096;
+/// The default time a structured client has to say hello, in seconds.
+pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
 
 /// A chat system on plain sockets: a server anyone can join with nc, and its clients.
 #[derive(Debug, Parser)]
@@ -42,6 +46,12 @@ pub struct ServeArgs {
     /// Most clients connected at once; more are told the server is full.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Most events waiting for one client; a client that falls this far behind is disconnected.
+    #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
+    pub max_queued: usize,
+    /// Seconds a structured client has, from connecting, to finish its hello.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS)]
+    pub handshake_timeout: f64,
     /// Read operator commands from stdin even when it is not a terminal (a pipe, say).
     #[arg(long, conflicts_with = "no_console")]
     pub console: bool,
@@ -83,6 +93,13 @@ pub struct SendArgs {
     /// Send directly to this nick instead of a room.
     #[arg(long, value_parser = parse_nick)]
     pub to: Option<Nick>,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(0) | Err(_) => Err("expected a whole number of at least 1".to_owned()),
+        Ok(n) => Ok(n),
+    }
 }
 
 fn parse_nick(text: &str) -> Result<Nick, String> {

@@ -9,8 +9,7 @@ pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
 use crate::names::{ConnId, Nick, NickKey, RoomName};
 use crate::protocol::{
-    Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request,
-    RequestId, RoomSummary,
+    Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
 };
 
 /// What the hub is told.
@@ -174,10 +173,7 @@ impl Hub {
             nick: nick.clone(),
             peer: arrival.peer,
         };
-        out.deliver(
-            connected,
-            self.operators.iter().map(|&c| elsewhere(c)).collect(),
-        );
+        out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
         if arrival.operator {
             self.operators.insert(conn);
         }
@@ -197,8 +193,7 @@ impl Hub {
 
     /// `user<N>` after the connection number, or the first free `guest<K>` if someone took that.
     fn spare_nick(&self, conn: ConnId) -> Nick {
-        let candidates = std::iter::once(format!("user{}", conn.0))
-            .chain((1..).map(|k: u64| format!("guest{k}")));
+        let candidates = std::iter::once(format!("user{}", conn.0)).chain((1..).map(|k: u64| format!("guest{k}")));
         candidates
             .filter_map(|text| Nick::parse(&text).ok())
             .find(|nick| !self.nicks.contains_key(&nick.key()))
@@ -222,24 +217,18 @@ impl Hub {
         }
     }
 
-    fn command(
-        &mut self,
-        conn: ConnId,
-        command: Command,
-        now: Millis,
-        out: &mut Effects,
-    ) -> Result<Done, Refusal> {
+    fn command(&mut self, conn: ConnId, command: Command, now: Millis, out: &mut Effects) -> Result<Done, Refusal> {
         match command {
             Command::Say { room, text, action } => self.say(conn, room, text, action, now, out),
             Command::Msg { to, text } => self.direct(conn, to, text, now, out),
-            Command::Nick { nick } => self.rename(conn, nick, out).map(Done::done),
+            Command::Nick { nick } => self.rename(conn, nick, out).map(|()| Done::Answered(None)),
             Command::Join { room } => {
                 self.enter(conn, room, out);
                 Ok(Done::Answered(None))
             }
-            Command::Part { room } => self.part(conn, room, out).map(Done::done),
-            Command::Topic { room, topic } => self.topic(conn, room, topic, out).map(Done::done),
-            Command::Who { room } => self.who(conn, room, out).map(Done::done),
+            Command::Part { room } => self.part(conn, room, out).map(|()| Done::Answered(None)),
+            Command::Topic { room, topic } => self.topic(conn, room, topic, out).map(|()| Done::Answered(None)),
+            Command::Who { room } => self.who(conn, room, out).map(|()| Done::Answered(None)),
             Command::Rooms => {
                 out.tell(conn, self.room_list());
                 Ok(Done::Answered(None))
@@ -252,9 +241,7 @@ impl Hub {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))
             }
-            Command::Kick { target, reason } => {
-                self.kick(conn, target, reason, out).map(Done::done)
-            }
+            Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
             Command::Quit { reason } => {
                 out.tell(
                     conn,
@@ -346,13 +333,7 @@ impl Hub {
         }
         let mut to = self.neighbours(conn);
         to.push(elsewhere(conn));
-        out.deliver(
-            Event::Renamed {
-                from: old,
-                to: nick,
-            },
-            to,
-        );
+        out.deliver(Event::Renamed { from: old, to: nick }, to);
         Ok(())
     }
 
@@ -376,10 +357,7 @@ impl Hub {
         let entry = self.rooms.entry(room.clone()).or_default();
         entry.add(conn);
         let topic = entry.topic.clone();
-        let to = self.rooms[&room]
-            .members()
-            .map(|c| self.addressee(c, &room))
-            .collect();
+        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
         out.deliver(joined, to);
         if let Some(Topic { text, by }) = topic {
             out.tell(
@@ -393,20 +371,12 @@ impl Hub {
         }
     }
 
-    fn part(
-        &mut self,
-        conn: ConnId,
-        room: Option<RoomName>,
-        out: &mut Effects,
-    ) -> Result<(), Refusal> {
+    fn part(&mut self, conn: ConnId, room: Option<RoomName>, out: &mut Effects) -> Result<(), Refusal> {
         let room = self.room_of(conn, room)?;
         if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
         }
-        let to = self.rooms[&room]
-            .members()
-            .map(|c| self.addressee(c, &room))
-            .collect();
+        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
         out.deliver(
             Event::Parted {
                 room: room.clone(),
@@ -489,22 +459,14 @@ impl Hub {
         out: &mut Effects,
     ) -> Result<(), Refusal> {
         if !self.operators.contains(&conn) {
-            return Err((
-                ErrorCode::NotPermitted,
-                "only the operator may kick".to_owned(),
-            ));
+            return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
         }
         let target = self.resolve(conn, &target)?;
         let reason = match reason {
             Some(reason) => format!("kicked by {}: {reason}", self.nick(conn)),
             None => format!("kicked by {}", self.nick(conn)),
         };
-        out.tell(
-            target,
-            Event::Bye {
-                reason: reason.clone(),
-            },
-        );
+        out.tell(target, Event::Bye { reason: reason.clone() });
         self.remove(target, reason, out);
         Ok(())
     }
@@ -586,21 +548,15 @@ impl Hub {
 
     fn addressee(&self, conn: ConnId, room: &RoomName) -> Addressee {
         let current = self.members.get(&conn).and_then(Member::current) == Some(room);
-        let focus = if current {
-            Focus::Current
-        } else {
-            Focus::Elsewhere
-        };
+        let focus = if current { Focus::Current } else { Focus::Elsewhere };
         Addressee { conn, focus }
     }
 
     /// The room a request names, or the requester's current room.
     fn room_of(&self, conn: ConnId, room: Option<RoomName>) -> Result<RoomName, Refusal> {
         let current = || self.members.get(&conn).and_then(Member::current).cloned();
-        room.or_else(current).ok_or((
-            ErrorCode::NoRoom,
-            "you are in no room; /join one first".to_owned(),
-        ))
+        room.or_else(current)
+            .ok_or((ErrorCode::NoRoom, "you are in no room; /join one first".to_owned()))
     }
 
     fn resolve(&self, conn: ConnId, to: &Recipient) -> Result<ConnId, Refusal> {
@@ -610,12 +566,11 @@ impl Hub {
                 .get(&nick.key())
                 .copied()
                 .ok_or((ErrorCode::NoSuchNick, format!("nobody is called {nick}"))),
-            Recipient::Conn(target) if self.operators.contains(&conn) => {
-                self.members.contains_key(target).then_some(*target).ok_or((
-                    ErrorCode::NoSuchNick,
-                    format!("there is no connection {target}"),
-                ))
-            }
+            Recipient::Conn(target) if self.operators.contains(&conn) => self
+                .members
+                .contains_key(target)
+                .then_some(*target)
+                .ok_or((ErrorCode::NoSuchNick, format!("there is no connection {target}"))),
             Recipient::Conn(_) => Err((
                 ErrorCode::NotPermitted,
                 "only the operator may address a connection by number".to_owned(),
@@ -625,17 +580,11 @@ impl Hub {
 
     fn check_text(&self, text: &str) -> Result<(), Refusal> {
         if text.is_empty() {
-            return Err((
-                ErrorCode::EmptyMessage,
-                "a message must not be empty".to_owned(),
-            ));
+            return Err((ErrorCode::EmptyMessage, "a message must not be empty".to_owned()));
         }
         if text.len() > self.config.max_message {
             let max = self.config.max_message;
-            return Err((
-                ErrorCode::TooLarge,
-                format!("a message may be at most {max} bytes"),
-            ));
+            return Err((ErrorCode::TooLarge, format!("a message may be at most {max} bytes")));
         }
         Ok(())
     }
@@ -656,12 +605,6 @@ enum Done {
     Answered(Option<MessageId>),
     /// The requester is gone; nothing more is said to it.
     Gone,
-}
-
-impl Done {
-    fn done(_: ()) -> Done {
-        Done::Answered(None)
-    }
 }
 
 fn elsewhere(conn: ConnId) -> Addressee {

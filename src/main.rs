@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use sockchat::cli::{Cli, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Hello, line};
-use sockchat::server::{Server, ServerConfig};
+use sockchat::server::{Limits, Server, ServerConfig};
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
 const RUNTIME_STOP: Duration = Duration::from_millis(100);
@@ -55,11 +55,17 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let console = args.console || (!args.no_console && std::io::stdin().is_terminal());
+    let handshake_timeout = Duration::try_from_secs_f64(args.handshake_timeout)
+        .map_err(|_| anyhow::anyhow!("--handshake-timeout must be a number of seconds"))?;
     let config = ServerConfig {
         listen: args.listen,
-        max_message: args.max_message,
         max_connections: args.max_connections,
         console: console.then_some(args.operator_nick),
+        limits: Limits {
+            max_message: args.max_message,
+            max_queued: args.max_queued,
+            handshake_timeout,
+        },
     };
     let server = Server::bind(config).await?;
     let shutdown = CancellationToken::new();

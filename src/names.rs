@@ -30,10 +30,7 @@ pub enum NameError {
     #[error("{kind} must start with a letter")]
     BadStart { kind: &'static str },
     #[error("{kind} may hold only {allowed}")]
-    BadChar {
-        kind: &'static str,
-        allowed: &'static str,
-    },
+    BadChar { kind: &'static str, allowed: &'static str },
 }
 
 /// A user's nick: 1 to 24 ASCII letters, digits, `-` or `_`, starting with a letter.
@@ -188,29 +185,14 @@ mod tests {
             ("", Err("a nick must not be empty")),
             ("2pac", Err("a nick must start with a letter")),
             ("_x", Err("a nick must start with a letter")),
-            (
-                "al ice",
-                Err("a nick may hold only letters, digits, '-' and '_'"),
-            ),
-            (
-                "ünï",
-                Err("a nick may hold only letters, digits, '-' and '_'"),
-            ),
+            ("al ice", Err("a nick may hold only letters, digits, '-' and '_'")),
+            ("ünï", Err("a nick may hold only letters, digits, '-' and '_'")),
             ("abcdefghijklmnopqrstuvwx", Ok("abcdefghijklmnopqrstuvwx")),
-            (
-                "abcdefghijklmnopqrstuvwxy",
-                Err("a nick is longer than 24 characters"),
-            ),
+            ("abcdefghijklmnopqrstuvwxy", Err("a nick is longer than 24 characters")),
         ];
         for (input, want) in cases {
-            let got = Nick::parse(input)
-                .map(|n| n.to_string())
-                .map_err(|e| e.to_string());
-            assert_eq!(
-                got,
-                want.map(str::to_owned).map_err(str::to_owned),
-                "input {input:?}"
-            );
+            let got = Nick::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
         }
     }
 
@@ -235,20 +217,11 @@ mod tests {
                 "a/b",
                 Err("a room name may hold only letters, digits, '-', '_' and '.'"),
             ),
-            (
-                &"r".repeat(33),
-                Err("a room name is longer than 32 characters"),
-            ),
+            (&"r".repeat(33), Err("a room name is longer than 32 characters")),
         ];
         for (input, want) in cases {
-            let got = RoomName::parse(input)
-                .map(|n| n.to_string())
-                .map_err(|e| e.to_string());
-            assert_eq!(
-                got,
-                want.map(str::to_owned).map_err(str::to_owned),
-                "input {input:?}"
-            );
+            let got = RoomName::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
         }
     }
 }

@@ -22,9 +22,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use console::CONSOLE_CONN;
-pub use handshake::{HANDSHAKE_TIMEOUT, SNIFF_WINDOW};
+pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
-pub use session::{FLUSH_GRACE, OUTBOX_FRAMES};
+pub use session::FLUSH_GRACE;
 
 use crate::hub::{Arrival, Hub, HubConfig, Input};
 use crate::names::{ConnId, Nick};
@@ -40,12 +40,22 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: Vec<SocketAddr>,
-    /// The largest message text, in bytes.
-    pub max_message: usize,
     /// The most clients connected at once; more are turned away with a line saying so.
     pub max_connections: usize,
     /// The operator console's nick, when the console is on.
     pub console: Option<Nick>,
+    pub limits: Limits,
+}
+
+/// Per-connection bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest message text, in bytes.
+    pub max_message: usize,
+    /// How many events may wait for a client that does not read before it is disconnected.
+    pub max_queued: usize,
+    /// How long a structured client has from connecting to finish its hello.
+    pub handshake_timeout: Duration,
 }
 
 pub struct Server {
@@ -66,31 +76,24 @@ impl Server {
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect()
+        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
     /// Serves until `shutdown` is cancelled, then says goodbye to every client and returns.
     pub async fn run(self, shutdown: CancellationToken) {
         let hub = Hub::new(HubConfig {
             server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
-            max_message: self.config.max_message,
+            max_message: self.config.limits.max_message,
         });
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let hub_task = tokio::spawn(hub_task::run(hub, hub_rx));
         let tracker = TaskTracker::new();
         if let Some(nick) = self.config.console.clone() {
-            tracker.spawn(console::serve(
-                nick,
-                self.config.max_message,
-                hub_tx.clone(),
-            ));
+            tracker.spawn(console::serve(nick, self.config.limits, hub_tx.clone()));
         }
         let admission = Admission {
             hub: hub_tx.clone(),
-            max_message: self.config.max_message,
+            limits: self.config.limits,
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
             tracker: tracker.clone(),
@@ -107,10 +110,7 @@ impl Server {
         drop((hub_tx, admission));
         let _ = hub_task.await;
         tracker.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
             warn!("some sessions did not finish within {SHUTDOWN_GRACE:?}");
         }
     }
@@ -120,7 +120,7 @@ impl Server {
 #[derive(Clone)]
 struct Admission {
     hub: mpsc::Sender<HubMessage>,
-    max_message: usize,
+    limits: Limits,
     slots: Arc<Semaphore>,
     next_conn: Arc<AtomicU64>,
     tracker: TaskTracker,
@@ -152,14 +152,8 @@ impl Admission {
         };
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         info!(%conn, %peer, "connected");
-        self.tracker.spawn(serve_tcp(
-            stream,
-            peer,
-            conn,
-            self.hub.clone(),
-            self.max_message,
-            slot,
-        ));
+        self.tracker
+            .spawn(serve_tcp(stream, peer, conn, self.hub.clone(), self.limits, slot));
     }
 }
 
@@ -169,16 +163,16 @@ async fn serve_tcp(
     peer: SocketAddr,
     conn: ConnId,
     hub: mpsc::Sender<HubMessage>,
-    max_message: usize,
+    limits: Limits,
     _slot: OwnedSemaphorePermit,
 ) {
-    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let deadline = Instant::now() + limits.handshake_timeout;
     let _ = stream.set_nodelay(true);
     let Some(mode) = handshake::sniff(&stream).await else {
         return;
     };
     let (reader, mut writer) = stream.into_split();
-    let mut frames = FramedRead::new(reader, LineCodec::new(mode.max_frame_bytes(max_message)));
+    let mut frames = FramedRead::new(reader, LineCodec::new(mode.max_frame_bytes(limits.max_message)));
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,
@@ -187,15 +181,13 @@ async fn serve_tcp(
             peer: peer.to_string(),
             operator: false,
         },
-        WireMode::Json => {
-            match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
-                Some(arrival) => arrival,
-                None => {
-                    let _ = writer.shutdown().await;
-                    return;
-                }
+        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+            Some(arrival) => arrival,
+            None => {
+                let _ = writer.shutdown().await;
+                return;
             }
-        }
+        },
     };
-    session::serve(arrival, mode, frames, writer, hub).await;
+    session::serve(arrival, mode, frames, writer, hub, limits.max_queued).await;
 }

@@ -42,9 +42,7 @@ where
     sent_tx.send_modify(|sent| sent.finished = true);
     let shown = showing.await.context("the event printer failed")?;
     if let Ok(Typed { quit: false, .. }) = typed {
-        let _ = commands
-            .send_unanswered(Command::Quit { reason: None })
-            .await;
+        let _ = commands.send_unanswered(Command::Quit { reason: None }).await;
     }
     let _ = commands.finish().await;
     let Typed { invalid, .. } = typed?;
@@ -93,21 +91,12 @@ async fn send_input<I: AsyncRead + Unpin>(
                 .send_unanswered(request.command)
                 .await
                 .context("lost the connection")?;
-            return Ok(Typed {
-                quit: true,
-                invalid,
-            });
+            return Ok(Typed { quit: true, invalid });
         }
-        commands
-            .send(request.command)
-            .await
-            .context("lost the connection")?;
+        commands.send(request.command).await.context("lost the connection")?;
         sent.send_modify(|sent| sent.requests += 1);
     }
-    Ok(Typed {
-        quit: false,
-        invalid,
-    })
+    Ok(Typed { quit: false, invalid })
 }
 
 /// Prints events until the input side is finished and every request it sent is answered.
@@ -183,9 +172,7 @@ impl View {
 
     fn focus(&self, event: &Event) -> Focus {
         match event {
-            Event::Message(message)
-                if message.room.is_some() && message.room.as_ref() != self.rooms.last() =>
-            {
+            Event::Message(message) if message.room.is_some() && message.room.as_ref() != self.rooms.last() => {
                 Focus::Elsewhere
             }
             _ => Focus::Current,

@@ -42,10 +42,7 @@ pub async fn send<R: AsyncRead + Unpin>(
             text,
         },
     };
-    let id = commands
-        .send(command)
-        .await
-        .context("cannot send the message")?;
+    let id = commands.send(command).await.context("cannot send the message")?;
     loop {
         match events
             .next_event()
@@ -74,9 +71,7 @@ pub async fn send<R: AsyncRead + Unpin>(
 /// Reads at most `max_bytes` of UTF-8, refusing more rather than buffering it.
 async fn read_message<R: AsyncRead + Unpin>(input: R, max_bytes: usize) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
-    let limit = u64::try_from(max_bytes)
-        .unwrap_or(u64::MAX)
-        .saturating_add(2);
+    let limit = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(2);
     input
         .take(limit)
         .read_to_end(&mut bytes)

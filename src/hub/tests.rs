@@ -40,11 +40,7 @@ fn describe(effects: Vec<Effect>) -> Vec<String> {
             Effect::Deliver { event, to } => {
                 let json = serde_json::to_string(&event).unwrap();
                 for Addressee { conn, focus } in to {
-                    let focus = if focus == Focus::Current {
-                        "here"
-                    } else {
-                        "away"
-                    };
+                    let focus = if focus == Focus::Current { "here" } else { "away" };
                     lines.push(format!("{conn} {focus} {json}"));
                 }
             }
@@ -100,11 +96,7 @@ fn taken_nick_on_connect_falls_back() {
 #[test]
 fn say_reaches_the_room_but_not_the_sender() {
     script(
-        &[
-            arrival(1, Some("ann")),
-            arrival(2, Some("bob")),
-            arrival(3, Some("cy")),
-        ],
+        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
         &[(
             request(1, Some(7), r#"{"type":"say","text":"hi\nthere"}"#),
             &[
@@ -127,9 +119,7 @@ fn focus_follows_the_current_room() {
         ],
         &[(
             request(1, None, r#"{"type":"say","room":"lobby","text":"x"}"#),
-            &[
-                r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#,
-            ],
+            &[r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#],
         )],
     );
 }
@@ -137,11 +127,7 @@ fn focus_follows_the_current_room() {
 #[test]
 fn direct_messages_reach_only_their_target() {
     script(
-        &[
-            arrival(1, Some("ann")),
-            arrival(2, Some("bob")),
-            arrival(3, Some("cy")),
-        ],
+        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
         &[
             (
                 request(1, Some(1), r#"{"type":"msg","to":"BOB","text":"psst"}"#),
@@ -152,9 +138,7 @@ fn direct_messages_reach_only_their_target() {
             ),
             (
                 request(1, Some(2), r#"{"type":"msg","to":"nobody","text":"x"}"#),
-                &[
-                    r#"#1 away {"type":"error","id":2,"code":"no_such_nick","message":"nobody is called nobody"}"#,
-                ],
+                &[r#"#1 away {"type":"error","id":2,"code":"no_such_nick","message":"nobody is called nobody"}"#],
             ),
             (
                 request(1, Some(3), r#"{"type":"msg","to":3,"text":"x"}"#),
@@ -186,9 +170,7 @@ fn rename_is_told_to_neighbours_once() {
             ),
             (
                 request(2, Some(2), r#"{"type":"nick","nick":"anna"}"#),
-                &[
-                    r#"#2 away {"type":"error","id":2,"code":"nick_taken","message":"the nick anna is taken"}"#,
-                ],
+                &[r#"#2 away {"type":"error","id":2,"code":"nick_taken","message":"the nick anna is taken"}"#],
             ),
         ],
     );
@@ -226,9 +208,7 @@ fn part_and_topic_and_who() {
             ),
             (
                 request(2, None, r#"{"type":"rooms"}"#),
-                &[
-                    r#"#2 away {"type":"rooms","rooms":[{"room":"lobby","members":1,"topic":"welcome all"}]}"#,
-                ],
+                &[r#"#2 away {"type":"rooms","rooms":[{"room":"lobby","members":1,"topic":"welcome all"}]}"#],
             ),
         ],
     );
@@ -241,26 +221,16 @@ fn bad_messages_are_refused() {
         &[
             (
                 request(1, Some(1), r#"{"type":"say","text":""}"#),
-                &[
-                    r#"#1 away {"type":"error","id":1,"code":"empty_message","message":"a message must not be empty"}"#,
-                ],
+                &[r#"#1 away {"type":"error","id":1,"code":"empty_message","message":"a message must not be empty"}"#],
             ),
             (
-                request(
-                    1,
-                    Some(2),
-                    &format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(65)),
-                ),
+                request(1, Some(2), &format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(65))),
                 &[
                     r#"#1 away {"type":"error","id":2,"code":"too_large","message":"a message may be at most 64 bytes"}"#,
                 ],
             ),
             (
-                request(
-                    1,
-                    Some(3),
-                    r#"{"type":"say","room":"elsewhere","text":"x"}"#,
-                ),
+                request(1, Some(3), r#"{"type":"say","room":"elsewhere","text":"x"}"#),
                 &[
                     r#"#1 away {"type":"error","id":3,"code":"not_in_room","message":"you are not in elsewhere; /join elsewhere first"}"#,
                 ],
@@ -286,9 +256,7 @@ fn operator_sees_arrivals_and_may_kick() {
             ),
             (
                 request(1, Some(1), r#"{"type":"kick","target":"bob"}"#),
-                &[
-                    r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#,
-                ],
+                &[r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#],
             ),
             (
                 request(0, None, r#"{"type":"msg","to":1,"text":"hello one"}"#),

@@ -3,6 +3,7 @@
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
+use super::Limits;
 use super::hub_task::HubMessage;
 use super::session;
 use crate::hub::Arrival;
@@ -14,11 +15,11 @@ use crate::transport::line::LineCodec;
 pub const CONSOLE_CONN: ConnId = ConnId(0);
 
 /// Serves the console until stdin ends or the server shuts down.
-pub async fn serve(nick: Nick, max_message: usize, hub: mpsc::Sender<HubMessage>) {
+pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>) {
     let mode = WireMode::Text;
     let frames = FramedRead::new(
         tokio::io::stdin(),
-        LineCodec::new(mode.max_frame_bytes(max_message)),
+        LineCodec::new(mode.max_frame_bytes(limits.max_message)),
     );
     let arrival = Arrival {
         conn: CONSOLE_CONN,
@@ -27,5 +28,5 @@ pub async fn serve(nick: Nick, max_message: usize, hub: mpsc::Sender<HubMessage>
         peer: "the console".to_owned(),
         operator: true,
     };
-    session::serve(arrival, mode, frames, tokio::io::stdout(), hub).await;
+    session::serve(arrival, mode, frames, tokio::io::stdout(), hub, limits.max_queued).await;
 }

@@ -19,8 +19,6 @@ use crate::transport::{WireMode, json};
 
 /// How long a silent connection is given to show it is structured before it is greeted as plain text.
 pub const SNIFF_WINDOW: Duration = Duration::from_millis(300);
-/// How long a structured client has from connecting to finish its hello.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Waits for the first byte (or the sniff window to pass). `None` if the client left first.
 pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
@@ -62,14 +60,9 @@ pub async fn hello<W: AsyncWrite + Unpin>(
                 }
                 Command::Hello { version, .. } => (
                     ErrorCode::UnsupportedVersion,
-                    format!(
-                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
-                    ),
+                    format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"),
                 ),
-                _ => (
-                    ErrorCode::BadRequest,
-                    "the first frame must be a hello".to_owned(),
-                ),
+                _ => (ErrorCode::BadRequest, "the first frame must be a hello".to_owned()),
             },
             Err(malformed) => (ErrorCode::BadRequest, malformed.reason),
         },

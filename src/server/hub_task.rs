@@ -60,9 +60,7 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>) {
 }
 
 fn now() -> Millis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     since_epoch.as_millis().try_into().unwrap_or(Millis::MAX)
 }
 
@@ -105,10 +103,7 @@ impl Links {
             link.kill.cancel();
             link.outbox.max_capacity()
         });
-        let reason = format!(
-            "too slow: {} events were waiting unread",
-            queued.unwrap_or_default()
-        );
+        let reason = format!("too slow: {} events were waiting unread", queued.unwrap_or_default());
         warn!(%conn, "{reason}; disconnecting");
         Input::Disconnect { conn, reason }
     }

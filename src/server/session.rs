@@ -19,8 +19,6 @@ use crate::protocol::{Command, ErrorCode};
 use crate::transport::line::Frame;
 use crate::transport::{WireMode, json, text};
 
-/// How many encoded events may wait for a slow reader before it is disconnected.
-pub const OUTBOX_FRAMES: usize = 4096;
 /// How long queued output may take to drain after the client stopped sending.
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 
@@ -31,23 +29,20 @@ pub async fn serve<R, W>(
     frames: R,
     writer: W,
     hub: mpsc::Sender<HubMessage>,
+    max_queued: usize,
 ) where
     R: Stream<Item = io::Result<Frame>> + Unpin,
     W: AsyncWrite + Unpin,
 {
     let conn = arrival.conn;
-    let (outbox, queued) = mpsc::channel(OUTBOX_FRAMES);
+    let (outbox, queued) = mpsc::channel(max_queued.max(1));
     let kill = CancellationToken::new();
     let link = Link {
         outbox,
         mode,
         kill: kill.clone(),
     };
-    if hub
-        .send(HubMessage::Connect { arrival, link })
-        .await
-        .is_err()
-    {
+    if hub.send(HubMessage::Connect { arrival, link }).await.is_err() {
         return;
     }
     let writing = write_queued(queued, writer, kill);
@@ -71,18 +66,11 @@ pub async fn serve<R, W>(
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {
-    let _ = hub
-        .send(HubMessage::Input(Input::Disconnect { conn, reason }))
-        .await;
+    let _ = hub.send(HubMessage::Input(Input::Disconnect { conn, reason })).await;
 }
 
 /// Passes each frame to the hub; returns why reading ended.
-async fn read_requests<R>(
-    conn: ConnId,
-    mode: WireMode,
-    mut frames: R,
-    hub: &mpsc::Sender<HubMessage>,
-) -> String
+async fn read_requests<R>(conn: ConnId, mode: WireMode, mut frames: R, hub: &mpsc::Sender<HubMessage>) -> String
 where
     R: Stream<Item = io::Result<Frame>> + Unpin,
 {

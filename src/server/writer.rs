@@ -36,10 +36,7 @@ where
 }
 
 /// Writes every frame in `frames`, as few system calls as the writer allows, and empties it.
-async fn write_all<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    frames: &mut Vec<Bytes>,
-) -> io::Result<()> {
+async fn write_all<W: AsyncWrite + Unpin>(writer: &mut W, frames: &mut Vec<Bytes>) -> io::Result<()> {
     let mut first = 0;
     while first < frames.len() {
         let slices: Vec<IoSlice<'_>> = frames[first..].iter().map(|f| IoSlice::new(f)).collect();

@@ -55,9 +55,12 @@ fn salvage_id(frame: &[u8]) -> Option<RequestId> {
 mod tests {
     use super::*;
 
+    /// An input frame, and the request it reads as (as JSON) or the id and reason of its error.
+    type Case<'a> = (&'a str, Result<&'a str, (Option<u64>, &'a str)>);
+
     #[test]
     fn requests() {
-        let cases: &[(&str, Result<&str, (Option<u64>, &str)>)] = &[
+        let cases: &[Case] = &[
             (
                 r#"{"type":"say","text":"hi","id":4}"#,
                 Ok(r#"{"id":4,"type":"say","text":"hi"}"#),
@@ -66,27 +69,18 @@ mod tests {
                 r#"{"type":"say","room":"Rust","text":"a\nb"}"#,
                 Ok(r#"{"type":"say","room":"rust","text":"a\nb"}"#),
             ),
-            (
-                r#"{"id":"x1","type":"rooms"}"#,
-                Ok(r#"{"id":"x1","type":"rooms"}"#),
-            ),
+            (r#"{"id":"x1","type":"rooms"}"#, Ok(r#"{"id":"x1","type":"rooms"}"#)),
             (
                 r#"{"type":"hello","version":1,"nick":"ann"}"#,
                 Ok(r#"{"type":"hello","version":1,"nick":"ann"}"#),
             ),
-            (
-                r#"{"type":"frob","id":5}"#,
-                Err((Some(5), "unknown variant `frob`")),
-            ),
+            (r#"{"type":"frob","id":5}"#, Err((Some(5), "unknown variant `frob`"))),
             (
                 r#"{"type":"nick","nick":"9x","id":6}"#,
                 Err((Some(6), "a nick must start with a letter")),
             ),
             (r#"{"type":"say"}"#, Err((None, "missing field `text`"))),
-            (
-                r#"{"type":"say","text":"x""#,
-                Err((None, "EOF while parsing")),
-            ),
+            (r#"{"type":"say","text":"x""#, Err((None, "EOF while parsing"))),
             ("[1,2]", Err((None, "not a valid frame"))),
             (
                 "{\"type\":\"say\",\"text\":\"\u{fffd}\"}",

@@ -79,18 +79,12 @@ fn slash_command(line: &str) -> Typed {
         "join" | "j" => need(arg, "/join ROOM")
             .and_then(room)
             .map(|room| typed(Command::Join { room })),
-        "part" | "leave" => arg
-            .map(room)
-            .transpose()
-            .map(|room| typed(Command::Part { room })),
+        "part" | "leave" => arg.map(room).transpose().map(|room| typed(Command::Part { room })),
         "topic" => Ok(typed(Command::Topic {
             room: None,
             topic: (!rest.is_empty()).then(|| rest.to_owned()),
         })),
-        "who" | "names" => arg
-            .map(room)
-            .transpose()
-            .map(|room| typed(Command::Who { room })),
+        "who" | "names" => arg.map(room).transpose().map(|room| typed(Command::Who { room })),
         "rooms" | "list" => Ok(typed(Command::Rooms)),
         "help" => Ok(typed(Command::Help)),
         "ping" => Ok(typed(Command::Ping)),
@@ -119,9 +113,7 @@ fn recipient(text: &str) -> Result<Recipient, String> {
             .parse()
             .map(|n| Recipient::Conn(ConnId(n)))
             .map_err(|_| format!("{text} is not a connection number")),
-        None => Nick::parse(text)
-            .map(Recipient::Nick)
-            .map_err(|e| e.to_string()),
+        None => Nick::parse(text).map(Recipient::Nick).map_err(|e| e.to_string()),
     }
 }
 
@@ -198,10 +190,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             room,
             ..
         } => {
-            let place = room
-                .as_ref()
-                .map(|r| format!(", in {r}"))
-                .unwrap_or_default();
+            let place = room.as_ref().map(|r| format!(", in {r}")).unwrap_or_default();
             notice(
                 out,
                 &format!("welcome to {server}! you are {nick} (connection {conn}){place}"),
@@ -221,30 +210,18 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             topic: Some(topic),
             by,
         } => {
-            let by = by
-                .as_ref()
-                .map(|b| format!(" (set by {b})"))
-                .unwrap_or_default();
+            let by = by.as_ref().map(|b| format!(" (set by {b})")).unwrap_or_default();
             notice(out, &format!("topic of {room}: {topic}{by}"));
         }
-        Event::Topic {
-            room, topic: None, ..
-        } => notice(out, &format!("{room} has no topic")),
+        Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
         Event::Members { room, nicks } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
-            notice(
-                out,
-                &format!("{room} has {} members: {}", nicks.len(), names.join(" ")),
-            );
+            notice(out, &format!("{room} has {} members: {}", nicks.len(), names.join(" ")));
         }
         Event::Rooms { rooms } => write_rooms(out, rooms),
         Event::Help => HELP.lines().for_each(|l| notice(out, l)),
-        Event::Connected { conn, nick, peer } => {
-            notice(out, &format!("{conn} {nick} connected from {peer}"))
-        }
-        Event::Disconnected { conn, nick, reason } => {
-            notice(out, &format!("{conn} {nick} disconnected ({reason})"))
-        }
+        Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
+        Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
         Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
     }
 }
@@ -274,22 +251,13 @@ fn write_message(out: &mut String, message: &Message, focus: Focus) {
         }
     }
     for text_line in text.split('\n') {
-        line(
-            out,
-            &prefix,
-            text_line.strip_suffix('\r').unwrap_or(text_line),
-        );
+        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
     }
 }
 
 fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
     notice(out, &format!("{} rooms:", rooms.len()));
-    for RoomSummary {
-        room,
-        members,
-        topic,
-    } in rooms
-    {
+    for RoomSummary { room, members, topic } in rooms {
         let topic = topic.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
         notice(out, &format!("  {room} ({members}){topic}"));
     }
@@ -318,9 +286,7 @@ fn push_visible(out: &mut String, c: char) {
             out.push(char::from(c as u8 + b'@'));
         }
         '\x7f' => out.push_str("^?"),
-        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-            out.push('\u{fffd}')
-        }
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push('\u{fffd}'),
         _ => out.push(c),
     }
 }
@@ -346,22 +312,13 @@ mod tests {
             (b"", "nothing"),
             (b"   ", "nothing"),
             (b"\xff\xfb\x01\xff\xfd\x03", "nothing"),
-            (
-                b"\xff\xfa\x18\x00xterm\xff\xf0hi",
-                r#"{"type":"say","text":"hi"}"#,
-            ),
+            (b"\xff\xfa\x18\x00xterm\xff\xf0hi", r#"{"type":"say","text":"hi"}"#),
             (b"caf\xe9", "{\"type\":\"say\",\"text\":\"caf\u{fffd}\"}"),
             (b"exit", r#"{"type":"quit"}"#),
             (b"//slash", r#"{"type":"say","text":"/slash"}"#),
-            (
-                b"/me waves",
-                r#"{"type":"say","text":"waves","action":true}"#,
-            ),
+            (b"/me waves", r#"{"type":"say","text":"waves","action":true}"#),
             (b"/me", "invalid: usage: /me ACTION"),
-            (
-                b"/msg bob hi  there",
-                r#"{"type":"msg","to":"bob","text":"hi  there"}"#,
-            ),
+            (b"/msg bob hi  there", r#"{"type":"msg","to":"bob","text":"hi  there"}"#),
             (b"/msg #3 hi", r#"{"type":"msg","to":3,"text":"hi"}"#),
             (b"/msg #x hi", "invalid: #x is not a connection number"),
             (b"/msg bob", "invalid: usage: /msg NICK TEXT"),
@@ -378,27 +335,13 @@ mod tests {
             ),
             (b"/who", r#"{"type":"who"}"#),
             (b"/rooms", r#"{"type":"rooms"}"#),
-            (
-                b"/quit off to bed",
-                r#"{"type":"quit","reason":"off to bed"}"#,
-            ),
-            (
-                b"/kick #2 spam",
-                r#"{"type":"kick","target":2,"reason":"spam"}"#,
-            ),
+            (b"/quit off to bed", r#"{"type":"quit","reason":"off to bed"}"#),
+            (b"/kick #2 spam", r#"{"type":"kick","target":2,"reason":"spam"}"#),
             (b"/kick bob", r#"{"type":"kick","target":"bob"}"#),
-            (
-                b"/frob",
-                "invalid: unknown command /frob; /help lists the commands",
-            ),
+            (b"/frob", "invalid: unknown command /frob; /help lists the commands"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parsed(input),
-                *want,
-                "input {:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(parsed(input), *want, "input {:?}", String::from_utf8_lossy(input));
         }
     }
 
@@ -417,11 +360,7 @@ mod tests {
     #[test]
     fn rendered_messages() {
         let cases = [
-            (
-                message(Some("lobby"), None, "hi", false),
-                Focus::Current,
-                "<ann> hi\n",
-            ),
+            (message(Some("lobby"), None, "hi", false), Focus::Current, "<ann> hi\n"),
             (
                 message(Some("rust"), None, "hi", false),
                 Focus::Elsewhere,

@@ -1,0 +1,137 @@
+//! Bad, slow and hostile clients: each gets an error or a clean disconnect, and nobody else notices.
+
+use std::io::Write;
+use std::net::TcpStream;
+
+use serde_json::json;
+
+use crate::support::{JsonClient, PlainClient, TestServer};
+
+/// A bystander who must keep hearing `speaker` promptly whatever else goes on.
+fn still_served(speaker: &mut PlainClient, listener: &mut PlainClient, word: &str) {
+    speaker.say(word);
+    listener.lines.until(|l| l.ends_with(&format!("> {word}")));
+}
+
+#[test]
+fn an_endless_line_is_dropped_without_being_buffered_and_the_client_survives() {
+    let server = TestServer::start(&["--max-message", "4096"]);
+    let mut flood = PlainClient::named(server.addr, "flood");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..10 {
+        flood.write(&chunk);
+    }
+    flood.write(b"\nstill here\n");
+    flood
+        .lines
+        .expect("!! that frame was longer than the server accepts and was dropped");
+    bob.lines.expect("<flood> still here");
+}
+
+#[test]
+fn an_oversized_json_message_is_refused_by_id() {
+    let server = TestServer::start(&["--max-message", "1000"]);
+    let mut ann = server.json("ann");
+    ann.send(json!({"id": 5, "type": "say", "text": "x".repeat(1001)}));
+    let error = ann.until_type("error");
+    assert_eq!(
+        (error["id"].clone(), error["code"].clone()),
+        (json!(5), json!("too_large"))
+    );
+    ann.send(json!({"id": 6, "type": "say", "text": "x".repeat(1000)}));
+    assert_eq!(ann.until_type("ack")["id"], 6);
+}
+
+#[test]
+fn invalid_json_and_unknown_types_get_errors_naming_the_request() {
+    let server = TestServer::start(&[]);
+    let mut ann = server.json("ann");
+    ann.send_raw(b"{not json}\n");
+    assert_eq!(ann.until_type("error")["code"], "bad_request");
+    ann.send(json!({"id": "u1", "type": "teleport"}));
+    let error = ann.until_type("error");
+    assert_eq!(error["id"], "u1");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant `teleport`"),
+        "{error}"
+    );
+    ann.send_raw(b"{\"type\":\"say\",\"text\":\"\xff\xfe\"}\n");
+    assert_eq!(ann.until_type("error")["code"], "bad_request");
+    ann.send(json!({"id": 2, "type": "ping"}));
+    assert_eq!(ann.until_type("ack")["id"], 2);
+}
+
+#[test]
+fn random_bytes_truncated_frames_and_resets_harm_nobody_else() {
+    let server = TestServer::start(&[]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let mut bob = PlainClient::named(server.addr, "bob");
+
+    let mut noise = TcpStream::connect(server.addr).unwrap();
+    let bytes: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let _ = noise.write_all(&bytes);
+    drop(noise);
+    still_served(&mut ann, &mut bob, "after-noise");
+
+    let mut truncated = JsonClient::connect(server.addr, "truncated");
+    truncated.send(json!({"type": "hello", "version": 1}));
+    truncated.until_type("welcome");
+    truncated.send_raw(b"{\"type\":\"say\",\"text\":\"half a fr");
+    drop(truncated);
+    still_served(&mut ann, &mut bob, "after-truncation");
+
+    let reset = TcpStream::connect(server.addr).unwrap();
+    socket2::SockRef::from(&reset)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    (&reset)
+        .write_all(b"{\"type\":\"hello\",\"version\":1}\n{\"type\":\"say\",\"te")
+        .unwrap();
+    drop(reset);
+    still_served(&mut ann, &mut bob, "after-reset");
+    still_served(&mut bob, &mut ann, "both-ways");
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
+    let server = TestServer::start(&["--max-queued", "16"]);
+    let mut loud = PlainClient::named(server.addr, "loud");
+    let mut keen = PlainClient::named(server.addr, "keen");
+    let deaf = TcpStream::connect(server.addr).unwrap();
+    (&deaf).write_all(b"/nick deaf\n").unwrap();
+    keen.lines.expect("-- user3 is now known as deaf");
+    let text = "y".repeat(60_000);
+    let mut quit = None;
+    for sent in 0..1000 {
+        loud.say(&format!("{sent} {text}"));
+        let wanted = format!("<loud> {sent} {text}");
+        let line = keen.lines.until(|l| l == wanted || l.starts_with("-- deaf quit"));
+        if line.starts_with("-- deaf quit") {
+            quit = Some(line);
+            break;
+        }
+    }
+    let quit = quit.expect("the deaf client was never dropped");
+    assert!(
+        quit.starts_with("-- deaf quit (too slow: 16 events were waiting unread"),
+        "{quit}"
+    );
+    still_served(&mut loud, &mut keen, "after-the-deaf-one");
+    drop(deaf);
+}
+
+#[test]
+fn a_full_server_turns_newcomers_away_politely() {
+    let server = TestServer::start(&["--max-connections", "1"]);
+    let _first = PlainClient::connect(server.addr, "first");
+    let second = TcpStream::connect(server.addr).unwrap();
+    let mut lines = crate::support::Lines::spawn("second", second);
+    assert_eq!(lines.next().unwrap(), "!! the server is full; try again later");
+    assert_eq!(lines.next(), None);
+}

@@ -1,0 +1,181 @@
+//! The client subcommands and the server's lifecycle, run as a user runs them.
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use crate::support::{PlainClient, TestServer, binary};
+
+/// Runs `sockchat ARGS` with `input` on stdin and returns what it did.
+fn run(args: &[&str], input: &[u8]) -> Output {
+    let mut child = binary()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn join_in_line_mode_sends_stdin_and_waits_for_every_ack() {
+    let server = TestServer::start(&[]);
+    let mut watcher = PlainClient::named(server.addr, "watcher");
+    let addr = server.addr.to_string();
+    let input = b"first line\n\n/me waves\n/join rust\nin rust\n/msg watcher psst\n";
+    let output = run(&["join", &addr, "--nick", "liner"], input);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    watcher.lines.expect("<liner> first line");
+    watcher.lines.expect("* liner waves");
+    watcher.lines.expect("*liner* psst");
+    watcher.lines.expect("-- liner quit (quit)");
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("-- connected to sockchat "), "{stdout}");
+    assert!(stdout.contains("-- liner joined rust\n"), "{stdout}");
+}
+
+#[test]
+fn join_prints_what_others_say() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr.to_string();
+    let mut talker = PlainClient::named(server.addr, "talker");
+    let mut child = binary()
+        .args(["join", &addr, "--nick", "reader"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = crate::support::Lines::spawn("reader", child.stdout.take().unwrap());
+    talker.lines.expect("-- reader joined lobby");
+    talker.say("hello reader\u{1b}[31m");
+    out.expect("<talker> hello reader^[[31m");
+    talker.say("/join side");
+    talker.say("over here");
+    talker.say("/msg reader direct");
+    out.expect("*talker* direct");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn join_fails_clearly_when_the_server_refuses_or_is_gone() {
+    let server = TestServer::start(&["--max-message", "10"]);
+    let addr = server.addr.to_string();
+    let output = run(&["join", &addr], b"this is longer than ten bytes\n");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stdout).contains("!! a message may be at most 10 bytes"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let output = run(&["join", &addr], b"/msg nobody hi\n");
+    assert!(!output.status.success());
+    assert!(text(&output.stdout).contains("!! nobody is called nobody"));
+    assert!(
+        text(&output.stderr).contains("the server refused 1 of 1 requests"),
+        "{}",
+        text(&output.stderr)
+    );
+    drop(server);
+
+    let output = run(&["join", &addr], b"hi\n");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("cannot connect to"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn send_delivers_a_900_kb_file_as_one_message() {
+    let server = TestServer::start(&[]);
+    let mut watcher = PlainClient::named(server.addr, "watcher");
+    let body: String = (0..900_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let output = run(
+        &["send", &server.addr.to_string(), "--nick", "mailer"],
+        format!("{body}\n").as_bytes(),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        watcher.lines.until(|l| l.starts_with("<mailer>")),
+        format!("<mailer> {body}")
+    );
+}
+
+#[test]
+fn send_to_a_nick_and_to_a_room() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr.to_string();
+    let mut bob = PlainClient::named(server.addr, "bob");
+    bob.say("/join ops");
+    let output = run(
+        &["send", &addr, "--nick", "cron", "--to", "bob"],
+        b"line one\nline two\n",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    bob.lines.expect("*cron* line one");
+    bob.lines.expect("*cron* line two");
+    let output = run(&["send", &addr, "--nick", "cron", "--room", "ops"], b"deployed");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    bob.lines.expect("<cron> deployed");
+}
+
+#[test]
+fn send_refuses_what_it_cannot_deliver() {
+    let server = TestServer::start(&["--max-message", "100"]);
+    let addr = server.addr.to_string();
+    let cases: [(&[&str], &[u8], &str); 3] = [
+        (&["--to", "nobody"], b"x", "not delivered: nobody is called nobody"),
+        (&[], &[b'x'; 101], "larger than the server's limit of 100 bytes"),
+        (&[], b"", "there is nothing to send"),
+    ];
+    for (extra, input, complaint) in cases {
+        let mut args = vec!["send", addr.as_str()];
+        args.extend_from_slice(extra);
+        let output = run(&args, input);
+        assert_eq!(output.status.code(), Some(1), "{extra:?}");
+        assert!(
+            text(&output.stderr).contains(complaint),
+            "{extra:?}: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn sigterm_says_goodbye_to_everyone_and_exits_zero() {
+    let server = TestServer::start(&[]);
+    let mut ann = PlainClient::connect(server.addr, "ann");
+    let mut bob = crate::support::JsonClient::connect(server.addr, "bob");
+    bob.send(serde_json::json!({"type": "hello", "version": 1}));
+    bob.until_type("welcome");
+    ann.say("/who");
+    ann.lines.expect("-- lobby has 2 members: user1 user2");
+    assert_eq!(server.terminate(), Some(0));
+    ann.lines.expect("-- bye: the server is shutting down");
+    assert_eq!(ann.lines.rest(), Vec::<String>::new());
+    assert_eq!(bob.until_type("bye")["reason"], "the server is shutting down");
+    assert_eq!(bob.next_event(), None);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let output = run(&["serve", "--max-queued", "0"], b"");
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["join", "--nick", "9lives"], b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("a nick must start with a letter"));
+}

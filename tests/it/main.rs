@@ -1,0 +1,9 @@
+//! The one integration test binary: the real `sockchat` binary, driven over loopback sockets.
+
+mod abuse;
+mod architecture;
+mod chat;
+mod cli;
+mod console;
+mod structured;
+mod support;
