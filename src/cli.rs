@@ -1,9 +1,12 @@
 //! The command line: subcommands and flags. The doc comments are the help text.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::HeaderEdit;
 use crate::names::{Nick, RoomName};
 
 /// The address clients connect to and the server listens on when none is given.
@@ -33,6 +36,8 @@ pub enum Subcommands {
     Join(JoinArgs),
     /// Send all of stdin as one message, and exit once the server has acknowledged it.
     Send(SendArgs),
+    /// Fetch a URL with HTTP/1.1 (GET or HEAD), as curl does; the body goes to stdout.
+    Get(GetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +98,102 @@ pub struct SendArgs {
     /// Send directly to this nick instead of a room.
     #[arg(long, value_parser = parse_nick)]
     pub to: Option<Nick>,
+}
+
+/// curl's flags, as far as GET and HEAD need them. Exit codes are curl's (see README).
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The URL (http:// or https://; without a scheme, http://).
+    pub url: String,
+    /// Write the body to FILE (through FILE.part, renamed when complete) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "remote_name")]
+    pub output: Option<PathBuf>,
+    /// Write the body to a file named like the URL's last path segment.
+    #[arg(short = 'O', long)]
+    pub remote_name: bool,
+    /// Print the response head before the body.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// Send HEAD and print the response head.
+    #[arg(short = 'I', long)]
+    pub head: bool,
+    /// Show the request and response heads, and what happens, on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// No progress bar and no error messages.
+    #[arg(short = 's', long)]
+    pub silent: bool,
+    /// With --silent, still show error messages.
+    #[arg(short = 'S', long)]
+    pub show_error: bool,
+    /// Follow redirects.
+    #[arg(short = 'L', long)]
+    pub location: bool,
+    /// The most redirects to follow.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirs: u32,
+    /// Ask for a compressed response (gzip, deflate, br, zstd) and decompress it.
+    #[arg(long)]
+    pub compressed: bool,
+    /// Basic authentication as USER:PASSWORD.
+    #[arg(short = 'u', long, value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+    /// An extra header, "Name: value"; "Name:" removes a default one, "Name;" sends it empty.
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header)]
+    pub headers: Vec<HeaderEdit>,
+    /// The User-Agent to send.
+    #[arg(short = 'A', long, value_name = "AGENT", default_value = concat!("sockchat/", env!("CARGO_PKG_VERSION")))]
+    pub user_agent: String,
+    /// The Referer to send.
+    #[arg(short = 'e', long, value_name = "URL")]
+    pub referer: Option<String>,
+    /// Exit 22, without output, when the status is 400 or more.
+    #[arg(short = 'f', long, conflicts_with = "fail_with_body")]
+    pub fail: bool,
+    /// Exit 22 when the status is 400 or more, after writing the body.
+    #[arg(long)]
+    pub fail_with_body: bool,
+    /// The longest the whole transfer may take, in seconds.
+    #[arg(short = 'm', long, value_name = "SECS", value_parser = parse_seconds)]
+    pub max_time: Option<Duration>,
+    /// The longest connecting may take, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub connect_timeout: Option<Duration>,
+    /// Use IPv4 addresses only.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 addresses only.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+    /// Go through this HTTP proxy ([http://][USER:PASS@]HOST[:PORT]); overrides http_proxy and https_proxy.
+    #[arg(short = 'x', long, value_name = "PROXY")]
+    pub proxy: Option<String>,
+    /// Resume at byte OFFSET, or with "-" where the interrupted download (FILE.part) stopped.
+    #[arg(short = 'C', long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub continue_at: Option<String>,
+    /// Retry this many times on a timeout or an HTTP 408, 429, 500, 502, 503 or 504.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+    /// Seconds between retries, instead of doubling from one second (or the server's Retry-After).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub retry_delay: Option<Duration>,
+    /// Trust the certificates in this PEM file instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+}
+
+fn parse_header(text: &str) -> Result<HeaderEdit, String> {
+    HeaderEdit::parse(text)
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is not a number of seconds"))
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod http;
 pub mod hub;
 pub mod names;
 pub mod protocol;

@@ -8,9 +8,10 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use sockchat::cli::{Cli, JoinArgs, SendArgs, ServeArgs, Subcommands};
+use sockchat::cli::{Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Hello, line};
+use sockchat::http;
 use sockchat::server::{Limits, Server, ServerConfig};
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
@@ -19,6 +20,9 @@ const RUNTIME_STOP: Duration = Duration::from_millis(100);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command);
+    if let Subcommands::Get(args) = cli.command {
+        return get(args);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
@@ -50,6 +54,7 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
         Subcommands::Serve(args) => serve(args).await,
         Subcommands::Join(args) => join(args).await,
         Subcommands::Send(args) => send_stdin(args).await,
+        Subcommands::Get(_) => unreachable!("get runs without the async runtime"),
     }
 }
 
@@ -106,6 +111,82 @@ async fn send_stdin(args: SendArgs) -> anyhow::Result<()> {
         None => Destination::Room(args.room),
     };
     send(&args.addr, args.nick, to, tokio::io::stdin()).await
+}
+
+/// `get` is one blocking transfer: no runtime. Exit codes are curl's.
+fn get(args: GetArgs) -> ExitCode {
+    let quiet_errors = args.silent && !args.show_error;
+    let options = match get_options(args) {
+        Ok(options) => options,
+        Err(e) => return fail(&e),
+    };
+    match http::get(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !quiet_errors {
+                eprintln!("sockchat: {failure}");
+            }
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn get_options(args: GetArgs) -> anyhow::Result<http::GetOptions> {
+    let resume = match args.continue_at.as_deref() {
+        None => None,
+        Some("-") => Some(http::Resume::Auto),
+        Some(n) => Some(http::Resume::At(
+            n.parse().map_err(|_| anyhow::anyhow!("-C takes a byte offset or -"))?,
+        )),
+    };
+    let output = match (args.output, args.remote_name) {
+        (Some(path), _) => http::Output::File(path),
+        (None, true) => http::Output::RemoteName,
+        (None, false) => http::Output::Stdout,
+    };
+    let to_file = output != http::Output::Stdout;
+    Ok(http::GetOptions {
+        url: args.url,
+        method: if args.head {
+            http::Method::Head
+        } else {
+            http::Method::Get
+        },
+        headers: args.headers,
+        user: args.user,
+        user_agent: args.user_agent,
+        referer: args.referer,
+        follow: args.location,
+        max_redirects: args.max_redirs,
+        compressed: args.compressed,
+        fail: match (args.fail, args.fail_with_body) {
+            (true, _) => http::Fail::Quietly,
+            (_, true) => http::Fail::WithBody,
+            _ => http::Fail::Never,
+        },
+        include_head: args.include,
+        output,
+        resume,
+        retries: args.retry,
+        retry_delay: args.retry_delay,
+        connect_timeout: args.connect_timeout,
+        max_time: args.max_time,
+        family: match (args.ipv4, args.ipv6) {
+            (true, _) => http::Family::V4,
+            (_, true) => http::Family::V6,
+            _ => http::Family::Any,
+        },
+        proxy: args.proxy,
+        tls: http::TlsOptions {
+            cacert: args.cacert,
+            insecure: args.insecure,
+        },
+        trace: http::Trace {
+            verbose: args.verbose,
+            silent: args.silent,
+        },
+        progress: to_file && !args.silent && std::io::stderr().is_terminal(),
+    })
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -5,5 +5,7 @@ mod architecture;
 mod chat;
 mod cli;
 mod console;
+mod fixture;
+mod http;
 mod structured;
 mod support;
