@@ -1,6 +1,7 @@
 //! One request and its response on a fresh connection: connect (directly, through a proxy, with TLS),
 //! write the head, read the response head, and hand back the body as a framed reader.
 
+use std::cell::OnceCell;
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -15,10 +16,10 @@ use crate::http::failure::{Failure, Kind};
 use crate::http::head::{self, Head};
 use crate::http::proxy::{self, Proxy, ProxyEnv};
 use crate::http::request::{self, Fields, Method};
-use crate::http::tls::{self, TlsStream};
+use crate::http::tls::{self, TlsOptions, TlsStream};
 
 /// The size of the buffer responses are read through.
-pub const READ_BUFFER_BYTES: usize = 256 * 1024;
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// How long connecting may take when no `--connect-timeout` is given (curl's default).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -30,7 +31,19 @@ pub struct Network {
     pub deadline: Option<Instant>,
     pub proxy: Option<String>,
     pub proxy_env: ProxyEnv,
-    pub tls: Arc<ClientConfig>,
+    pub tls: TlsOptions,
+    /// Built on the first https request: loading the system's roots costs file reads plain HTTP never needs.
+    pub tls_config: OnceCell<Arc<ClientConfig>>,
+}
+
+impl Network {
+    fn tls_config(&self) -> Result<Arc<ClientConfig>, Failure> {
+        if let Some(config) = self.tls_config.get() {
+            return Ok(config.clone());
+        }
+        let config = tls::config(&self.tls)?;
+        Ok(self.tls_config.get_or_init(|| config).clone())
+    }
 }
 
 /// Notes for `-v` and warnings, written to stderr.
@@ -122,11 +135,11 @@ pub fn exchange(url: &Url, method: Method, fields: &Fields, net: &Network, trace
     let mut fields = fields.clone();
     let mut conn = match (&proxy, https) {
         (Some(p), true) => Conn::Tls(Box::new(tls::handshake(
-            net.tls.clone(),
+            net.tls_config()?,
             host,
             tunnel(tcp, p, url, trace)?,
         )?)),
-        (None, true) => Conn::Tls(Box::new(tls::handshake(net.tls.clone(), host, tcp)?)),
+        (None, true) => Conn::Tls(Box::new(tls::handshake(net.tls_config()?, host, tcp)?)),
         (Some(p), false) => {
             if let Some((user, password)) = &p.credentials {
                 fields.set("Proxy-Authorization", request::basic_auth(user, password));

@@ -8,6 +8,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::http::failure::{Failure, Kind};
 
+/// Writes smaller than this are gathered before they reach the system; larger ones go straight
+/// through, so a fast body is never copied twice.
+pub const WRITE_COALESCE_BYTES: usize = 16 * 1024;
+
 /// The suffix of a download in progress; an interrupted one stays under this name and can be resumed.
 pub const PART_SUFFIX: &str = ".part";
 
@@ -20,6 +24,7 @@ pub enum Flow {
 }
 
 pub enum Sink {
+    /// Stdout, or another stream that is written in place.
     Stdout(Box<dyn Write>),
     File {
         file: io::BufWriter<File>,
@@ -34,8 +39,22 @@ impl Sink {
     }
 
     /// A file at `path`, written as `path.part`; from `offset` on when resuming (the part file is cut
-    /// to `offset`), otherwise from scratch.
+    /// to `offset`), otherwise from scratch. `-` is stdout, and what is not a regular file (a device, a
+    /// FIFO) is written directly: there is nothing to rename.
     pub fn file(path: &Path, offset: u64) -> Result<Sink, Failure> {
+        if path == Path::new("-") {
+            return Ok(Sink::stdout());
+        }
+        if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Failure::new(Kind::Write, format!("cannot write {}: {e}", path.display())))?;
+            return Ok(Sink::Stdout(Box::new(io::BufWriter::with_capacity(
+                WRITE_COALESCE_BYTES,
+                file,
+            ))));
+        }
         let part = part_path(path);
         let opened = if offset > 0 {
             OpenOptions::new().write(true).open(&part).and_then(|file| {
@@ -48,7 +67,7 @@ impl Sink {
         let mut file =
             opened.map_err(|e| Failure::new(Kind::Write, format!("cannot write {}: {e}", part.display())))?;
         io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(|e| Failure::new(Kind::Write, e.to_string()))?;
-        let file = io::BufWriter::with_capacity(256 * 1024, file);
+        let file = io::BufWriter::with_capacity(WRITE_COALESCE_BYTES, file);
         Ok(Sink::File {
             file,
             part,
@@ -111,7 +130,7 @@ pub fn remote_name(url: &url::Url) -> Result<PathBuf, Failure> {
 fn raw_stdout() -> Box<dyn Write> {
     use std::os::fd::AsFd;
     match io::stdout().as_fd().try_clone_to_owned() {
-        Ok(fd) => Box::new(io::BufWriter::with_capacity(256 * 1024, File::from(fd))),
+        Ok(fd) => Box::new(io::BufWriter::with_capacity(WRITE_COALESCE_BYTES, File::from(fd))),
         Err(_) => Box::new(io::stdout()),
     }
 }

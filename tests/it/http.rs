@@ -260,6 +260,10 @@ fn request_heads_carry_what_was_asked() {
         server.next_request().header("authorization").as_deref(),
         Some("Basic Ym9iOnBAc3M=")
     );
+    let got = get(&["-v", &url]);
+    assert!(got.stderr.contains("> GET /p%20q?a=1 HTTP/1.1"), "{}", got.stderr);
+    assert!(got.stderr.contains("< HTTP/1.1 200 X"), "{}", got.stderr);
+    assert!(got.stderr.contains("* Connected to 127.0.0.1"), "{}", got.stderr);
     let got = get(&["-H", "X-Bad: a\r\nInjected: 1", &url]);
     assert_eq!(got.code, Some(2));
 }
@@ -561,6 +565,20 @@ fn an_interrupted_download_never_looks_complete_and_resumes() {
     let got = get(&["-C", "-", "-o", file.to_str().unwrap(), &ignoring.url("/data.bin")]);
     assert_eq!(got.code, Some(33), "{}", got.stderr);
     assert!(got.stderr.contains("ignored the range"), "{}", got.stderr);
+}
+
+#[test]
+fn devices_and_dash_are_written_in_place() {
+    let server = Fixture::start(|_| Reply::ok("to the void"));
+    let got = get(&["-o", "/dev/null", &server.url("/")]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    assert!(!std::path::Path::new("/dev/null.part").exists());
+    assert!(
+        !std::fs::metadata("/dev/null").unwrap().is_file(),
+        "/dev/null is still a device"
+    );
+    let got = get(&["-o", "-", &server.url("/")]);
+    assert_eq!(got.body(), "to the void");
 }
 
 #[test]
