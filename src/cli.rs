@@ -32,7 +32,8 @@ pub struct Cli {
 pub enum Subcommands {
     /// Run a chat server (join it with `nc 127.0.0.1 8000` or `sockchat join`).
     Serve(ServeArgs),
-    /// Join a chat server: line mode reads commands from stdin and prints every event.
+    /// Join a chat server: full screen on a terminal; otherwise line mode, reading commands from stdin
+    /// and printing every event.
     Join(JoinArgs),
     /// Send all of stdin as one message, and exit once the server has acknowledged it.
     Send(SendArgs),

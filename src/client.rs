@@ -3,6 +3,7 @@
 
 pub mod line;
 pub mod send;
+pub mod tui;
 
 use std::io;
 
@@ -29,7 +30,7 @@ pub struct Hello {
 }
 
 /// What the server said in its welcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Welcome {
     pub server: String,
     pub nick: Nick,
@@ -154,6 +155,11 @@ impl Commands {
         })
         .await?;
         Ok(id)
+    }
+
+    /// Sends a request as it is, with whatever id it carries.
+    pub async fn send_request(&mut self, request: &Request) -> io::Result<()> {
+        self.write(request).await
     }
 
     /// Sends `command` with no id: nothing will answer it.

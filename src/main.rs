@@ -10,8 +10,9 @@ use tracing_subscriber::EnvFilter;
 
 use sockchat::cli::{Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
-use sockchat::client::{Connection, Hello, line};
+use sockchat::client::{Connection, Hello, line, tui};
 use sockchat::http;
+use sockchat::names::Nick;
 use sockchat::server::{Limits, Server, ServerConfig};
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
@@ -97,6 +98,13 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<()> {
+    if !args.plain && std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        let nick = args
+            .nick
+            .or_else(|| std::env::var("USER").ok().and_then(|u| Nick::parse(&u).ok()));
+        let nick = nick.unwrap_or_else(|| Nick::parse("guest").expect("a valid nick"));
+        return tui::run(args.addr, nick, args.room).await;
+    }
     let hello = Hello {
         nick: args.nick,
         room: args.room,

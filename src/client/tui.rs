@@ -1,0 +1,108 @@
+//! The full-screen client: a terminal UI over `Connection`, reconnecting by itself.
+
+mod app;
+mod editor;
+mod link;
+mod sanitize;
+mod terminal;
+mod view;
+mod window;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc;
+
+pub use app::{Action, App, LinkState, Msg};
+pub use sanitize::sanitize;
+
+use crate::client::Hello;
+use crate::names::{Nick, RoomName};
+
+/// How many requests may wait for the connection task.
+pub const REQUEST_QUEUE: usize = 1024;
+/// How many events may wait for the screen.
+pub const EVENT_QUEUE: usize = 4096;
+/// The most events handled between two draws.
+pub const EVENTS_PER_DRAW: usize = 512;
+
+/// Runs the full-screen client until the user quits; the terminal is restored however it ends.
+pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
+    let mut screen = terminal::enter()?;
+    let result = event_loop(&mut screen, addr, nick, room).await;
+    terminal::leave();
+    result
+}
+
+async fn event_loop(
+    screen: &mut DefaultTerminal,
+    addr: String,
+    nick: Nick,
+    room: Option<RoomName>,
+) -> anyhow::Result<()> {
+    let mut app = App::new(nick.clone());
+    let size = screen.size()?;
+    app.update(Msg::Resize(size.width, size.height), now());
+    let (requests, request_rx) = mpsc::channel(REQUEST_QUEUE);
+    let (msg_tx, mut msgs) = mpsc::channel(EVENT_QUEUE);
+    let link = tokio::spawn(link::run(addr, Hello { nick: Some(nick), room }, request_rx, msg_tx));
+    let mut keys = EventStream::new();
+    let mut terminate = terminate_signal()?;
+    loop {
+        screen.draw(|frame| {
+            frame.render_widget(&app, frame.area());
+            frame.set_cursor_position(view::cursor_position(&app, frame.area()));
+        })?;
+        let first = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(event)) => from_terminal(event),
+                Some(Err(_)) | None => Some(Msg::Terminate),
+            },
+            Some(msg) = msgs.recv() => Some(msg),
+            _ = terminate.recv() => Some(Msg::Terminate),
+        };
+        let mut batch: Vec<Msg> = first.into_iter().collect();
+        while batch.len() < EVENTS_PER_DRAW {
+            match msgs.try_recv() {
+                Ok(msg) => batch.push(msg),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for action in app.update(msg, now()) {
+                match action {
+                    Action::Send(request) => {
+                        let _ = requests.try_send(request);
+                    }
+                    Action::Quit => {
+                        drop(requests);
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), link).await;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn now() -> crate::protocol::Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+fn from_terminal(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) => Some(Msg::Key(key)),
+        TermEvent::Paste(text) => Some(Msg::Paste(text)),
+        TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        TermEvent::Resize(width, height) => Some(Msg::Resize(width, height)),
+        TermEvent::FocusGained | TermEvent::FocusLost => None,
+    }
+}
+
+#[cfg(unix)]
+fn terminate_signal() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+}

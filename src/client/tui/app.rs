@@ -1,0 +1,660 @@
+//! The full-screen client's state and its one entry point, `App::update(Msg) -> Vec<Action>`: keys,
+//! pastes, server events and connection changes in; requests to send out. No I/O.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::editor::{Edit, Editor};
+use super::sanitize::sanitize;
+use super::window::{Delivery, Entry, Kind, Window};
+use crate::client::Welcome;
+use crate::names::{Nick, RoomName};
+use crate::protocol::{Command, Event, Message, Millis, Recipient, Request, RequestId};
+use crate::transport::text::{self, HELP};
+
+/// A pasted or typed message longer than this many lines asks for confirmation before it is sent.
+pub const CONFIRM_LINES: usize = 5;
+/// The most requests kept for resending after a reconnect.
+pub const MAX_PENDING: usize = 1000;
+/// Rows the mouse wheel scrolls.
+pub const WHEEL_ROWS: usize = 3;
+
+/// Everything that can happen to the client: one closed set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Server(Event),
+    Connected(Welcome),
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// SIGTERM, or the terminal went away.
+    Terminate,
+}
+
+/// What the client must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Send(Request),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkState {
+    Connecting,
+    Connected { server: String },
+    Disconnected { reason: String, retry_in: Duration },
+}
+
+pub struct App {
+    pub me: Nick,
+    pub windows: Vec<Window>,
+    pub active: usize,
+    pub editor: Editor,
+    pub link: LinkState,
+    /// A long message waiting for y/n.
+    pub confirm: Option<String>,
+    /// Terminal size, for paging.
+    pub size: (u16, u16),
+    /// Requests not yet answered, in order, to resend after a reconnect.
+    pending: Vec<(u64, Command)>,
+    last_id: u64,
+    /// The room the user asked to join, to focus when the server confirms.
+    focus_on_join: Option<RoomName>,
+    /// The time of the message being handled, for stamping notices and one's own messages.
+    now: Millis,
+    max_message: usize,
+}
+
+/// Commands the client handles itself or completes, for Tab.
+const COMMANDS: [&str; 16] = [
+    "/me", "/msg", "/query", "/nick", "/join", "/part", "/close", "/topic", "/who", "/rooms", "/help", "/quit",
+    "/ping", "/clear", "/kick", "/names",
+];
+
+impl App {
+    pub fn new(nick: Nick) -> App {
+        App {
+            me: nick,
+            windows: vec![Window::new(Kind::Mentions)],
+            active: 0,
+            editor: Editor::default(),
+            link: LinkState::Connecting,
+            confirm: None,
+            size: (80, 24),
+            pending: Vec::new(),
+            last_id: 0,
+            focus_on_join: None,
+            now: 0,
+            max_message: usize::MAX,
+        }
+    }
+
+    pub fn active(&self) -> &Window {
+        &self.windows[self.active]
+    }
+
+    /// Handles one message at time `now` (milliseconds since the epoch, for stamping notices).
+    pub fn update(&mut self, msg: Msg, now: Millis) -> Vec<Action> {
+        self.now = now;
+        let mut out = Vec::new();
+        match msg {
+            Msg::Key(key) if key.kind != KeyEventKind::Release => self.key(key, &mut out),
+            Msg::Key(_) => {}
+            Msg::Paste(text) => self.editor.insert_str(&text.replace("\r\n", "\n").replace('\r', "\n")),
+            Msg::Mouse(mouse) => self.mouse(mouse),
+            Msg::Resize(width, height) => self.size = (width, height),
+            Msg::Server(event) => self.event(event, &mut out),
+            Msg::Connected(welcome) => self.connected(welcome, &mut out),
+            Msg::Disconnected { reason, retry_in } => {
+                let text = format!("disconnected: {reason}; reconnecting in {}s", retry_in.as_secs());
+                if self.link != LinkState::Connecting || self.windows.len() > 1 {
+                    self.notice_active(&text, true);
+                }
+                self.link = LinkState::Disconnected { reason, retry_in };
+            }
+            Msg::Terminate => out.push(Action::Quit),
+        }
+        out
+    }
+
+    fn key(&mut self, key: KeyEvent, out: &mut Vec<Action>) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if let Some(text) = self.confirm.take() {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => self.send_text(text, out),
+                _ => self.editor.insert_str(&text),
+            }
+            return;
+        }
+        match key.code {
+            KeyCode::Char('c') | KeyCode::Char('d') if ctrl => {
+                self.post(Command::Quit { reason: None }, out);
+                out.push(Action::Quit);
+            }
+            KeyCode::Char(digit @ '0'..='9') if alt => self.switch(digit as usize - '0' as usize),
+            KeyCode::Char('n') if ctrl => self.switch((self.active + 1) % self.windows.len()),
+            KeyCode::Char('p') if ctrl => self.switch((self.active + self.windows.len() - 1) % self.windows.len()),
+            KeyCode::Char('a') if ctrl => self.editor.apply(Edit::Home),
+            KeyCode::Char('e') if ctrl => self.editor.apply(Edit::End),
+            KeyCode::Char('w') if ctrl => self.editor.apply(Edit::KillWord),
+            KeyCode::Char('u') if ctrl => self.editor.apply(Edit::KillToStart),
+            KeyCode::Char('k') if ctrl => self.editor.apply(Edit::KillToEnd),
+            KeyCode::Char('l') if ctrl => {}
+            KeyCode::Char(c) if !ctrl => self.editor.apply(Edit::Insert(c)),
+            KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
+                self.editor.apply(Edit::Insert('\n'))
+            }
+            KeyCode::Enter => self.submit(out),
+            KeyCode::Backspace => self.editor.apply(Edit::Backspace),
+            KeyCode::Delete => self.editor.apply(Edit::Delete),
+            KeyCode::Left => self.editor.apply(Edit::Left),
+            KeyCode::Right => self.editor.apply(Edit::Right),
+            KeyCode::Home => self.editor.apply(Edit::Home),
+            KeyCode::End => self.editor.apply(Edit::End),
+            KeyCode::Up => self.editor.apply(Edit::HistoryUp),
+            KeyCode::Down => self.editor.apply(Edit::HistoryDown),
+            KeyCode::PageUp => self.scroll_up(self.page()),
+            KeyCode::PageDown => self.scroll_down(self.page()),
+            KeyCode::Tab => self.complete(),
+            _ => {}
+        }
+    }
+
+    fn mouse(&mut self, mouse: MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
+            MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
+            _ => {}
+        }
+    }
+
+    /// The rows the message area has: the terminal less the bar, status and input lines.
+    pub fn page(&self) -> usize {
+        usize::from(self.size.1.saturating_sub(3)).max(1)
+    }
+
+    fn scroll_up(&mut self, rows: usize) {
+        let width = super::view::message_width(self);
+        let total = super::view::total_rows(self.active(), width);
+        let page = self.page();
+        let window = &mut self.windows[self.active];
+        window.scroll = (window.scroll + rows).min(total.saturating_sub(page));
+    }
+
+    fn scroll_down(&mut self, rows: usize) {
+        let window = &mut self.windows[self.active];
+        window.scroll = window.scroll.saturating_sub(rows);
+        if window.scroll == 0 {
+            window.unseen_below = 0;
+        }
+    }
+
+    fn switch(&mut self, index: usize) {
+        if index < self.windows.len() {
+            self.active = index;
+            self.windows[index].shown();
+        }
+    }
+
+    fn complete(&mut self) {
+        let text = self.editor.text();
+        let word_start = text[..self.byte_cursor(&text)].rsplit(' ').next().unwrap_or("");
+        let candidates: Vec<String> = if word_start.starts_with('/') {
+            COMMANDS.iter().map(|c| c.to_string()).collect()
+        } else {
+            let mut nicks: Vec<String> = self.active().members.iter().map(Nick::to_string).collect();
+            nicks.extend(self.windows.iter().filter_map(|w| match &w.kind {
+                Kind::Direct(nick) => Some(nick.to_string()),
+                _ => None,
+            }));
+            nicks.retain(|n| *n != self.me.as_str());
+            nicks
+        };
+        self.editor.complete(&candidates);
+    }
+
+    fn byte_cursor(&self, text: &str) -> usize {
+        text.char_indices()
+            .nth(self.editor.cursor())
+            .map_or(text.len(), |(i, _)| i)
+    }
+
+    fn submit(&mut self, out: &mut Vec<Action>) {
+        let text = self.editor.take();
+        if text.trim().is_empty() {
+            return;
+        }
+        if text.lines().count() > CONFIRM_LINES {
+            self.confirm = Some(text);
+            return;
+        }
+        self.send_text(text, out);
+    }
+
+    /// A line the user entered: a command, or a message to the active window.
+    fn send_text(&mut self, text: String, out: &mut Vec<Action>) {
+        if text.len() > self.max_message {
+            let max = self.max_message;
+            self.notice_active(
+                &format!("not sent: the server takes messages of at most {max} bytes"),
+                true,
+            );
+            return;
+        }
+        if text.starts_with('/') && !text.starts_with("//") {
+            return self.command(&text, out);
+        }
+        let text = text.strip_prefix('/').map(str::to_owned).unwrap_or(text);
+        match self.active().kind.clone() {
+            Kind::Room(room) => self.say(
+                Command::Say {
+                    room: Some(room),
+                    text,
+                    action: false,
+                },
+                out,
+            ),
+            Kind::Direct(nick) => self.say(
+                Command::Msg {
+                    to: Recipient::Nick(nick),
+                    text,
+                },
+                out,
+            ),
+            Kind::Mentions => {
+                self.notice_active("this window collects mentions; switch to a room to talk (Ctrl-N)", true)
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str, out: &mut Vec<Action>) {
+        let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let rest = rest.trim();
+        match name {
+            "/help" => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            "/clear" => self.windows[self.active].entries.clear(),
+            "/query" => match Nick::parse(rest) {
+                Ok(nick) => self.active = self.window_for(Kind::Direct(nick)),
+                Err(e) => self.notice_active(&e.to_string(), true),
+            },
+            "/close" => match self.active().kind.clone() {
+                Kind::Room(room) => self.post(Command::Part { room: Some(room) }, out),
+                Kind::Direct(_) => self.close(self.active),
+                Kind::Mentions => {}
+            },
+            _ => match text::parse(line.as_bytes()) {
+                text::Typed::Request(request) => self.request(request.command, out),
+                text::Typed::Nothing => {}
+                text::Typed::Invalid(why) => self.notice_active(&why, true),
+            },
+        }
+    }
+
+    /// A parsed command, completed with the active window where it names no room.
+    fn request(&mut self, command: Command, out: &mut Vec<Action>) {
+        let here = self.active().room().cloned();
+        match command {
+            Command::Say {
+                room: None,
+                text,
+                action,
+            } => match self.active().kind.clone() {
+                Kind::Direct(nick) if !action => self.say(
+                    Command::Msg {
+                        to: Recipient::Nick(nick),
+                        text,
+                    },
+                    out,
+                ),
+                _ => self.say(
+                    Command::Say {
+                        room: here,
+                        text,
+                        action,
+                    },
+                    out,
+                ),
+            },
+            Command::Msg {
+                to: Recipient::Nick(nick),
+                text,
+            } => {
+                self.active = self.window_for(Kind::Direct(nick.clone()));
+                self.say(
+                    Command::Msg {
+                        to: Recipient::Nick(nick),
+                        text,
+                    },
+                    out,
+                );
+            }
+            Command::Join { room } => {
+                self.focus_on_join = Some(room.clone());
+                self.post(Command::Join { room }, out);
+            }
+            Command::Part { room } => self.post(Command::Part { room: room.or(here) }, out),
+            Command::Topic { room, topic } => self.post(
+                Command::Topic {
+                    room: room.or(here),
+                    topic,
+                },
+                out,
+            ),
+            Command::Who { room } => self.post(Command::Who { room: room.or(here) }, out),
+            Command::Quit { reason } => {
+                self.post(Command::Quit { reason }, out);
+                out.push(Action::Quit);
+            }
+            other => self.post(other, out),
+        }
+    }
+
+    /// Sends a message and shows it at once, marked until the server acknowledges it.
+    fn say(&mut self, command: Command, out: &mut Vec<Action>) {
+        let (window, text, action) = match &command {
+            Command::Say {
+                room: Some(room),
+                text,
+                action,
+            } => (Kind::Room(room.clone()), text.clone(), *action),
+            Command::Say { room: None, .. } => {
+                return self.notice_active("you are in no room here; /join one first", true);
+            }
+            Command::Msg {
+                to: Recipient::Nick(nick),
+                text,
+            } => (Kind::Direct(nick.clone()), text.clone(), false),
+            _ => return self.post(command, out),
+        };
+        let id = self.send(command, out);
+        let delivery = if matches!(self.link, LinkState::Connected { .. }) {
+            Delivery::Sent
+        } else {
+            Delivery::Queued
+        };
+        let index = self.window_for(window);
+        let from = self.me.to_string();
+        for line in text.split('\n') {
+            let entry = Entry::Message {
+                ts: self.now,
+                from: from.clone(),
+                text: sanitize(line),
+                action,
+                mention: false,
+                mine: Some((id, delivery)),
+            };
+            self.windows[index].push(entry, true);
+        }
+    }
+
+    /// Sends `command` and forgets the id: its answer is shown as it comes.
+    fn post(&mut self, command: Command, out: &mut Vec<Action>) {
+        self.send(command, out);
+    }
+
+    /// Sends `command` with a fresh id if connected; keeps it for resending until answered.
+    fn send(&mut self, command: Command, out: &mut Vec<Action>) -> u64 {
+        self.last_id += 1;
+        let id = self.last_id;
+        if !matches!(command, Command::Quit { .. }) {
+            if self.pending.len() >= MAX_PENDING {
+                self.notice_active(
+                    "too many requests are waiting for the server; the oldest was dropped",
+                    true,
+                );
+                self.pending.remove(0);
+            }
+            self.pending.push((id, command.clone()));
+        }
+        if matches!(self.link, LinkState::Connected { .. }) {
+            out.push(Action::Send(Request {
+                id: Some(RequestId::Number(id)),
+                command,
+            }));
+        }
+        id
+    }
+
+    fn connected(&mut self, welcome: Welcome, out: &mut Vec<Action>) {
+        let first = self.link == LinkState::Connecting;
+        self.link = LinkState::Connected {
+            server: welcome.server.clone(),
+        };
+        self.max_message = welcome.max_message;
+        let wanted = self.me.clone();
+        self.me = welcome.nick.clone();
+        let unanswered = self.pending.clone();
+        if !first {
+            self.rejoin(&welcome, wanted, out);
+        }
+        for (id, command) in unanswered {
+            self.windows.iter_mut().for_each(|w| {
+                w.mark(id, Delivery::Sent);
+            });
+            out.push(Action::Send(Request {
+                id: Some(RequestId::Number(id)),
+                command,
+            }));
+        }
+    }
+
+    /// After a reconnect: the nick wanted, the rooms that were open, and not the landing room if it was not.
+    fn rejoin(&mut self, welcome: &Welcome, wanted: Nick, out: &mut Vec<Action>) {
+        self.notice_active("reconnected", false);
+        if welcome.nick != wanted {
+            self.post(Command::Nick { nick: wanted }, out);
+        }
+        let rooms: Vec<RoomName> = self.windows.iter().filter_map(|w| w.room().cloned()).collect();
+        for room in &rooms {
+            if Some(room) != welcome.room.as_ref() {
+                self.post(Command::Join { room: room.clone() }, out);
+            }
+        }
+        if let Some(landing) = welcome.room.clone().filter(|r| !rooms.contains(r)) {
+            self.post(Command::Part { room: Some(landing) }, out);
+        }
+    }
+
+    fn event(&mut self, event: Event, out: &mut Vec<Action>) {
+        match event {
+            Event::Message(message) => self.message(message),
+            Event::Ack { id, .. } => self.answered(&id, Delivery::Delivered, None),
+            Event::Error {
+                id: Some(id), message, ..
+            } => self.answered(&id, Delivery::Failed, Some(message)),
+            Event::Error { id: None, message, .. } => self.notice_active(&message, true),
+            Event::Joined { room, nick } => self.joined(room, nick, out),
+            Event::Parted { room, nick } => self.parted(room, nick),
+            Event::Renamed { from, to } => self.renamed(from, to),
+            Event::Quit { nick, .. } => {
+                for window in &mut self.windows {
+                    if window.remove_member(&nick) {
+                        window.presence(self.now, nick.as_str(), false);
+                    }
+                }
+            }
+            Event::Topic { room, topic, by } => {
+                let index = self.window_for(Kind::Room(room.clone()));
+                let text = match (&topic, by) {
+                    (Some(topic), Some(by)) => format!("topic of {room}: {} (set by {by})", sanitize(topic)),
+                    (Some(topic), None) => format!("topic of {room}: {}", sanitize(topic)),
+                    (None, _) => format!("{room} has no topic"),
+                };
+                self.windows[index].topic = topic.map(|t| sanitize(&t));
+                self.notice(index, &text, false);
+            }
+            Event::Members { room, nicks } => {
+                let index = self.window_for(Kind::Room(room));
+                self.windows[index].members = nicks;
+            }
+            Event::Rooms { rooms } => {
+                let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
+                self.notice_active(&format!("rooms: {}", listed.join(", ")), false);
+            }
+            Event::Help => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
+            Event::Welcome { .. } | Event::Pong | Event::Connected { .. } | Event::Disconnected { .. } => {}
+        }
+    }
+
+    fn message(&mut self, message: Message) {
+        let Message {
+            ts,
+            from,
+            room,
+            text,
+            action,
+            ..
+        } = message;
+        let kind = match room {
+            Some(room) => Kind::Room(room),
+            None => Kind::Direct(from.clone()),
+        };
+        let index = self.window_for(kind);
+        let mention = mentions(&text, &self.me);
+        let shown = index == self.active;
+        for line in text.split('\n') {
+            let entry = Entry::Message {
+                ts,
+                from: from.to_string(),
+                text: sanitize(line),
+                action,
+                mention,
+                mine: None,
+            };
+            if mention {
+                let mut copy = entry.clone();
+                if let Entry::Message { text, .. } = &mut copy {
+                    *text = format!("[{}] {text}", self.windows[index].name());
+                }
+                self.windows[0].push(copy, self.active == 0);
+            }
+            self.windows[index].push(entry, shown);
+        }
+        if mention && !shown {
+            self.windows[index].mentioned = true;
+        }
+    }
+
+    fn answered(&mut self, id: &RequestId, delivery: Delivery, error: Option<String>) {
+        let RequestId::Number(id) = *id else { return };
+        self.pending.retain(|(pending, _)| *pending != id);
+        let marked = self.windows.iter_mut().any(|w| w.mark(id, delivery));
+        if let Some(error) = error {
+            let text = if marked {
+                format!("not delivered: {error}")
+            } else {
+                error
+            };
+            self.notice_active(&text, true);
+        }
+    }
+
+    fn joined(&mut self, room: RoomName, nick: Nick, out: &mut Vec<Action>) {
+        let index = self.window_for(Kind::Room(room.clone()));
+        if nick == self.me {
+            self.post(
+                Command::Who {
+                    room: Some(room.clone()),
+                },
+                out,
+            );
+            if self.focus_on_join.as_ref() == Some(&room) || self.active == 0 {
+                self.focus_on_join = None;
+                self.switch(index);
+            }
+            self.notice(index, &format!("you are in {room}"), false);
+            return;
+        }
+        self.windows[index].add_member(&nick);
+        self.windows[index].presence(self.now, nick.as_str(), true);
+    }
+
+    fn parted(&mut self, room: RoomName, nick: Nick) {
+        let Some(index) = self.find(&Kind::Room(room)) else {
+            return;
+        };
+        if nick == self.me {
+            return self.close(index);
+        }
+        self.windows[index].remove_member(&nick);
+        self.windows[index].presence(self.now, nick.as_str(), false);
+    }
+
+    fn renamed(&mut self, from: Nick, to: Nick) {
+        if from == self.me {
+            self.me = to.clone();
+        }
+        let text = format!("{from} is now known as {to}");
+        for index in 0..self.windows.len() {
+            let window = &mut self.windows[index];
+            let here = window.remove_member(&from) || window.kind == Kind::Direct(from.clone());
+            if here {
+                window.add_member(&to);
+                if window.kind == Kind::Direct(from.clone()) {
+                    window.kind = Kind::Direct(to.clone());
+                }
+                self.notice(index, &text, false);
+            }
+        }
+    }
+
+    fn close(&mut self, index: usize) {
+        if index == 0 {
+            return;
+        }
+        self.windows.remove(index);
+        if self.active >= index {
+            self.active -= 1;
+        }
+        self.windows[self.active].shown();
+    }
+
+    fn find(&self, kind: &Kind) -> Option<usize> {
+        self.windows.iter().position(|w| w.kind == *kind)
+    }
+
+    /// The window of `kind`, opened if need be.
+    fn window_for(&mut self, kind: Kind) -> usize {
+        if let Some(index) = self.find(&kind) {
+            return index;
+        }
+        self.windows.push(Window::new(kind));
+        self.windows.len() - 1
+    }
+
+    fn notice_active(&mut self, text: &str, error: bool) {
+        self.notice(self.active, text, error);
+    }
+
+    fn notice(&mut self, index: usize, text: &str, error: bool) {
+        let shown = index == self.active;
+        self.windows[index].push(
+            Entry::Notice {
+                ts: self.now,
+                text: sanitize(text),
+                error,
+            },
+            shown,
+        );
+    }
+}
+
+/// Whether `text` names `nick` as a word, in any case.
+fn mentions(text: &str, nick: &Nick) -> bool {
+    let nick = nick.as_str().to_lowercase();
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+        .any(|word| word == nick)
+}
+
+#[cfg(test)]
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,296 @@
+//! Scripts of messages and what the client must do and show.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::names::ConnId;
+use crate::protocol::MessageId;
+
+pub(crate) const NOW: Millis = 1_764_000_000_000;
+
+pub(crate) fn nick(n: &str) -> Nick {
+    Nick::parse(n).unwrap()
+}
+
+pub(crate) fn room(r: &str) -> RoomName {
+    RoomName::parse(r).unwrap()
+}
+
+pub(crate) fn welcome(n: &str) -> Welcome {
+    Welcome {
+        server: "sockchat test".into(),
+        nick: nick(n),
+        conn: ConnId(1),
+        room: Some(room("lobby")),
+        max_message: 1000,
+    }
+}
+
+pub(crate) fn said(from: &str, in_room: &str, text: &str) -> Msg {
+    Msg::Server(Event::Message(Message {
+        id: MessageId(1),
+        ts: NOW,
+        from: nick(from),
+        room: Some(room(in_room)),
+        to: None,
+        text: text.into(),
+        action: false,
+    }))
+}
+
+pub(crate) fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+pub(crate) fn with(code: KeyCode, modifiers: KeyModifiers) -> Msg {
+    Msg::Key(KeyEvent::new(code, modifiers))
+}
+
+pub(crate) fn typed(app: &mut App, text: &str) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for c in text.chars() {
+        actions.extend(app.update(key(KeyCode::Char(c)), NOW));
+    }
+    actions.extend(app.update(key(KeyCode::Enter), NOW));
+    actions
+}
+
+/// A client connected as ann, in lobby.
+pub(crate) fn connected() -> App {
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("ann")), NOW);
+    app.update(
+        Msg::Server(Event::Joined {
+            room: room("lobby"),
+            nick: nick("ann"),
+        }),
+        NOW,
+    );
+    app
+}
+
+fn sent(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Send(request) => serde_json::to_string(request).unwrap(),
+            Action::Quit => "quit".to_owned(),
+        })
+        .collect()
+}
+
+fn texts(window: &Window) -> Vec<String> {
+    window
+        .entries
+        .iter()
+        .map(|e| match e {
+            Entry::Message { from, text, mine, .. } => format!(
+                "<{from}> {text}{}",
+                mine.map(|(_, d)| format!(" [{d:?}]")).unwrap_or_default()
+            ),
+            Entry::Notice { text, .. } => format!("-- {text}"),
+            Entry::Presence { joined, left, .. } => format!("presence +{joined:?} -{left:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn joining_opens_a_window_and_asks_who_is_there() {
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("ann")), NOW);
+    let actions = app.update(
+        Msg::Server(Event::Joined {
+            room: room("lobby"),
+            nick: nick("ann"),
+        }),
+        NOW,
+    );
+    assert_eq!(sent(&actions), [r#"{"id":1,"type":"who","room":"lobby"}"#]);
+    assert_eq!(app.active().name(), "lobby");
+}
+
+#[test]
+fn typing_sends_to_the_active_window_and_marks_delivery() {
+    let mut app = connected();
+    let actions = typed(&mut app, "hello all");
+    assert_eq!(
+        sent(&actions),
+        [r#"{"id":2,"type":"say","room":"lobby","text":"hello all"}"#]
+    );
+    assert_eq!(texts(app.active()).last().unwrap(), "<ann> hello all [Sent]");
+    app.update(
+        Msg::Server(Event::Ack {
+            id: RequestId::Number(2),
+            message: Some(MessageId(9)),
+            ts: Some(NOW),
+        }),
+        NOW,
+    );
+    assert_eq!(texts(app.active()).last().unwrap(), "<ann> hello all [Delivered]");
+    typed(&mut app, "/msg bob psst");
+    assert_eq!(app.active().name(), "@bob");
+    let actions = typed(&mut app, "more");
+    assert_eq!(sent(&actions), [r#"{"id":4,"type":"msg","to":"bob","text":"more"}"#]);
+    app.update(
+        Msg::Server(Event::Error {
+            id: Some(RequestId::Number(4)),
+            code: crate::protocol::ErrorCode::NoSuchNick,
+            message: "nobody is called bob".into(),
+        }),
+        NOW,
+    );
+    assert_eq!(
+        texts(app.active())[1..],
+        ["<ann> more [Failed]", "-- not delivered: nobody is called bob"]
+    );
+}
+
+#[test]
+fn mentions_are_highlighted_counted_and_collected() {
+    let mut app = connected();
+    app.update(
+        Msg::Server(Event::Joined {
+            room: room("rust"),
+            nick: nick("ann"),
+        }),
+        NOW,
+    );
+    app.update(with(KeyCode::Char('1'), KeyModifiers::ALT), NOW);
+    app.update(said("bob", "rust", "ann: look at this"), NOW);
+    app.update(said("bob", "rust", "annoying is not a mention"), NOW);
+    let rust = &app.windows[2];
+    assert_eq!((rust.unread, rust.mentioned), (2, true));
+    assert_eq!(texts(&app.windows[0]), ["<bob> [rust] ann: look at this"]);
+    app.update(with(KeyCode::Char('2'), KeyModifiers::ALT), NOW);
+    assert_eq!((app.windows[2].unread, app.windows[2].mentioned), (0, false));
+}
+
+#[test]
+fn windows_switch_with_alt_digits_and_ctrl_n_p() {
+    let mut app = connected();
+    app.update(
+        Msg::Server(Event::Joined {
+            room: room("rust"),
+            nick: nick("ann"),
+        }),
+        NOW,
+    );
+    let names = |app: &App| app.active().name();
+    assert_eq!(
+        names(&app),
+        "lobby",
+        "a join the user did not ask for does not steal the focus"
+    );
+    app.update(with(KeyCode::Char('n'), KeyModifiers::CONTROL), NOW);
+    assert_eq!(names(&app), "rust");
+    app.update(with(KeyCode::Char('n'), KeyModifiers::CONTROL), NOW);
+    assert_eq!(names(&app), "mentions");
+    app.update(with(KeyCode::Char('p'), KeyModifiers::CONTROL), NOW);
+    assert_eq!(names(&app), "rust");
+    app.update(with(KeyCode::Char('1'), KeyModifiers::ALT), NOW);
+    assert_eq!(names(&app), "lobby");
+    app.update(with(KeyCode::Char('9'), KeyModifiers::ALT), NOW);
+    assert_eq!(names(&app), "lobby");
+}
+
+#[test]
+fn nothing_typed_while_disconnected_is_lost() {
+    let mut app = connected();
+    app.update(
+        Msg::Server(Event::Joined {
+            room: room("rust"),
+            nick: nick("ann"),
+        }),
+        NOW,
+    );
+    app.update(
+        Msg::Disconnected {
+            reason: "reset".into(),
+            retry_in: Duration::from_secs(1),
+        },
+        NOW,
+    );
+    let actions = typed(&mut app, "while away");
+    assert!(actions.is_empty());
+    assert_eq!(texts(app.active()).last().unwrap(), "<ann> while away [Queued]");
+    let mut back = welcome("user7");
+    back.room = Some(room("lobby"));
+    let actions = app.update(Msg::Connected(back), NOW);
+    assert_eq!(
+        sent(&actions),
+        [
+            r#"{"id":4,"type":"nick","nick":"ann"}"#,
+            r#"{"id":5,"type":"join","room":"rust"}"#,
+            r#"{"id":1,"type":"who","room":"lobby"}"#,
+            r#"{"id":2,"type":"who","room":"rust"}"#,
+            r#"{"id":3,"type":"say","room":"lobby","text":"while away"}"#,
+        ],
+        "the nick and rooms come back first, then everything unanswered, once, in order"
+    );
+    let shown = texts(app.active());
+    assert_eq!(shown[shown.len() - 2..], ["<ann> while away [Sent]", "-- reconnected"]);
+}
+
+#[test]
+fn long_messages_ask_first_and_newlines_come_from_alt_enter_and_paste() {
+    let mut app = connected();
+    app.update(Msg::Paste("a\nb\nc\nd\ne\nf".into()), NOW);
+    assert!(app.update(key(KeyCode::Enter), NOW).is_empty());
+    assert!(app.confirm.is_some());
+    let actions = app.update(key(KeyCode::Char('y')), NOW);
+    assert_eq!(
+        sent(&actions),
+        [r#"{"id":2,"type":"say","room":"lobby","text":"a\nb\nc\nd\ne\nf"}"#]
+    );
+    app.update(key(KeyCode::Char('x')), NOW);
+    app.update(with(KeyCode::Enter, KeyModifiers::ALT), NOW);
+    app.update(key(KeyCode::Char('y')), NOW);
+    let actions = app.update(key(KeyCode::Enter), NOW);
+    assert_eq!(
+        sent(&actions),
+        [r#"{"id":3,"type":"say","room":"lobby","text":"x\ny"}"#]
+    );
+}
+
+#[test]
+fn presence_is_folded_and_members_tracked() {
+    let mut app = connected();
+    app.update(
+        Msg::Server(Event::Members {
+            room: room("lobby"),
+            nicks: vec![nick("ann")],
+        }),
+        NOW,
+    );
+    for who in ["bob", "cy"] {
+        app.update(
+            Msg::Server(Event::Joined {
+                room: room("lobby"),
+                nick: nick(who),
+            }),
+            NOW,
+        );
+    }
+    app.update(
+        Msg::Server(Event::Quit {
+            nick: nick("bob"),
+            reason: "bye".into(),
+        }),
+        NOW,
+    );
+    assert_eq!(
+        texts(app.active()).last().unwrap(),
+        r#"presence +["bob", "cy"] -["bob"]"#
+    );
+    let members: Vec<String> = app.active().members.iter().map(|n| n.to_string()).collect();
+    assert_eq!(members, ["ann", "cy"]);
+}
+
+#[test]
+fn ctrl_c_quits_and_says_so() {
+    let mut app = connected();
+    let actions = app.update(with(KeyCode::Char('c'), KeyModifiers::CONTROL), NOW);
+    assert_eq!(sent(&actions), [r#"{"id":2,"type":"quit"}"#, "quit"]);
+}
