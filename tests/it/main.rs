@@ -9,3 +9,4 @@ mod fixture;
 mod http;
 mod structured;
 mod support;
+mod tui;

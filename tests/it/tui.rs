@@ -1,0 +1,193 @@
+//! The full-screen client as a person uses it: the real binary in tmux, typed into with send-keys and
+//! read with capture-pane.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{PlainClient, TIMEOUT, TestServer, binary};
+
+/// How often the screen is looked at while waiting for something to appear on it.
+const LOOK_EVERY: Duration = Duration::from_millis(50);
+
+/// A tmux server of its own, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `sockchat ARGS` from a shell in an 80x24 pane; when it exits, the shell prints `EXIT=code`
+    /// on the (then normal) screen.
+    fn start(args: &[&str]) -> Tmux {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let socket = format!(
+            "sockchat-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let tmux = Tmux { socket };
+        let program = format!(
+            "{} {}; echo EXIT=$?; read wait",
+            binary().get_program().to_string_lossy(),
+            args.join(" ")
+        );
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            "t",
+            "-e",
+            "TERM=xterm-256color",
+            "sh",
+            "-c",
+            &program,
+        ]);
+        tmux
+    }
+
+    /// The client's process id: the shell's child.
+    fn client_pid(&self) -> String {
+        let shell = self.show("#{pane_pid}");
+        let output = Command::new("ps")
+            .args(["-o", "pid=", "--ppid", &shell])
+            .output()
+            .expect("ps runs");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn show(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "t", format])
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits until the screen shows `text`, and returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared; the screen:\n{screen}"
+            );
+            std::thread::sleep(LOOK_EVERY);
+        }
+    }
+
+    /// Waits until the client has exited; returns its exit code as the shell printed it.
+    fn wait_exit(&self) -> String {
+        let screen = self.wait_for("EXIT=");
+        let code = screen
+            .split("EXIT=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next());
+        code.unwrap_or_default().to_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_line(&self, text: &str) {
+        self.keys(&["-l", text]);
+        self.keys(&["Enter"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+#[test]
+fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr.to_string();
+    let ui = Tmux::start(&["join", &addr, "--nick", "alice"]);
+    ui.wait_for("[alice] [lobby] connected");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    bob.say("hello alice");
+    ui.wait_for("<bob> hello alice");
+    bob.write(b"\x1b]2;pwned\x07\x1b[2J\x1b[31mred?\x1b[0m after-escape\n");
+    let screen = ui.wait_for("after-escape");
+    assert!(
+        screen.contains("<bob> hello alice"),
+        "the screen was not cleared:\n{screen}"
+    );
+    assert!(screen.contains("␛]2;pwned␇␛[2J␛[31mred?␛[0m after-escape"), "{screen}");
+    assert_ne!(ui.show("#{pane_title}"), "pwned");
+    ui.type_line("hi bob, 日本語 works");
+    bob.lines.expect("<alice> hi bob, 日本語 works");
+    ui.wait_for("<alice> hi bob, 日本語 works");
+    assert!(!ui.screen().contains("(sending)"), "the ack arrived:\n{}", ui.screen());
+    ui.keys(&["C-c"]);
+    assert_eq!(ui.wait_exit(), "0");
+    assert_eq!(ui.show("#{alternate_on}"), "0", "the terminal is back to normal");
+    bob.lines.expect("-- alice quit (quit)");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let server = TestServer::start(&[]);
+    let ui = Tmux::start(&["join", &server.addr.to_string(), "--nick", "carol"]);
+    ui.wait_for("[carol] [lobby] connected");
+    assert_eq!(ui.show("#{alternate_on}"), "1");
+    Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
+    assert_eq!(ui.wait_exit(), "0");
+    assert_eq!(ui.show("#{alternate_on}"), "0");
+}
+
+#[test]
+fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
+    let server = TestServer::start(&[]);
+    let addr = server.addr.to_string();
+    let ui = Tmux::start(&["join", &addr, "--nick", "dave"]);
+    ui.wait_for("[dave] [lobby] connected");
+    ui.type_line("/join ops");
+    ui.wait_for("[dave] [ops] connected");
+    drop(server);
+    ui.wait_for("disconnected, retrying in");
+    ui.type_line("typed while away");
+    ui.wait_for("typed while away (queued)");
+    let again = TestServer::launch(&["--listen", &addr, "--no-console"], &[]);
+    let screen = ui.wait_for("reconnected");
+    assert!(screen.contains("[dave] [ops]"), "{screen}");
+    let deadline = Instant::now() + TIMEOUT;
+    while ui.screen().contains("typed while away (") {
+        assert!(Instant::now() < deadline, "never acknowledged:\n{}", ui.screen());
+        std::thread::sleep(LOOK_EVERY);
+    }
+    let mut erin = PlainClient::named(again.addr, "erin");
+    erin.say("/who ops");
+    erin.lines.expect("-- ops has 1 members: dave");
+    erin.say("/join ops");
+    ui.wait_for("joined: erin");
+}
