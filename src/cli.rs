@@ -39,6 +39,8 @@ pub enum Subcommands {
     Send(SendArgs),
     /// Fetch a URL with HTTP/1.1 (GET or HEAD), as curl does; the body goes to stdout.
     Get(GetArgs),
+    /// Load a chat server (sockchat, an IRC server, ncat --chat) and measure deliveries and latency.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +186,61 @@ pub struct GetArgs {
     /// Do not verify the server's certificate.
     #[arg(short = 'k', long)]
     pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The server, as HOST:PORT.
+    #[arg(default_value = DEFAULT_ADDR)]
+    pub addr: String,
+    /// Clients to connect.
+    #[arg(short = 'c', long, default_value_t = 100)]
+    pub clients: usize,
+    /// Of those, how many join the room (the rest connect and idle); all by default.
+    #[arg(long)]
+    pub members: Option<usize>,
+    /// Clients that send.
+    #[arg(short = 's', long, default_value_t = 10)]
+    pub senders: usize,
+    /// Messages each sender sends.
+    #[arg(short = 'm', long, default_value_t = 1000)]
+    pub messages: u32,
+    /// Payload bytes per message.
+    #[arg(short = 'p', long, default_value_t = 64)]
+    pub size: usize,
+    /// Messages per second over all senders; as fast as possible without it.
+    #[arg(short = 'r', long)]
+    pub rate: Option<f64>,
+    /// How to speak to the server.
+    #[arg(long, value_enum, default_value = "structured")]
+    pub proto: crate::bench::Proto,
+    /// The room (channel, for IRC) to join.
+    #[arg(long, default_value = "bench")]
+    pub room: String,
+    /// Plain protocol: a line each client sends first ({i} is its number), e.g. a username.
+    #[arg(long)]
+    pub plain_hello: Option<String>,
+    /// Plain protocol: a client has joined once a line containing this arrives.
+    #[arg(long)]
+    pub plain_ready: Option<String>,
+    /// Connections being set up at once.
+    #[arg(long, default_value_t = 200)]
+    pub connects: usize,
+    /// The server's process id: report its memory per connection and CPU time.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Seconds allowed for connecting and joining.
+    #[arg(long, default_value_t = 60.0)]
+    pub join_timeout: f64,
+    /// Seconds allowed, after sending starts, for everything to arrive.
+    #[arg(long, default_value_t = 60.0)]
+    pub run_timeout: f64,
+    /// Number client nicks from here (to run several bench processes against one server).
+    #[arg(long, default_value_t = 0)]
+    pub first_client: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_header(text: &str) -> Result<HeaderEdit, String> {

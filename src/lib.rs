@@ -1,5 +1,6 @@
 //! sockchat: a chat system on plain sockets. Modules in reading order.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod http;

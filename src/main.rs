@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use sockchat::cli::{Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
+use sockchat::cli::{BenchArgs, Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Hello, line, tui};
 use sockchat::http;
@@ -56,6 +56,7 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
         Subcommands::Join(args) => join(args).await,
         Subcommands::Send(args) => send_stdin(args).await,
         Subcommands::Get(_) => unreachable!("get runs without the async runtime"),
+        Subcommands::Bench(args) => bench(args).await,
     }
 }
 
@@ -195,6 +196,40 @@ fn get_options(args: GetArgs) -> anyhow::Result<http::GetOptions> {
         },
         progress: to_file && !args.silent && std::io::stderr().is_terminal(),
     })
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let seconds = |s: f64, flag: &str| {
+        Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("{flag} must be a number of seconds"))
+    };
+    let options = sockchat::bench::BenchOptions {
+        addr: args.addr,
+        clients: args.clients,
+        members: args.members,
+        senders: args.senders,
+        messages: args.messages,
+        size: args.size,
+        rate: args.rate,
+        dialect: sockchat::bench::Dialect {
+            proto: args.proto,
+            room: args.room,
+            plain_hello: args.plain_hello,
+            plain_ready: args.plain_ready,
+        },
+        connects_in_flight: args.connects,
+        pid: args.pid,
+        join_timeout: seconds(args.join_timeout, "--join-timeout")?,
+        run_timeout: seconds(args.run_timeout, "--run-timeout")?,
+        first_client: args.first_client,
+        progress: !args.json && std::io::stderr().is_terminal(),
+    };
+    let report = sockchat::bench::run(options).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
