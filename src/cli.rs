@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_MESSAGE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The default number of events that may wait for one client before it is dropped as too slow.
 pub const DEFAULT_MAX_QUEUED: usize = 4096;
+/// The default size above which a room keeps presence notices to the person concerned.
+pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 /// The default time a structured client has to say hello, in seconds.
 pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
 
@@ -57,6 +59,9 @@ pub struct ServeArgs {
     /// Most events waiting for one client; a client that falls this far behind is disconnected.
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
     pub max_queued: usize,
+    /// Rooms with more members than this do not announce each join, part, quit and rename to everyone.
+    #[arg(long, value_name = "MEMBERS", default_value_t = DEFAULT_PRESENCE_LIMIT)]
+    pub presence_limit: usize,
     /// Seconds a structured client has, from connecting, to finish its hello.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS)]
     pub handshake_timeout: f64,

@@ -79,6 +79,9 @@ pub struct HubConfig {
     pub server: String,
     /// The largest message text, in bytes.
     pub max_message: usize,
+    /// Rooms with more members than this do not tell everyone of each join, part, quit and rename
+    /// (the storm of notices is quadratic); members ask with `who` instead.
+    pub presence_limit: usize,
 }
 
 #[derive(Debug)]
@@ -357,7 +360,7 @@ impl Hub {
         let entry = self.rooms.entry(room.clone()).or_default();
         entry.add(conn);
         let topic = entry.topic.clone();
-        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
+        let to = self.presence_audience(&room, conn);
         out.deliver(joined, to);
         if let Some(Topic { text, by }) = topic {
             out.tell(
@@ -376,7 +379,7 @@ impl Hub {
         if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
         }
-        let to = self.rooms[&room].members().map(|c| self.addressee(c, &room)).collect();
+        let to = self.presence_audience(&room, conn);
         out.deliver(
             Event::Parted {
                 room: room.clone(),
@@ -532,14 +535,26 @@ impl Hub {
         }
     }
 
-    /// Everyone who shares a room with `conn`, each once, not `conn` itself.
+    /// Who hears of `conn` joining or leaving `room`: everyone in it, or in a room over the presence
+    /// limit, `conn` alone.
+    fn presence_audience(&self, room: &RoomName, conn: ConnId) -> Vec<Addressee> {
+        match self.rooms.get(room) {
+            Some(entry) if entry.len() <= self.config.presence_limit => {
+                entry.members().map(|c| self.addressee(c, room)).collect()
+            }
+            _ => vec![self.addressee(conn, room)],
+        }
+    }
+
+    /// Everyone who shares a room with `conn` (a room within the presence limit), each once, not
+    /// `conn` itself.
     fn neighbours(&self, conn: ConnId) -> Vec<Addressee> {
         let Some(member) = self.members.get(&conn) else {
             return Vec::new();
         };
         let mut seen = BTreeSet::new();
         for room in &member.rooms {
-            if let Some(entry) = self.rooms.get(room) {
+            if let Some(entry) = self.rooms.get(room).filter(|r| r.len() <= self.config.presence_limit) {
                 seen.extend(entry.members().filter(|&c| c != conn));
             }
         }

@@ -72,6 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_message: args.max_message,
             max_queued: args.max_queued,
             handshake_timeout,
+            presence_limit: args.presence_limit,
         },
     };
     let server = Server::bind(config).await?;

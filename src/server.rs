@@ -3,6 +3,8 @@
 mod console;
 mod handshake;
 mod hub_task;
+mod outbox;
+mod reader;
 mod session;
 mod writer;
 
@@ -16,7 +18,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -31,6 +32,7 @@ use crate::names::{ConnId, Nick};
 use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
 use hub_task::HubMessage;
+use reader::FrameReader;
 
 /// How long shutdown waits for sessions to flush before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -56,6 +58,8 @@ pub struct Limits {
     pub max_queued: usize,
     /// How long a structured client has from connecting to finish its hello.
     pub handshake_timeout: Duration,
+    /// Rooms larger than this keep joins, parts, quits and renames to the person concerned.
+    pub presence_limit: usize,
 }
 
 pub struct Server {
@@ -84,6 +88,7 @@ impl Server {
         let hub = Hub::new(HubConfig {
             server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
             max_message: self.config.limits.max_message,
+            presence_limit: self.config.limits.presence_limit,
         });
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let hub_task = tokio::spawn(hub_task::run(hub, hub_rx));
@@ -172,7 +177,7 @@ async fn serve_tcp(
         return;
     };
     let (reader, mut writer) = stream.into_split();
-    let mut frames = FramedRead::new(reader, LineCodec::new(mode.max_frame_bytes(limits.max_message)));
+    let mut frames = FrameReader::new(reader, LineCodec::new(mode.max_frame_bytes(limits.max_message)));
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,

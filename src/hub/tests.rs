@@ -8,6 +8,7 @@ fn hub() -> Hub {
     Hub::new(HubConfig {
         server: "sockchat test".to_owned(),
         max_message: 64,
+        presence_limit: 3,
     })
 }
 
@@ -323,4 +324,48 @@ fn shutdown_says_bye_to_everyone() {
 #[test]
 fn requests_from_strangers_are_ignored() {
     script(&[], &[(request(9, Some(1), r#"{"type":"rooms"}"#), &[])]);
+}
+
+#[test]
+fn big_rooms_keep_presence_to_themselves() {
+    script(
+        &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
+        &[
+            (
+                arrival(4, Some("dee")),
+                &[
+                    r#"#4 away {"type":"welcome","version":1,"server":"sockchat test","nick":"dee","conn":4,"room":"lobby","max_message":64}"#,
+                    r#"#4 here {"type":"joined","room":"lobby","nick":"dee"}"#,
+                ],
+            ),
+            (
+                request(4, Some(1), r#"{"type":"nick","nick":"dora"}"#),
+                &[
+                    r#"#4 away {"type":"renamed","from":"dee","to":"dora"}"#,
+                    r#"#4 away {"type":"ack","id":1}"#,
+                ],
+            ),
+            (
+                request(1, None, r#"{"type":"say","text":"still heard"}"#),
+                &[
+                    r#"#2 here {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"still heard"}"#,
+                    r#"#3 here {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"still heard"}"#,
+                    r#"#4 here {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"still heard"}"#,
+                ],
+            ),
+            (
+                request(4, None, r#"{"type":"part"}"#),
+                &[r#"#4 here {"type":"parted","room":"lobby","nick":"dora"}"#],
+            ),
+            (
+                request(3, None, r#"{"type":"quit"}"#),
+                &[
+                    r#"#3 away {"type":"bye","reason":"goodbye"}"#,
+                    r#"#1 away {"type":"quit","nick":"cy","reason":"quit"}"#,
+                    r#"#2 away {"type":"quit","nick":"cy","reason":"quit"}"#,
+                    "#3 closed",
+                ],
+            ),
+        ],
+    );
 }

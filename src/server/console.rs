@@ -1,10 +1,10 @@
 //! The operator console: the person at the server chats over stdin and stdout as a privileged session.
 
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
 
 use super::Limits;
 use super::hub_task::HubMessage;
+use super::reader::FrameReader;
 use super::session;
 use crate::hub::Arrival;
 use crate::names::{ConnId, Nick};
@@ -17,7 +17,7 @@ pub const CONSOLE_CONN: ConnId = ConnId(0);
 /// Serves the console until stdin ends or the server shuts down.
 pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>) {
     let mode = WireMode::Text;
-    let frames = FramedRead::new(
+    let frames = FrameReader::new(
         tokio::io::stdin(),
         LineCodec::new(mode.max_frame_bytes(limits.max_message)),
     );

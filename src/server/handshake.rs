@@ -4,17 +4,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, timeout_at};
-use tokio_util::codec::FramedRead;
 
+use super::reader::FrameReader;
 use crate::hub::Arrival;
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION};
-use crate::transport::line::{Frame, LineCodec};
+use crate::transport::line::Frame;
 use crate::transport::{WireMode, json};
 
 /// How long a silent connection is given to show it is structured before it is greeted as plain text.
@@ -32,7 +31,7 @@ pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
 
 /// Reads the structured hello. On failure the client is told why, and `None` is returned.
 pub async fn hello<W: AsyncWrite + Unpin>(
-    frames: &mut FramedRead<OwnedReadHalf, LineCodec>,
+    frames: &mut FrameReader<OwnedReadHalf>,
     writer: &mut W,
     conn: ConnId,
     peer: SocketAddr,
@@ -79,7 +78,7 @@ pub async fn hello<W: AsyncWrite + Unpin>(
 }
 
 /// The first non-empty frame, or `None` at EOF or on a read error.
-async fn first_frame(frames: &mut FramedRead<OwnedReadHalf, LineCodec>) -> Option<Frame> {
+async fn first_frame(frames: &mut FrameReader<OwnedReadHalf>) -> Option<Frame> {
     while let Some(frame) = frames.next().await {
         match frame {
             Ok(Frame::Line(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,

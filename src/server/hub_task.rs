@@ -4,10 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio_util::sync::CancellationToken;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
 use tracing::warn;
+
+use super::outbox::{Outbox, Pushed};
 
 use crate::hub::{Addressee, Arrival, Effect, Hub, Input};
 use crate::names::ConnId;
@@ -30,10 +32,8 @@ pub enum HubMessage {
 /// The hub task's end of one session.
 pub struct Link {
     /// Encoded frames waiting to be written; bounded, so a client that does not read fills it.
-    pub outbox: mpsc::Sender<Bytes>,
+    pub outbox: Arc<Outbox>,
     pub mode: WireMode,
-    /// Cancelled to drop the session at once, queued output and all.
-    pub kill: CancellationToken,
 }
 
 /// Runs until told to shut down, or until every session and the server are gone.
@@ -75,7 +75,9 @@ impl Links {
             match effect {
                 Effect::Deliver { event, to } => self.deliver(&event, &to, &mut dropped),
                 Effect::Close { conn } => {
-                    self.0.remove(&conn);
+                    if let Some(link) = self.0.remove(&conn) {
+                        link.outbox.close();
+                    }
                 }
             }
         }
@@ -92,7 +94,7 @@ impl Links {
             if bytes.is_empty() {
                 continue;
             }
-            if let Err(TrySendError::Full(_)) = link.outbox.try_send(bytes) {
+            if link.outbox.push(bytes) == Pushed::Full {
                 dropped.push(self.drop_slow(addressee.conn));
             }
         }
@@ -100,8 +102,8 @@ impl Links {
 
     fn drop_slow(&mut self, conn: ConnId) -> Input {
         let queued = self.0.remove(&conn).map(|link| {
-            link.kill.cancel();
-            link.outbox.max_capacity()
+            link.outbox.kill();
+            link.outbox.capacity()
         });
         let reason = format!("too slow: {} events were waiting unread", queued.unwrap_or_default());
         warn!(%conn, "{reason}; disconnecting");

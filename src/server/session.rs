@@ -1,17 +1,17 @@
 //! One connection's life once its wire mode is known: register with the hub, then read requests and
 //! write events at the same time until either side ends.
 
-use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::hub_task::{HubMessage, Link};
+use super::outbox::Outbox;
+use super::reader::{FrameReader, Source};
 use super::writer::write_queued;
 use crate::hub::{Arrival, Input};
 use crate::names::ConnId;
@@ -23,29 +23,27 @@ use crate::transport::{WireMode, json, text};
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one registered session. Returns when both directions are finished.
-pub async fn serve<R, W>(
+pub async fn serve<S, W>(
     arrival: Arrival,
     mode: WireMode,
-    frames: R,
+    frames: FrameReader<S>,
     writer: W,
     hub: mpsc::Sender<HubMessage>,
     max_queued: usize,
 ) where
-    R: Stream<Item = io::Result<Frame>> + Unpin,
+    S: Source,
     W: AsyncWrite + Unpin,
 {
     let conn = arrival.conn;
-    let (outbox, queued) = mpsc::channel(max_queued.max(1));
-    let kill = CancellationToken::new();
+    let outbox = Arc::new(Outbox::new(max_queued));
     let link = Link {
-        outbox,
+        outbox: outbox.clone(),
         mode,
-        kill: kill.clone(),
     };
     if hub.send(HubMessage::Connect { arrival, link }).await.is_err() {
         return;
     }
-    let writing = write_queued(queued, writer, kill);
+    let writing = write_queued(outbox, writer);
     tokio::pin!(writing);
     let reason = tokio::select! {
         reason = read_requests(conn, mode, frames, &hub) => {
@@ -70,10 +68,12 @@ async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String
 }
 
 /// Passes each frame to the hub; returns why reading ended.
-async fn read_requests<R>(conn: ConnId, mode: WireMode, mut frames: R, hub: &mpsc::Sender<HubMessage>) -> String
-where
-    R: Stream<Item = io::Result<Frame>> + Unpin,
-{
+async fn read_requests<S: Source>(
+    conn: ConnId,
+    mode: WireMode,
+    mut frames: FrameReader<S>,
+    hub: &mpsc::Sender<HubMessage>,
+) -> String {
     while let Some(frame) = frames.next().await {
         let input = match frame {
             Ok(Frame::Line(line)) => decode(conn, mode, line),

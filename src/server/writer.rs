@@ -2,35 +2,35 @@
 
 use std::io::{self, IoSlice};
 
+use std::sync::Arc;
+
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+
+use super::outbox::{Batch, Outbox};
 
 /// The most frames written by one vectored write (well under the system's IOV_MAX).
 pub const WRITE_BATCH_FRAMES: usize = 256;
 
-/// Writes queued frames until the queue is closed (then flushes and shuts down the writer) or
-/// `kill` is cancelled (then stops at once).
-pub async fn write_queued<W>(
-    mut outbox: mpsc::Receiver<Bytes>,
-    mut writer: W,
-    kill: CancellationToken,
-) -> io::Result<()>
+/// Writes queued frames until the outbox is closed and drained (then flushes and shuts the writer
+/// down) or killed (then stops at once).
+pub async fn write_queued<W>(outbox: Arc<Outbox>, mut writer: W) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
-    let mut batch = Vec::with_capacity(WRITE_BATCH_FRAMES);
     let writing = async {
-        while outbox.recv_many(&mut batch, WRITE_BATCH_FRAMES).await > 0 {
+        let mut batch = Vec::new();
+        while outbox.next_batch(&mut batch, WRITE_BATCH_FRAMES).await == Batch::Frames {
             write_all(&mut writer, &mut batch).await?;
             writer.flush().await?;
+            // An idle session keeps no batch buffer.
+            batch = Vec::new();
         }
         writer.shutdown().await
     };
     tokio::select! {
         biased;
-        () = kill.cancelled() => Err(io::Error::new(io::ErrorKind::TimedOut, "dropped for being too slow")),
+        () = outbox.killed() => Err(io::Error::new(io::ErrorKind::TimedOut, "dropped for being too slow")),
         result = writing => result,
     }
 }
@@ -64,13 +64,13 @@ mod tests {
 
     #[tokio::test]
     async fn writes_everything_queued_then_closes() {
-        let (tx, rx) = mpsc::channel(8);
+        let outbox = Arc::new(Outbox::new(8));
         let (mut client, server) = tokio::io::duplex(7);
-        let writer = tokio::spawn(write_queued(rx, server, CancellationToken::new()));
+        let writer = tokio::spawn(write_queued(outbox.clone(), server));
         for frame in ["one\n", "two\n", "three\n"] {
-            tx.send(Bytes::from(frame)).await.unwrap();
+            outbox.push(Bytes::from(frame));
         }
-        drop(tx);
+        outbox.close();
         let mut got = String::new();
         tokio::io::AsyncReadExt::read_to_string(&mut client, &mut got)
             .await
@@ -81,12 +81,11 @@ mod tests {
 
     #[tokio::test]
     async fn kill_stops_a_blocked_writer() {
-        let (tx, rx) = mpsc::channel(8);
+        let outbox = Arc::new(Outbox::new(8));
         let (_client, server) = tokio::io::duplex(4);
-        let kill = CancellationToken::new();
-        let writer = tokio::spawn(write_queued(rx, server, kill.clone()));
-        tx.send(Bytes::from("more than four bytes")).await.unwrap();
-        kill.cancel();
+        let writer = tokio::spawn(write_queued(outbox.clone(), server));
+        outbox.push(Bytes::from("more than four bytes"));
+        outbox.kill();
         assert!(writer.await.unwrap().is_err());
     }
 }
