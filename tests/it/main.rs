@@ -2,6 +2,7 @@
 
 mod abuse;
 mod architecture;
+mod bench;
 mod chat;
 mod cli;
 mod console;

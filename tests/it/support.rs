@@ -146,6 +146,10 @@ impl TestServer {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn console_line(&mut self, line: &str) {
         let stdin = self.console.as_mut().expect("a console");
         writeln!(stdin, "{line}").unwrap();
