@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,8 @@ use crate::transport::line::LineCodec;
 use hub_task::HubMessage;
 use reader::FrameReader;
 
+/// How many connections the kernel may hold for the accept loop (the OS caps it at net.core.somaxconn).
+pub const LISTEN_BACKLOG: u32 = 4096;
 /// How long shutdown waits for sessions to flush before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long the accept loop rests after a failed accept (out of file descriptors, say).
@@ -71,10 +73,7 @@ impl Server {
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
         let mut listeners = Vec::new();
         for addr in &config.listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            listeners.push(listener);
+            listeners.push(listen(*addr).with_context(|| format!("cannot listen on {addr}"))?);
         }
         Ok(Server { config, listeners })
     }
@@ -119,6 +118,17 @@ impl Server {
             warn!("some sessions did not finish within {SHUTDOWN_GRACE:?}");
         }
     }
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// What the accept loops need to start a session.
