@@ -54,6 +54,9 @@ pub struct BenchOptions {
     pub pid: Option<u32>,
     pub join_timeout: Duration,
     pub run_timeout: Duration,
+    /// A pause between everyone joining and the first message, for servers that say nothing when a
+    /// client is in (a plain server may not have accepted the last connections yet).
+    pub settle: Duration,
     /// Numbers nicks from here, so several bench processes can share one server.
     pub first_client: usize,
     pub progress: bool,
@@ -189,6 +192,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Report> {
     let ready = shared.roster.lock().expect("not poisoned").ready.clone();
     let senders: Vec<u32> = (0..options.senders).filter(|&i| ready[i]).map(|i| i as u32).collect();
     let expected = expected_deliveries(&shared, &ready, senders.len());
+    tokio::time::sleep(options.settle).await;
     let send_start = Instant::now();
     let _ = shared.go.send(Some(Arc::new(Plan { senders, send_start })));
 

@@ -240,6 +240,9 @@ pub struct BenchArgs {
     /// Seconds allowed, after sending starts, for everything to arrive.
     #[arg(long, default_value_t = 60.0)]
     pub run_timeout: f64,
+    /// Seconds to wait after everyone has joined before sending (for servers with no join signal).
+    #[arg(long, default_value_t = 0.0)]
+    pub settle: f64,
     /// Number client nicks from here (to run several bench processes against one server).
     #[arg(long, default_value_t = 0)]
     pub first_client: usize,

@@ -221,6 +221,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         pid: args.pid,
         join_timeout: seconds(args.join_timeout, "--join-timeout")?,
         run_timeout: seconds(args.run_timeout, "--run-timeout")?,
+        settle: seconds(args.settle, "--settle")?,
         first_client: args.first_client,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
