@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
@@ -167,8 +168,7 @@ impl Admission {
         };
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         info!(%conn, %peer, "connected");
-        self.tracker
-            .spawn(serve_tcp(stream, peer, conn, self.hub.clone(), self.limits, slot));
+        self.tracker.spawn(serve_tcp(stream, peer, conn, self.clone(), slot));
     }
 }
 
@@ -177,15 +177,35 @@ async fn serve_tcp(
     stream: TcpStream,
     peer: SocketAddr,
     conn: ConnId,
-    hub: mpsc::Sender<HubMessage>,
-    limits: Limits,
+    admission: Admission,
     _slot: OwnedSemaphorePermit,
 ) {
-    let deadline = Instant::now() + limits.handshake_timeout;
-    let _ = stream.set_nodelay(true);
-    let Some(mode) = handshake::sniff(&stream).await else {
+    let Admission { hub, limits, .. } = admission;
+    // Boxed: what the handshake holds is then freed before the session, which may last for days.
+    let Some(ready) = Box::pin(greet(stream, peer, conn, limits)).await else {
         return;
     };
+    let Greeted {
+        arrival,
+        mode,
+        frames,
+        writer,
+    } = ready;
+    session::serve(arrival, mode, frames, writer, hub, limits.max_queued).await;
+}
+
+/// A connection whose mode is known and, if structured, whose hello was read.
+struct Greeted {
+    arrival: Arrival,
+    mode: WireMode,
+    frames: FrameReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+async fn greet(stream: TcpStream, peer: SocketAddr, conn: ConnId, limits: Limits) -> Option<Greeted> {
+    let deadline = Instant::now() + limits.handshake_timeout;
+    let _ = stream.set_nodelay(true);
+    let mode = handshake::sniff(&stream).await?;
     let (reader, mut writer) = stream.into_split();
     let mut frames = FrameReader::new(reader, LineCodec::new(mode.max_frame_bytes(limits.max_message)));
     let arrival = match mode {
@@ -200,9 +220,14 @@ async fn serve_tcp(
             Some(arrival) => arrival,
             None => {
                 let _ = writer.shutdown().await;
-                return;
+                return None;
             }
         },
     };
-    session::serve(arrival, mode, frames, writer, hub, limits.max_queued).await;
+    Some(Greeted {
+        arrival,
+        mode,
+        frames,
+        writer,
+    })
 }

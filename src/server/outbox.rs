@@ -39,6 +39,8 @@ pub enum Batch {
     Frames,
     /// Closed and drained: finish.
     Closed,
+    /// Killed: stop without writing anything more.
+    Killed,
 }
 
 impl Outbox {
@@ -82,6 +84,7 @@ impl Outbox {
         state.killed = true;
         state.frames = VecDeque::new();
         drop(state);
+        self.ready.notify_one();
         self.kill.notify_one();
     }
 
@@ -90,6 +93,9 @@ impl Outbox {
         loop {
             {
                 let mut state = self.state.lock().expect("not poisoned");
+                if state.killed {
+                    return Batch::Killed;
+                }
                 if !state.frames.is_empty() {
                     let n = state.frames.len().min(max);
                     into.extend(state.frames.drain(..n));
@@ -138,6 +144,7 @@ mod tests {
         assert_eq!(batch, ["d"]);
         assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Closed);
         outbox.kill();
+        assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Killed);
         outbox.killed().await;
     }
 }

@@ -40,7 +40,7 @@ pub async fn serve<S, W>(
         outbox: outbox.clone(),
         mode,
     };
-    if hub.send(HubMessage::Connect { arrival, link }).await.is_err() {
+    if Box::pin(hub.send(HubMessage::Connect { arrival, link })).await.is_err() {
         return;
     }
     let writing = write_queued(outbox, writer);
@@ -48,7 +48,7 @@ pub async fn serve<S, W>(
     let reason = tokio::select! {
         reason = read_requests(conn, mode, frames, &hub) => {
             disconnect(&hub, conn, reason.clone()).await;
-            let _ = tokio::time::timeout(FLUSH_GRACE, &mut writing).await;
+            let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
             reason
         }
         written = &mut writing => {
@@ -64,7 +64,7 @@ pub async fn serve<S, W>(
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {
-    let _ = hub.send(HubMessage::Input(Input::Disconnect { conn, reason })).await;
+    let _ = Box::pin(hub.send(HubMessage::Input(Input::Disconnect { conn, reason }))).await;
 }
 
 /// Passes each frame to the hub; returns why reading ended.
@@ -84,7 +84,9 @@ async fn read_requests<S: Source>(
         if let Input::Reject { message, .. } = &input {
             debug!(%conn, message, "bad request");
         }
-        if hub.send(HubMessage::Input(input)).await.is_err() {
+        // Boxed: a pending send is the largest state of this loop, and every idle session would
+        // otherwise carry its size while it waits for bytes.
+        if Box::pin(hub.send(HubMessage::Input(input))).await.is_err() {
             return "the server is shutting down".to_owned();
         }
     }

@@ -13,26 +13,35 @@ use super::outbox::{Batch, Outbox};
 pub const WRITE_BATCH_FRAMES: usize = 256;
 
 /// Writes queued frames until the outbox is closed and drained (then flushes and shuts the writer
-/// down) or killed (then stops at once).
+/// down) or killed (then stops at once, even in the middle of a write).
 pub async fn write_queued<W>(outbox: Arc<Outbox>, mut writer: W) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
-    let writing = async {
-        let mut batch = Vec::new();
-        while outbox.next_batch(&mut batch, WRITE_BATCH_FRAMES).await == Batch::Frames {
-            write_all(&mut writer, &mut batch).await?;
-            writer.flush().await?;
-            // An idle session keeps no batch buffer.
-            batch = Vec::new();
+    let mut batch = Vec::new();
+    loop {
+        match outbox.next_batch(&mut batch, WRITE_BATCH_FRAMES).await {
+            Batch::Frames => {}
+            Batch::Closed => return writer.shutdown().await,
+            Batch::Killed => return Err(too_slow()),
         }
-        writer.shutdown().await
-    };
-    tokio::select! {
-        biased;
-        () = outbox.killed() => Err(io::Error::new(io::ErrorKind::TimedOut, "dropped for being too slow")),
-        result = writing => result,
+        // Boxed: only a session that is writing needs the write's state; an idle one waits above.
+        let written = Box::pin(async {
+            tokio::select! {
+                biased;
+                () = outbox.killed() => Err(too_slow()),
+                result = write_all(&mut writer, &mut batch) => result,
+            }
+        });
+        written.await?;
+        writer.flush().await?;
+        // An idle session keeps no batch buffer.
+        batch = Vec::new();
     }
+}
+
+fn too_slow() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "dropped for being too slow")
 }
 
 /// Writes every frame in `frames`, as few system calls as the writer allows, and empties it.
