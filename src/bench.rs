@@ -143,6 +143,17 @@ impl Shared {
         i < self.options.senders
     }
 
+    /// How many clients have joined so far.
+    fn joined(&self) -> usize {
+        self.roster
+            .lock()
+            .expect("not poisoned")
+            .ready
+            .iter()
+            .filter(|r| **r)
+            .count()
+    }
+
     /// Counts client `i` in, unless the run has already begun.
     fn check_in(&self, i: usize) -> bool {
         let mut roster = self.roster.lock().expect("not poisoned");
@@ -287,24 +298,10 @@ async fn wait_for_joins(shared: &Shared) -> usize {
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     loop {
         tick.tick().await;
-        let joined = shared
-            .roster
-            .lock()
-            .expect("not poisoned")
-            .ready
-            .iter()
-            .filter(|r| **r)
-            .count();
+        let joined = shared.joined();
         if joined == shared.options.clients || TokioInstant::now() >= deadline {
             shared.roster.lock().expect("not poisoned").frozen = true;
-            return shared
-                .roster
-                .lock()
-                .expect("not poisoned")
-                .ready
-                .iter()
-                .filter(|r| **r)
-                .count();
+            return shared.joined();
         }
     }
 }
@@ -536,14 +533,7 @@ async fn show_progress(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
-        let joined = shared
-            .roster
-            .lock()
-            .expect("not poisoned")
-            .ready
-            .iter()
-            .filter(|r| **r)
-            .count();
+        let joined = shared.joined();
         let received = shared.received.load(Ordering::Relaxed);
         eprint!("\rjoined {joined}/{}  received {received}   ", shared.options.clients);
     }
