@@ -294,3 +294,25 @@ fn ctrl_c_quits_and_says_so() {
     let actions = app.update(with(KeyCode::Char('c'), KeyModifiers::CONTROL), NOW);
     assert_eq!(sent(&actions), [r#"{"id":2,"type":"quit"}"#, "quit"]);
 }
+
+#[test]
+fn the_mouse_wheel_scrolls() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = connected();
+    app.update(Msg::Resize(40, 6), NOW);
+    for i in 0..20 {
+        app.update(said("bob", "lobby", &format!("line {i}")), NOW);
+    }
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 0,
+            row: 2,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollUp), NOW);
+    assert_eq!(app.active().scroll, WHEEL_ROWS);
+    app.update(wheel(MouseEventKind::ScrollDown), NOW);
+    assert_eq!(app.active().scroll, 0);
+}
