@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod http;
 pub mod hub;
 pub mod names;

@@ -42,7 +42,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let mut app = App::new(nick.clone());
     let size = screen.size()?;
-    app.update(Msg::Resize(size.width, size.height), now());
+    app.update(Msg::Resize(size.width, size.height), crate::clock::now());
     let (requests, request_rx) = mpsc::channel(REQUEST_QUEUE);
     let (msg_tx, mut msgs) = mpsc::channel(EVENT_QUEUE);
     let link = tokio::spawn(link::run(addr, Hello { nick: Some(nick), room }, request_rx, msg_tx));
@@ -69,7 +69,7 @@ async fn event_loop(
             }
         }
         for msg in batch {
-            for action in app.update(msg, now()) {
+            for action in app.update(msg, crate::clock::now()) {
                 match action {
                     Action::Send(request) => {
                         let _ = requests.try_send(request);
@@ -83,13 +83,6 @@ async fn event_loop(
             }
         }
     }
-}
-
-fn now() -> crate::protocol::Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    since_epoch.as_millis().try_into().unwrap_or(u64::MAX)
 }
 
 fn from_terminal(event: TermEvent) -> Option<Msg> {

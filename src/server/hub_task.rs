@@ -2,7 +2,6 @@
 //! queueing encoded bytes to each session without ever waiting on one.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::sync::Arc;
 
@@ -11,9 +10,10 @@ use tracing::warn;
 
 use super::outbox::{Outbox, Pushed};
 
+use crate::clock;
 use crate::hub::{Addressee, Arrival, Effect, Hub, Input};
 use crate::names::ConnId;
-use crate::protocol::{Event, Millis};
+use crate::protocol::Event;
 use crate::transport::{Encoded, WireMode};
 
 /// How many messages may wait for the hub before senders have to wait.
@@ -50,18 +50,13 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>) {
         let shutdown = input == Input::Shutdown;
         let mut pending = VecDeque::from([input]);
         while let Some(input) = pending.pop_front() {
-            let effects = hub.handle(input, now());
+            let effects = hub.handle(input, clock::now());
             pending.extend(links.apply(effects));
         }
         if shutdown {
             break;
         }
     }
-}
-
-fn now() -> Millis {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    since_epoch.as_millis().try_into().unwrap_or(Millis::MAX)
 }
 
 #[derive(Default)]

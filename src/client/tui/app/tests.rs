@@ -40,6 +40,13 @@ pub(crate) fn said(from: &str, in_room: &str, text: &str) -> Msg {
     }))
 }
 
+pub(crate) fn joined(in_room: &str, who: &str) -> Msg {
+    Msg::Server(Event::Joined {
+        room: room(in_room),
+        nick: nick(who),
+    })
+}
+
 pub(crate) fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
@@ -61,13 +68,7 @@ pub(crate) fn typed(app: &mut App, text: &str) -> Vec<Action> {
 pub(crate) fn connected() -> App {
     let mut app = App::new(nick("ann"));
     app.update(Msg::Connected(welcome("ann")), NOW);
-    app.update(
-        Msg::Server(Event::Joined {
-            room: room("lobby"),
-            nick: nick("ann"),
-        }),
-        NOW,
-    );
+    app.update(joined("lobby", "ann"), NOW);
     app
 }
 
@@ -100,13 +101,7 @@ fn texts(window: &Window) -> Vec<String> {
 fn joining_opens_a_window_and_asks_who_is_there() {
     let mut app = App::new(nick("ann"));
     app.update(Msg::Connected(welcome("ann")), NOW);
-    let actions = app.update(
-        Msg::Server(Event::Joined {
-            room: room("lobby"),
-            nick: nick("ann"),
-        }),
-        NOW,
-    );
+    let actions = app.update(joined("lobby", "ann"), NOW);
     assert_eq!(sent(&actions), [r#"{"id":1,"type":"who","room":"lobby"}"#]);
     assert_eq!(app.active().name(), "lobby");
 }
@@ -150,13 +145,7 @@ fn typing_sends_to_the_active_window_and_marks_delivery() {
 #[test]
 fn mentions_are_highlighted_counted_and_collected() {
     let mut app = connected();
-    app.update(
-        Msg::Server(Event::Joined {
-            room: room("rust"),
-            nick: nick("ann"),
-        }),
-        NOW,
-    );
+    app.update(joined("rust", "ann"), NOW);
     app.update(with(KeyCode::Char('1'), KeyModifiers::ALT), NOW);
     app.update(said("bob", "rust", "ann: look at this"), NOW);
     app.update(said("bob", "rust", "annoying is not a mention"), NOW);
@@ -170,13 +159,7 @@ fn mentions_are_highlighted_counted_and_collected() {
 #[test]
 fn windows_switch_with_alt_digits_and_ctrl_n_p() {
     let mut app = connected();
-    app.update(
-        Msg::Server(Event::Joined {
-            room: room("rust"),
-            nick: nick("ann"),
-        }),
-        NOW,
-    );
+    app.update(joined("rust", "ann"), NOW);
     let names = |app: &App| app.active().name();
     assert_eq!(
         names(&app),
@@ -198,13 +181,7 @@ fn windows_switch_with_alt_digits_and_ctrl_n_p() {
 #[test]
 fn nothing_typed_while_disconnected_is_lost() {
     let mut app = connected();
-    app.update(
-        Msg::Server(Event::Joined {
-            room: room("rust"),
-            nick: nick("ann"),
-        }),
-        NOW,
-    );
+    app.update(joined("rust", "ann"), NOW);
     app.update(
         Msg::Disconnected {
             reason: "reset".into(),
