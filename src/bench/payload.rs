@@ -24,13 +24,24 @@ pub fn encode(stamp: Stamp, size: usize) -> String {
 
 /// Finds and reads the stamp in a received line, whatever surrounds it.
 pub fn find(line: &[u8]) -> Option<Stamp> {
-    let start = line.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let start = memchr::memchr_iter(MARK[0], line).find(|&at| line[at..].starts_with(MARK))? + MARK.len();
     let mut fields = line[start..].split(|&b| b == b'~');
-    let mut number = || -> Option<u64> { std::str::from_utf8(fields.next()?).ok()?.parse().ok() };
+    let mut number = || decimal(fields.next()?);
     Some(Stamp {
         sender: u32::try_from(number()?).ok()?,
         seq: u32::try_from(number()?).ok()?,
         sent_at: number()?,
+    })
+}
+
+/// The value of a field of ASCII digits, if it is one and fits.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |value, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        value.checked_mul(10)?.checked_add(u64::from(digit))
     })
 }
 
@@ -63,6 +74,8 @@ mod tests {
             "~b~x~2~3~",
             "no mark at all",
             "~b~99999999999~1~1~",
+            "~b~1~2~99999999999999999999~",
+            "~b~1~+2~3~",
         ] {
             assert_eq!(find(junk.as_bytes()), None, "{junk}");
         }
