@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
-use crate::names::{ConnId, Nick, NickKey, RoomName};
+use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
     Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
 };
@@ -102,7 +102,7 @@ type Refusal = (ErrorCode, String);
 
 pub struct Hub {
     config: HubConfig,
-    members: HashMap<ConnId, Member>,
+    members: ConnMap<Member>,
     nicks: HashMap<NickKey, ConnId>,
     rooms: HashMap<RoomName, Room>,
     operators: BTreeSet<ConnId>,
@@ -113,7 +113,7 @@ impl Hub {
     pub fn new(config: HubConfig) -> Hub {
         Hub {
             config,
-            members: HashMap::new(),
+            members: ConnMap::default(),
             nicks: HashMap::new(),
             rooms: HashMap::new(),
             operators: BTreeSet::new(),

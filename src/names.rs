@@ -1,5 +1,6 @@
 //! Validated identities: `Nick` and `RoomName`, and `ConnId`, the connection number.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,10 @@ pub const MAX_ROOM_CHARS: usize = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ConnId(pub u64);
+
+/// A map keyed by connection number. The server hands the numbers out itself, so no client can choose
+/// keys that collide, and the fast hash (consulted once per recipient of every message) is safe.
+pub type ConnMap<V> = HashMap<ConnId, V, rustc_hash::FxBuildHasher>;
 
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,7 @@
 //! The actor that owns the `Hub`: it feeds it inputs, stamps the time, and carries out its effects by
 //! queueing encoded bytes to each session without ever waiting on one.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use super::outbox::{Outbox, Pushed};
 
 use crate::clock;
 use crate::hub::{Addressee, Arrival, Effect, Hub, Input};
-use crate::names::ConnId;
+use crate::names::{ConnId, ConnMap};
 use crate::protocol::Event;
 use crate::transport::{Encoded, WireMode};
 
@@ -60,7 +60,7 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>) {
 }
 
 #[derive(Default)]
-struct Links(HashMap<ConnId, Link>);
+struct Links(ConnMap<Link>);
 
 impl Links {
     /// Carries out `effects`; returns the disconnections of sessions that could not keep up.
