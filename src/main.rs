@@ -73,6 +73,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_queued: args.max_queued,
             handshake_timeout,
             presence_limit: args.presence_limit,
+            write_interval: Duration::from_millis(args.write_interval_ms),
         },
     };
     let server = Server::bind(config).await?;

@@ -9,6 +9,7 @@ mod session;
 mod writer;
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,6 +35,7 @@ use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
 use hub_task::HubMessage;
 use reader::FrameReader;
+use session::Registered;
 
 /// How many connections the kernel may hold for the accept loop (the OS caps it at net.core.somaxconn).
 pub const LISTEN_BACKLOG: u32 = 4096;
@@ -63,6 +65,8 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// Rooms larger than this keep joins, parts, quits and renames to the person concerned.
     pub presence_limit: usize,
+    /// The shortest time between two writes to one client; what arrives meanwhile is written together.
+    pub write_interval: Duration,
 }
 
 pub struct Server {
@@ -168,41 +172,47 @@ impl Admission {
         };
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         info!(%conn, %peer, "connected");
-        self.tracker.spawn(serve_tcp(stream, peer, conn, self.clone(), slot));
+        let greeting = Box::pin(greet(stream, peer, conn, self.limits, self.hub.clone()));
+        let hub = self.hub.clone();
+        self.tracker
+            .spawn(serve_tcp(greeting, hub, self.limits.write_interval, slot));
     }
 }
 
-/// One TCP client, from its first byte to its last.
+/// One TCP client, from its first byte to its last. The greeting (sniff, hello, registration) is
+/// boxed by the caller so that what it holds is freed before the session, which may last for days.
 async fn serve_tcp(
-    stream: TcpStream,
-    peer: SocketAddr,
-    conn: ConnId,
-    admission: Admission,
+    greeting: Pin<Box<impl Future<Output = Option<Greeted>>>>,
+    hub: mpsc::Sender<HubMessage>,
+    write_interval: Duration,
     _slot: OwnedSemaphorePermit,
 ) {
-    let Admission { hub, limits, .. } = admission;
-    // Boxed: what the handshake holds is then freed before the session, which may last for days.
-    let Some(ready) = Box::pin(greet(stream, peer, conn, limits)).await else {
-        return;
+    // Built in one expression so the greeting's parts are not kept beside the session that owns them.
+    let serving = match greeting.await {
+        Some(Greeted {
+            session,
+            frames,
+            writer,
+        }) => session::serve(session, frames, writer, hub, write_interval),
+        None => return,
     };
-    let Greeted {
-        arrival,
-        mode,
-        frames,
-        writer,
-    } = ready;
-    session::serve(arrival, mode, frames, writer, hub, limits.max_queued).await;
+    serving.await;
 }
 
-/// A connection whose mode is known and, if structured, whose hello was read.
+/// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
 struct Greeted {
-    arrival: Arrival,
-    mode: WireMode,
+    session: Registered,
     frames: FrameReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
 }
 
-async fn greet(stream: TcpStream, peer: SocketAddr, conn: ConnId, limits: Limits) -> Option<Greeted> {
+async fn greet(
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: ConnId,
+    limits: Limits,
+    hub: mpsc::Sender<HubMessage>,
+) -> Option<Greeted> {
     let deadline = Instant::now() + limits.handshake_timeout;
     let _ = stream.set_nodelay(true);
     let mode = handshake::sniff(&stream).await?;
@@ -224,9 +234,9 @@ async fn greet(stream: TcpStream, peer: SocketAddr, conn: ConnId, limits: Limits
             }
         },
     };
+    let session = session::register(arrival, mode, &hub, limits.max_queued).await?;
     Some(Greeted {
-        arrival,
-        mode,
+        session,
         frames,
         writer,
     })

@@ -28,5 +28,8 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>) {
         peer: "the console".to_owned(),
         operator: true,
     };
-    session::serve(arrival, mode, frames, tokio::io::stdout(), hub, limits.max_queued).await;
+    let Some(session) = Box::pin(session::register(arrival, mode, &hub, limits.max_queued)).await else {
+        return;
+    };
+    session::serve(session, frames, tokio::io::stdout(), hub, limits.write_interval).await;
 }

@@ -1,13 +1,16 @@
 //! A session's input side: frames read from a source that may sit idle for hours, so the read buffer
 //! exists only while there are bytes to hold.
 
-use std::future::Future;
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio_util::codec::Decoder;
+use tokio_util::io::poll_read_buf;
 
 use crate::transport::line::{Frame, LineCodec};
 
@@ -16,18 +19,22 @@ pub const READ_CHUNK_BYTES: usize = 8 * 1024;
 
 /// Something frames are read from that can say when it has bytes, before a buffer is committed.
 pub trait Source: AsyncRead + Unpin + Send {
-    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Ready once a read would not wait (there are bytes, or the end, or an error).
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 impl Source for OwnedReadHalf {
-    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send {
-        self.readable()
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Peeking parks the waker with the socket itself, so a waiting session holds no wait state.
+        let mut byte = [0u8; 1];
+        ready!(self.poll_peek(cx, &mut ReadBuf::new(&mut byte)))?;
+        Poll::Ready(Ok(()))
     }
 }
 
 impl Source for tokio::io::Stdin {
-    async fn ready(&self) -> io::Result<()> {
-        Ok(())
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -50,6 +57,10 @@ impl<S: Source> FrameReader<S> {
 
     /// The next frame; `None` at the end of the stream.
     pub async fn next(&mut self) -> Option<io::Result<Frame>> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
         loop {
             let decoded = if self.eof {
                 self.codec.decode_eof(&mut self.buf)
@@ -57,25 +68,26 @@ impl<S: Source> FrameReader<S> {
                 self.codec.decode(&mut self.buf)
             };
             match decoded {
-                Ok(Some(frame)) => return Some(Ok(frame)),
-                Err(e) => return Some(Err(e)),
-                Ok(None) if self.eof => return None,
+                Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Err(e) => return Poll::Ready(Some(Err(e))),
+                Ok(None) if self.eof => return Poll::Ready(None),
                 Ok(None) => {}
             }
-            if self.buf.is_empty() && self.buf.capacity() > 0 {
-                self.buf = BytesMut::new();
-            }
-            if let Err(e) = self.source.ready().await {
-                return Some(Err(e));
+            if self.buf.is_empty() {
+                if self.buf.capacity() > 0 {
+                    self.buf = BytesMut::new();
+                }
+                if let Err(e) = ready!(self.source.poll_ready(cx)) {
+                    return Poll::Ready(Some(Err(e)));
+                }
             }
             if self.buf.capacity() - self.buf.len() < READ_CHUNK_BYTES / 4 {
                 self.buf.reserve(READ_CHUNK_BYTES);
             }
-            match self.source.read_buf(&mut self.buf).await {
+            match ready!(poll_read_buf(Pin::new(&mut self.source), cx, &mut self.buf)) {
                 Ok(0) => self.eof = true,
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Poll::Ready(Some(Err(e))),
             }
         }
     }

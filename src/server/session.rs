@@ -1,12 +1,15 @@
 //! One connection's life once its wire mode is known: register with the hub, then read requests and
 //! write events at the same time until either side ends.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::SendError;
 use tracing::{debug, info};
 
 use super::hub_task::{HubMessage, Link};
@@ -22,31 +25,49 @@ use crate::transport::{WireMode, json, text};
 /// How long queued output may take to drain after the client stopped sending.
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves one registered session. Returns when both directions are finished.
-pub async fn serve<S, W>(
+/// A session the hub knows about: its number, its wire mode, and the queue the hub fills for it.
+pub struct Registered {
+    pub conn: ConnId,
+    pub mode: WireMode,
+    pub outbox: Arc<Outbox>,
+}
+
+/// Introduces a new session to the hub; `None` if the server is shutting down.
+pub async fn register(
     arrival: Arrival,
     mode: WireMode,
-    frames: FrameReader<S>,
-    writer: W,
-    hub: mpsc::Sender<HubMessage>,
+    hub: &mpsc::Sender<HubMessage>,
     max_queued: usize,
-) where
-    S: Source,
-    W: AsyncWrite + Unpin,
-{
+) -> Option<Registered> {
     let conn = arrival.conn;
     let outbox = Arc::new(Outbox::new(max_queued));
     let link = Link {
         outbox: outbox.clone(),
         mode,
     };
-    if Box::pin(hub.send(HubMessage::Connect { arrival, link })).await.is_err() {
-        return;
-    }
-    let writing = write_queued(outbox, writer);
+    hub.send(HubMessage::Connect { arrival, link }).await.ok()?;
+    Some(Registered { conn, mode, outbox })
+}
+
+/// Serves one registered session. Returns when both directions are finished.
+///
+/// This future is what every connected client costs while it is idle, so the reader and writer
+/// borrow what they work on rather than own copies of it.
+pub async fn serve<S, W>(
+    session: Registered,
+    mut frames: FrameReader<S>,
+    mut writer: W,
+    hub: mpsc::Sender<HubMessage>,
+    write_interval: Duration,
+) where
+    S: Source,
+    W: AsyncWrite + Unpin,
+{
+    let conn = session.conn;
+    let writing = write_queued(&session.outbox, &mut writer, write_interval);
     tokio::pin!(writing);
     let reason = tokio::select! {
-        reason = read_requests(conn, mode, frames, &hub) => {
+        reason = read_requests(conn, session.mode, &mut frames, &hub) => {
             disconnect(&hub, conn, reason.clone()).await;
             let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
             reason
@@ -71,26 +92,34 @@ async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String
 async fn read_requests<S: Source>(
     conn: ConnId,
     mode: WireMode,
-    mut frames: FrameReader<S>,
+    frames: &mut FrameReader<S>,
     hub: &mpsc::Sender<HubMessage>,
 ) -> String {
-    while let Some(frame) = frames.next().await {
-        let input = match frame {
-            Ok(Frame::Line(line)) => decode(conn, mode, line),
-            Ok(Frame::TooLong) => Some(too_long(conn)),
-            Err(e) => return e.to_string(),
+    loop {
+        // Only the boxed send lives across its await: every idle session waits in this loop, and
+        // a decoded request kept in the future's state would make all of them bigger.
+        let sending = match frames.next().await {
+            None => return "connection closed by the client".to_owned(),
+            Some(Err(e)) => return e.to_string(),
+            Some(Ok(Frame::TooLong)) => send(hub, too_long(conn)),
+            Some(Ok(Frame::Line(line))) => match decode(conn, mode, line) {
+                Some(input) => send(hub, input),
+                None => continue,
+            },
         };
-        let Some(input) = input else { continue };
-        if let Input::Reject { message, .. } = &input {
-            debug!(%conn, message, "bad request");
-        }
-        // Boxed: a pending send is the largest state of this loop, and every idle session would
-        // otherwise carry its size while it waits for bytes.
-        if Box::pin(hub.send(HubMessage::Input(input))).await.is_err() {
+        if sending.await.is_err() {
             return "the server is shutting down".to_owned();
         }
     }
-    "connection closed by the client".to_owned()
+}
+
+type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<HubMessage>>> + Send + 'a>>;
+
+fn send(hub: &mpsc::Sender<HubMessage>, input: Input) -> Sending<'_> {
+    if let Input::Reject { conn, message, .. } = &input {
+        debug!(%conn, message, "bad request");
+    }
+    Box::pin(hub.send(HubMessage::Input(input)))
 }
 
 fn too_long(conn: ConnId) -> Input {

@@ -2,10 +2,11 @@
 
 use std::io::{self, IoSlice};
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 use super::outbox::{Batch, Outbox};
 
@@ -14,23 +15,41 @@ pub const WRITE_BATCH_FRAMES: usize = 256;
 
 /// Writes queued frames until the outbox is closed and drained (then flushes and shuts the writer
 /// down) or killed (then stops at once, even in the middle of a write).
-pub async fn write_queued<W>(outbox: Arc<Outbox>, mut writer: W) -> io::Result<()>
+///
+/// Writes to one client are at least `interval` apart: frames that arrive sooner wait and go out
+/// together in the next write. A write costs the same system call and trip through the TCP stack
+/// whether it carries one frame or fifty, so under a stream of messages this is what keeps the cost
+/// per delivery low; a client that was quiet for `interval` gets its next frame at once.
+pub async fn write_queued<W>(outbox: &Outbox, writer: &mut W, interval: Duration) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
     let mut batch = Vec::new();
+    let mut quiet_until: Option<Instant> = None;
     loop {
-        match outbox.next_batch(&mut batch, WRITE_BATCH_FRAMES).await {
+        let mut next = outbox.next_batch(&mut batch, WRITE_BATCH_FRAMES).await;
+        let early = quiet_until.take().filter(|until| *until > Instant::now());
+        if let (Batch::Frames, Some(until)) = (next, early) {
+            Box::pin(tokio::time::sleep_until(until)).await;
+            let room = WRITE_BATCH_FRAMES - batch.len();
+            next = outbox.take(&mut batch, room).unwrap_or(next);
+        }
+        match next {
             Batch::Frames => {}
+            Batch::Closed if !batch.is_empty() => {}
             Batch::Closed => return writer.shutdown().await,
             Batch::Killed => return Err(too_slow()),
+        }
+        // A full batch may have left more behind: that goes out at once, not after a pause.
+        if !interval.is_zero() && batch.len() < WRITE_BATCH_FRAMES {
+            quiet_until = Some(Instant::now() + interval);
         }
         // Boxed: only a session that is writing needs the write's state; an idle one waits above.
         let written = Box::pin(async {
             tokio::select! {
                 biased;
                 () = outbox.killed() => Err(too_slow()),
-                result = write_all(&mut writer, &mut batch) => result,
+                result = write_all(writer, &mut batch) => result,
             }
         });
         written.await?;
@@ -69,13 +88,61 @@ async fn write_all<W: AsyncWrite + Unpin>(writer: &mut W, frames: &mut Vec<Bytes
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, DuplexStream};
+    use tokio::task::JoinHandle;
+
     use super::*;
+
+    fn spawn_writer(outbox: Arc<Outbox>, to: DuplexStream) -> JoinHandle<io::Result<()>> {
+        spawn_paced_writer(outbox, to, Duration::ZERO)
+    }
+
+    fn spawn_paced_writer(outbox: Arc<Outbox>, mut to: DuplexStream, interval: Duration) -> JoinHandle<io::Result<()>> {
+        tokio::spawn(async move { write_queued(&outbox, &mut to, interval).await })
+    }
+
+    async fn read_now(client: &mut DuplexStream, len: usize) -> (String, Duration) {
+        let start = Instant::now();
+        let mut got = vec![0; len];
+        client.read_exact(&mut got).await.unwrap();
+        (String::from_utf8(got).unwrap(), start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_close_behind_a_write_wait_for_the_interval_then_go_together() {
+        let interval = Duration::from_millis(10);
+        let outbox = Arc::new(Outbox::new(8));
+        let (mut client, server) = tokio::io::duplex(64);
+        spawn_paced_writer(outbox.clone(), server, interval);
+
+        outbox.push(Bytes::from("a"));
+        assert_eq!(
+            read_now(&mut client, 1).await,
+            ("a".to_owned(), Duration::ZERO),
+            "the first goes at once"
+        );
+        outbox.push(Bytes::from("b"));
+        outbox.push(Bytes::from("c"));
+        let (got, waited) = read_now(&mut client, 2).await;
+        assert_eq!(got, "bc");
+        assert_eq!(waited, interval, "the next write waits out the interval");
+
+        tokio::time::sleep(interval * 3).await;
+        outbox.push(Bytes::from("d"));
+        assert_eq!(
+            read_now(&mut client, 1).await,
+            ("d".to_owned(), Duration::ZERO),
+            "after a quiet spell, at once"
+        );
+    }
 
     #[tokio::test]
     async fn writes_everything_queued_then_closes() {
         let outbox = Arc::new(Outbox::new(8));
         let (mut client, server) = tokio::io::duplex(7);
-        let writer = tokio::spawn(write_queued(outbox.clone(), server));
+        let writer = spawn_writer(outbox.clone(), server);
         for frame in ["one\n", "two\n", "three\n"] {
             outbox.push(Bytes::from(frame));
         }
@@ -92,7 +159,7 @@ mod tests {
     async fn kill_stops_a_blocked_writer() {
         let outbox = Arc::new(Outbox::new(8));
         let (_client, server) = tokio::io::duplex(4);
-        let writer = tokio::spawn(write_queued(outbox.clone(), server));
+        let writer = spawn_writer(outbox.clone(), server);
         outbox.push(Bytes::from("more than four bytes"));
         outbox.kill();
         assert!(writer.await.unwrap().is_err());

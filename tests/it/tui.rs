@@ -81,16 +81,22 @@ impl Tmux {
 
     /// Waits until the screen shows `text`, and returns the screen.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(|screen| screen.contains(text), &format!("{text:?} never appeared"))
+    }
+
+    /// Waits until the screen no longer shows `text`, and returns the screen.
+    fn wait_gone(&self, text: &str) -> String {
+        self.wait_until(|screen| !screen.contains(text), &format!("{text:?} never went away"))
+    }
+
+    fn wait_until(&self, done: impl Fn(&str) -> bool, failure: &str) -> String {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if done(&screen) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{text:?} never appeared; the screen:\n{screen}"
-            );
+            assert!(Instant::now() < deadline, "{failure}; the screen:\n{screen}");
             std::thread::sleep(LOOK_EVERY);
         }
     }
@@ -147,7 +153,7 @@ fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
     ui.type_line("hi bob, 日本語 works");
     bob.lines.expect("<alice> hi bob, 日本語 works");
     ui.wait_for("<alice> hi bob, 日本語 works");
-    assert!(!ui.screen().contains("(sending)"), "the ack arrived:\n{}", ui.screen());
+    ui.wait_gone("(sending)");
     ui.keys(&["C-c"]);
     assert_eq!(ui.wait_exit(), "0");
     assert_eq!(ui.show("#{alternate_on}"), "0", "the terminal is back to normal");
