@@ -5,7 +5,11 @@ server for every run, and print medians as Markdown.
 Peers (install them first; Debian packages): ngircd, inspircd, ncat. Their configs, with flood limits
 removed, are in bench/peers/. The servers listen on loopback only.
 
+tokio's chat example (examples/chat.rs in the tokio repository; no package ships it) joins when
+TOKIO_CHAT names a release build of it: the server takes its address as its only argument.
+
 Usage: bench/chat_peers.py [--runs N] [--peer-runs-big N] [--only NAME,...] [--scenarios S1,S2,...]
+                           [--sockchat-args "--write-interval-ms 0"]
 Build first: cargo build --release
 """
 import argparse
@@ -36,13 +40,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def servers():
+def servers(sockchat_args=()):
     """name -> (how to start it, bench protocol arguments); a start function returns (process, port)."""
 
     def sockchat(extra):
         def start():
             port = free_port()
-            proc = subprocess.Popen([SOCKCHAT, "serve", "--no-console", "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+            argv = [SOCKCHAT, "serve", "--no-console", "--listen", f"127.0.0.1:{port}", *extra]
+            proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
             return proc, port
         return start
 
@@ -51,14 +56,18 @@ def servers():
             return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
         return start
 
-    return {
-        "sockchat": (sockchat([]), ["--proto", "structured"]),
-        "sockchat-plain": (sockchat([]), ["--proto", "plain", "--plain-ready", "welcome to sockchat"]),
+    found = {
+        "sockchat": (sockchat(sockchat_args), ["--proto", "structured"]),
+        "sockchat-plain": (sockchat(sockchat_args), ["--proto", "plain", "--plain-ready", "welcome to sockchat"]),
         "ngircd": (fixed(["ngircd", "-n", "-f", os.path.join(HERE, "peers", "ngircd.conf")], 16667), ["--proto", "irc"]),
         "inspircd": (fixed(["inspircd", "--nofork", "--runasroot", "--config=" + os.path.join(HERE, "peers", "inspircd.conf")], 16668), ["--proto", "irc"]),
         # ncat says nothing when a client is in: give it a second to accept everyone before sending.
         "ncat": (fixed(["ncat", "--chat", "-l", "127.0.0.1", "16669", "--max-conns", "20000"], 16669), ["--proto", "plain", "--settle", "1"]),
     }
+    if os.environ.get("TOKIO_CHAT"):
+        # It asks each client for a username first and says nothing when one is in.
+        found["tokio-chat"] = (fixed([os.environ["TOKIO_CHAT"], "127.0.0.1:16670"], 16670), ["--proto", "plain", "--plain-hello", "b{i}", "--settle", "1"])
+    return found
 
 
 def wait_listening(port, seconds=10):
@@ -120,14 +129,16 @@ def main():
     parser.add_argument("--peer-runs-big", type=int, default=1, help="runs of S3 and S3i for the peers (each can take a minute)")
     parser.add_argument("--only", default="")
     parser.add_argument("--scenarios", default="S1,S2,S3,S3i")
+    parser.add_argument("--sockchat-args", default="", help="extra arguments for `sockchat serve`, e.g. \"--write-interval-ms 0\"")
     args = parser.parse_args()
-    chosen = [s for s in args.only.split(",") if s] or list(servers())
+    known = servers(args.sockchat_args.split())
+    chosen = [s for s in args.only.split(",") if s] or list(known)
     table = {}
     for scenario in args.scenarios.split(","):
         for name in chosen:
             if name == "sockchat-plain" and scenario != "S1":
                 continue
-            start, proto_args = servers()[name]
+            start, proto_args = known[name]
             runs = args.runs if (scenario not in BIG or name == "sockchat") else args.peer_runs_big
             reports = []
             for _ in range(runs):
