@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use super::outbox::{Batch, Outbox};
 
-/// The most frames written by one vectored write (well under the system's IOV_MAX).
-pub const WRITE_BATCH_FRAMES: usize = 256;
+/// The most frames written by one vectored write: Linux's IOV_MAX, the most one system call takes.
+pub const WRITE_BATCH_FRAMES: usize = 1024;
 
 /// Writes queued frames until the outbox is closed and drained (then flushes and shuts the writer
 /// down) or killed (then stops at once, even in the middle of a write).
