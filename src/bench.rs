@@ -3,6 +3,7 @@
 //! bounded in count and in time.
 
 mod dialect;
+mod lines;
 mod payload;
 mod procfs;
 mod tally;
@@ -23,6 +24,7 @@ use tokio::time::{Instant as TokioInstant, sleep_until, timeout_at};
 pub use dialect::{Dialect, Proto};
 pub use tally::Counts;
 
+use lines::Lines;
 use payload::Stamp;
 use tally::Tally;
 
@@ -389,25 +391,28 @@ async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHal
         return Some((reader, writer, buf));
     }
     loop {
-        while let Some(line) = next_line(&mut buf) {
-            match dialect.joining(&line, member) {
-                dialect::Step::Ready => return Some((reader, writer, buf)),
+        let mut lines = Lines::new(&buf);
+        let mut joined = false;
+        for line in lines.by_ref() {
+            match dialect.joining(line, member) {
+                dialect::Step::Ready => {
+                    joined = true;
+                    break;
+                }
                 dialect::Step::Send(bytes) => writer.write_all(&bytes).await.ok()?,
                 dialect::Step::Wait => {}
             }
+        }
+        let consumed = lines.consumed;
+        buf.advance(consumed);
+        if joined {
+            return Some((reader, writer, buf));
         }
         let n = timeout_at(deadline, reader.read_buf(&mut buf)).await.ok()?.ok()?;
         if n == 0 || buf.len() > MAX_LINE_BYTES {
             return None;
         }
     }
-}
-
-fn next_line(buf: &mut BytesMut) -> Option<BytesMut> {
-    let end = memchr::memchr(b'\n', buf)?;
-    let mut line = buf.split_to(end + 1);
-    line.truncate(end);
-    Some(line)
 }
 
 /// Reads until `expected` messages from this run have arrived (or the run's deadline), tallying them.
@@ -430,11 +435,8 @@ async fn receive(
     while counts.received < expected {
         let before = counts.received;
         let now = shared.nanos();
-        // Lines are read in place and the buffer advanced once: this loop is the bench's hot path.
-        let mut consumed = 0;
-        while let Some(end) = memchr::memchr(b'\n', &buf[consumed..]) {
-            let line = &buf[consumed..consumed + end];
-            consumed += end + 1;
+        let mut lines = Lines::new(&buf);
+        for line in lines.by_ref() {
             if let Some(pong) = options.dialect.pong(line) {
                 let _ = writer.lock().await.write_all(&pong).await;
                 continue;
@@ -445,6 +447,7 @@ async fn receive(
             tally.record(sender, seq, &mut counts);
             latencies.push(now.saturating_sub(sent_at) / 1000);
         }
+        let consumed = lines.consumed;
         buf.advance(consumed);
         let arrived = counts.received - before;
         if arrived > 0 {
@@ -477,11 +480,14 @@ async fn idle(
     shared: &Shared,
 ) {
     loop {
-        while let Some(line) = next_line(&mut buf) {
-            if let Some(pong) = shared.options.dialect.pong(&line) {
+        let mut lines = Lines::new(&buf);
+        for line in lines.by_ref() {
+            if let Some(pong) = shared.options.dialect.pong(line) {
                 let _ = writer.lock().await.write_all(&pong).await;
             }
         }
+        let consumed = lines.consumed;
+        buf.advance(consumed);
         tokio::select! {
             () = shared.over.cancelled() => return,
             () = sleep_until(shared.deadline) => return,
