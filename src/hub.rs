@@ -55,6 +55,18 @@ pub struct Arrival {
 pub enum Effect {
     /// Queue `event` to each addressee.
     Deliver { event: Event, to: Vec<Addressee> },
+    /// Queue `event` to everyone who follows `room`, but `except`. A room's traffic is said once,
+    /// however many members it has: who follows it is told by `Follow` and `Unfollow`.
+    Broadcast {
+        room: RoomName,
+        event: Event,
+        except: Option<ConnId>,
+    },
+    /// From now on `conn` gets `room`'s broadcasts, rendered for `focus`; said again when the focus
+    /// changes.
+    Follow { conn: ConnId, room: RoomName, focus: Focus },
+    /// `conn` gets no more of `room`'s broadcasts.
+    Unfollow { conn: ConnId, room: RoomName },
     /// Forget the connection: nothing more will be queued to it, so its output can be flushed and closed.
     Close { conn: ConnId },
 }
@@ -270,30 +282,24 @@ impl Hub {
     ) -> Result<Done, Refusal> {
         self.check_text(&text)?;
         let room = self.room_of(conn, room)?;
-        let members = self.rooms.get(&room).filter(|r| r.contains(conn));
-        let Some(members) = members else {
+        if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
             return Err((
                 ErrorCode::NotInRoom,
                 format!("you are not in {room}; /join {room} first"),
             ));
-        };
-        let to = members
-            .members()
-            .filter(|&c| c != conn)
-            .map(|c| self.addressee(c, &room))
-            .collect();
+        }
         let id = self.next_message_id();
         let from = self.nick(conn);
         let message = Message {
             id,
             ts: now,
             from,
-            room: Some(room),
+            room: Some(room.clone()),
             to: None,
             text,
             action,
         };
-        out.deliver(Event::Message(message), to);
+        out.broadcast(room, Event::Message(message), Some(conn));
         Ok(Done::Answered(Some(id)))
     }
 
@@ -347,8 +353,15 @@ impl Hub {
         };
         let nick = member.nick.clone();
         let already = member.rooms.contains(&room);
+        let previous = member.current().cloned();
         member.rooms.retain(|r| r != &room);
         member.rooms.push(room.clone());
+        if previous.as_ref() != Some(&room) {
+            if let Some(previous) = previous {
+                out.follow(conn, previous, Focus::Elsewhere);
+            }
+            out.follow(conn, room.clone(), Focus::Current);
+        }
         let joined = Event::Joined {
             room: room.clone(),
             nick,
@@ -360,8 +373,7 @@ impl Hub {
         let entry = self.rooms.entry(room.clone()).or_default();
         entry.add(conn);
         let topic = entry.topic.clone();
-        let to = self.presence_audience(&room, conn);
-        out.deliver(joined, to);
+        self.announce(&room, conn, joined, out);
         if let Some(Topic { text, by }) = topic {
             out.tell(
                 conn,
@@ -379,15 +391,12 @@ impl Hub {
         if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
         }
-        let to = self.presence_audience(&room, conn);
-        out.deliver(
-            Event::Parted {
-                room: room.clone(),
-                nick: self.nick(conn),
-            },
-            to,
-        );
-        self.leave_room(conn, &room);
+        let parted = Event::Parted {
+            room: room.clone(),
+            nick: self.nick(conn),
+        };
+        self.announce(&room, conn, parted, out);
+        self.leave_room(conn, &room, out);
         Ok(())
     }
 
@@ -417,13 +426,12 @@ impl Hub {
             ));
         }
         let by = self.nick(conn);
-        let to = entry.members().map(|c| self.addressee(c, &room)).collect();
         let event = Event::Topic {
             room: room.clone(),
             topic: Some(text.clone()),
             by: Some(by.clone()),
         };
-        out.deliver(event, to);
+        out.broadcast(room.clone(), event, None);
         if let Some(entry) = self.rooms.get_mut(&room) {
             entry.topic = Some(Topic { text, by });
         }
@@ -498,7 +506,7 @@ impl Hub {
             operators,
         );
         for room in &rooms {
-            self.leave_room(conn, room);
+            self.leave_room(conn, room, out);
         }
         self.members.remove(&conn);
         self.nicks.remove(&nick.key());
@@ -523,9 +531,18 @@ impl Hub {
         self.operators.clear();
     }
 
-    fn leave_room(&mut self, conn: ConnId, room: &RoomName) {
+    /// Takes `conn` out of `room`; the room it joined before becomes current if this one was.
+    fn leave_room(&mut self, conn: ConnId, room: &RoomName, out: &mut Effects) {
         if let Some(member) = self.members.get_mut(&conn) {
+            let was_current = member.current() == Some(room);
             member.rooms.retain(|r| r != room);
+            out.0.push(Effect::Unfollow {
+                conn,
+                room: room.clone(),
+            });
+            if let (true, Some(current)) = (was_current, member.current()) {
+                out.follow(conn, current.clone(), Focus::Current);
+            }
         }
         if let Some(entry) = self.rooms.get_mut(room) {
             entry.remove(conn);
@@ -535,14 +552,12 @@ impl Hub {
         }
     }
 
-    /// Who hears of `conn` joining or leaving `room`: everyone in it, or in a room over the presence
+    /// Tells `room` that `conn` joined or left it: everyone in it, or in a room over the presence
     /// limit, `conn` alone.
-    fn presence_audience(&self, room: &RoomName, conn: ConnId) -> Vec<Addressee> {
+    fn announce(&self, room: &RoomName, conn: ConnId, event: Event, out: &mut Effects) {
         match self.rooms.get(room) {
-            Some(entry) if entry.len() <= self.config.presence_limit => {
-                entry.members().map(|c| self.addressee(c, room)).collect()
-            }
-            _ => vec![self.addressee(conn, room)],
+            Some(entry) if entry.len() <= self.config.presence_limit => out.broadcast(room.clone(), event, None),
+            _ => out.deliver(event, vec![self.addressee(conn, room)]),
         }
     }
 
@@ -645,6 +660,14 @@ impl Effects {
         if !to.is_empty() {
             self.0.push(Effect::Deliver { event, to });
         }
+    }
+
+    fn broadcast(&mut self, room: RoomName, event: Event, except: Option<ConnId>) {
+        self.0.push(Effect::Broadcast { room, event, except });
+    }
+
+    fn follow(&mut self, conn: ConnId, room: RoomName, focus: Focus) {
+        self.0.push(Effect::Follow { conn, room, focus });
     }
 }
 

@@ -1,11 +1,17 @@
 //! The TCP server: listeners, the accept loops, the connection limit, and graceful shutdown.
 
+mod backlog;
 mod console;
+mod fanout;
+mod feed;
+mod followers;
 mod handshake;
 mod hub_task;
 mod outbox;
 mod reader;
+mod sequence;
 mod session;
+mod stage;
 mod writer;
 
 use std::net::SocketAddr;
@@ -33,8 +39,10 @@ use crate::hub::{Arrival, Hub, HubConfig, Input};
 use crate::names::{ConnId, Nick};
 use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
+use fanout::Fanout;
 use hub_task::HubMessage;
 use reader::FrameReader;
+use sequence::Published;
 use session::Registered;
 
 /// How many connections the kernel may hold for the accept loop (the OS caps it at net.core.somaxconn).
@@ -95,13 +103,17 @@ impl Server {
             presence_limit: self.config.limits.presence_limit,
         });
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
-        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx));
+        let published = Arc::new(Published::default());
+        let fanout = Fanout::new(published.clone(), self.config.limits.max_queued);
+        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
         let tracker = TaskTracker::new();
         if let Some(nick) = self.config.console.clone() {
-            tracker.spawn(console::serve(nick, self.config.limits, hub_tx.clone()));
+            let limits = self.config.limits;
+            tracker.spawn(console::serve(nick, limits, hub_tx.clone(), published.clone()));
         }
         let admission = Admission {
             hub: hub_tx.clone(),
+            published,
             limits: self.config.limits,
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
@@ -140,6 +152,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[derive(Clone)]
 struct Admission {
     hub: mpsc::Sender<HubMessage>,
+    published: Arc<Published>,
     limits: Limits,
     slots: Arc<Semaphore>,
     next_conn: Arc<AtomicU64>,
@@ -172,7 +185,14 @@ impl Admission {
         };
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         info!(%conn, %peer, "connected");
-        let greeting = Box::pin(greet(stream, peer, conn, self.limits, self.hub.clone()));
+        let greeting = Box::pin(greet(
+            stream,
+            peer,
+            conn,
+            self.limits,
+            self.hub.clone(),
+            self.published.clone(),
+        ));
         let hub = self.hub.clone();
         self.tracker
             .spawn(serve_tcp(greeting, hub, self.limits.write_interval, slot));
@@ -212,6 +232,7 @@ async fn greet(
     conn: ConnId,
     limits: Limits,
     hub: mpsc::Sender<HubMessage>,
+    published: Arc<Published>,
 ) -> Option<Greeted> {
     let deadline = Instant::now() + limits.handshake_timeout;
     let _ = stream.set_nodelay(true);
@@ -234,7 +255,7 @@ async fn greet(
             }
         },
     };
-    let session = session::register(arrival, mode, &hub, limits.max_queued).await?;
+    let session = session::register(arrival, mode, &hub, limits.max_queued, &published).await?;
     Some(Greeted {
         session,
         frames,

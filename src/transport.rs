@@ -43,36 +43,60 @@ impl WireMode {
     }
 }
 
+/// One rendering of an event: what a recipient gets depends on its wire mode and, in plain text, on
+/// whether the event concerns its current room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Json,
+    TextHere,
+    TextAway,
+}
+
+impl Variant {
+    pub const COUNT: usize = 3;
+    pub const ALL: [Variant; Variant::COUNT] = [Variant::Json, Variant::TextHere, Variant::TextAway];
+
+    pub fn of(mode: WireMode, focus: Focus) -> Variant {
+        match (mode, focus) {
+            (WireMode::Json, _) => Variant::Json,
+            (WireMode::Text, Focus::Current) => Variant::TextHere,
+            (WireMode::Text, Focus::Elsewhere) => Variant::TextAway,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// One event and its encodings, each made at most once however many recipients share it.
 pub struct Encoded<'a> {
     event: &'a Event,
-    json: Option<Bytes>,
-    text_current: Option<Bytes>,
-    text_elsewhere: Option<Bytes>,
+    variants: [Option<Bytes>; Variant::COUNT],
 }
 
 impl<'a> Encoded<'a> {
     pub fn new(event: &'a Event) -> Encoded<'a> {
         Encoded {
             event,
-            json: None,
-            text_current: None,
-            text_elsewhere: None,
+            variants: Default::default(),
         }
     }
 
     /// The bytes for a recipient speaking `mode` with `focus`; cheap to clone (shared).
     pub fn bytes(&mut self, mode: WireMode, focus: Focus) -> Bytes {
+        self.variant(Variant::of(mode, focus))
+    }
+
+    /// The bytes of one rendering; cheap to clone (shared).
+    pub fn variant(&mut self, variant: Variant) -> Bytes {
         let event = self.event;
-        let slot = match (mode, focus) {
-            (WireMode::Json, _) => &mut self.json,
-            (WireMode::Text, Focus::Current) => &mut self.text_current,
-            (WireMode::Text, Focus::Elsewhere) => &mut self.text_elsewhere,
-        };
-        slot.get_or_insert_with(|| match mode {
-            WireMode::Json => json::render_event(event),
-            WireMode::Text => text::render(event, focus),
-        })
-        .clone()
+        self.variants[variant.index()]
+            .get_or_insert_with(|| match variant {
+                Variant::Json => json::render_event(event),
+                Variant::TextHere => text::render(event, Focus::Current),
+                Variant::TextAway => text::render(event, Focus::Elsewhere),
+            })
+            .clone()
     }
 }

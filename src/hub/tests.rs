@@ -1,5 +1,7 @@
 //! Scripts of inputs and the effects the hub must answer them with.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 const NOW: Millis = 1_700_000_000_000;
@@ -33,32 +35,60 @@ fn request(conn: u64, id: Option<u64>, json: &str) -> Input {
     }
 }
 
-/// One line per delivery: `#N here|away {event as JSON}`, or `#N closed`.
-fn describe(effects: Vec<Effect>) -> Vec<String> {
-    let mut lines = Vec::new();
-    for effect in effects {
-        match effect {
-            Effect::Deliver { event, to } => {
-                let json = serde_json::to_string(&event).unwrap();
-                for Addressee { conn, focus } in to {
-                    let focus = if focus == Focus::Current { "here" } else { "away" };
-                    lines.push(format!("{conn} {focus} {json}"));
+/// Who follows which room, as the server learns it from `Follow` and `Unfollow`.
+#[derive(Default)]
+struct Followers(BTreeMap<RoomName, BTreeMap<ConnId, Focus>>);
+
+impl Followers {
+    /// One line per delivery: `#N here|away {event as JSON}`, or `#N closed`; broadcasts are spelled
+    /// out for each follower.
+    fn describe(&mut self, effects: Vec<Effect>) -> Vec<String> {
+        let mut lines = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Deliver { event, to } => {
+                    for Addressee { conn, focus } in to {
+                        lines.push(line(conn, focus, &event));
+                    }
+                }
+                Effect::Broadcast { room, event, except } => {
+                    let followers = self.0.get(&room).into_iter().flatten();
+                    for (&conn, &focus) in followers.filter(|(c, _)| Some(**c) != except) {
+                        lines.push(line(conn, focus, &event));
+                    }
+                }
+                Effect::Follow { conn, room, focus } => {
+                    self.0.entry(room).or_default().insert(conn, focus);
+                }
+                Effect::Unfollow { conn, room } => {
+                    self.0.entry(room).or_default().remove(&conn);
+                }
+                Effect::Close { conn } => {
+                    self.0.values_mut().for_each(|f| {
+                        f.remove(&conn);
+                    });
+                    lines.push(format!("{conn} closed"));
                 }
             }
-            Effect::Close { conn } => lines.push(format!("{conn} closed")),
         }
+        lines
     }
-    lines
+}
+
+fn line(conn: ConnId, focus: Focus, event: &Event) -> String {
+    let focus = if focus == Focus::Current { "here" } else { "away" };
+    format!("{conn} {focus} {}", serde_json::to_string(event).unwrap())
 }
 
 /// Runs `setup`, then checks each step's input against the lines it must produce.
 fn script(setup: &[Input], steps: &[(Input, &[&str])]) {
     let mut hub = hub();
+    let mut followers = Followers::default();
     for input in setup {
-        hub.handle(input.clone(), NOW);
+        followers.describe(hub.handle(input.clone(), NOW));
     }
     for (input, want) in steps {
-        let got = describe(hub.handle(input.clone(), NOW));
+        let got = followers.describe(hub.handle(input.clone(), NOW));
         assert_eq!(got, *want, "after {input:?}");
     }
 }
@@ -122,6 +152,44 @@ fn focus_follows_the_current_room() {
             request(1, None, r#"{"type":"say","room":"lobby","text":"x"}"#),
             &[r#"#2 away {"type":"message","id":1,"ts":1700000000000,"from":"ann","room":"lobby","text":"x"}"#],
         )],
+    );
+}
+
+#[test]
+fn focus_returns_to_the_room_joined_before() {
+    let say_in_lobby = || request(2, None, r#"{"type":"say","room":"lobby","text":"x"}"#);
+    script(
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            request(1, None, r#"{"type":"join","room":"rust"}"#),
+        ],
+        &[
+            (
+                say_in_lobby(),
+                &[r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"bob","room":"lobby","text":"x"}"#],
+            ),
+            (
+                request(1, None, r#"{"type":"part","room":"rust"}"#),
+                &[r#"#1 here {"type":"parted","room":"rust","nick":"ann"}"#],
+            ),
+            (
+                say_in_lobby(),
+                &[r#"#1 here {"type":"message","id":2,"ts":1700000000000,"from":"bob","room":"lobby","text":"x"}"#],
+            ),
+            (
+                request(1, None, r#"{"type":"join","room":"rust"}"#),
+                &[r#"#1 here {"type":"joined","room":"rust","nick":"ann"}"#],
+            ),
+            (
+                request(1, None, r#"{"type":"join","room":"lobby"}"#),
+                &[r#"#1 away {"type":"joined","room":"lobby","nick":"ann"}"#],
+            ),
+            (
+                say_in_lobby(),
+                &[r#"#1 here {"type":"message","id":3,"ts":1700000000000,"from":"bob","room":"lobby","text":"x"}"#],
+            ),
+        ],
     );
 }
 
@@ -282,9 +350,10 @@ fn operator_sees_arrivals_and_may_kick() {
 #[test]
 fn quit_and_disconnect_free_the_nick() {
     let mut hub = hub();
-    hub.handle(arrival(1, Some("ann")), NOW);
-    hub.handle(arrival(2, Some("bob")), NOW);
-    let got = describe(hub.handle(request(1, None, r#"{"type":"quit","reason":"bed"}"#), NOW));
+    let mut followers = Followers::default();
+    followers.describe(hub.handle(arrival(1, Some("ann")), NOW));
+    followers.describe(hub.handle(arrival(2, Some("bob")), NOW));
+    let got = followers.describe(hub.handle(request(1, None, r#"{"type":"quit","reason":"bed"}"#), NOW));
     assert_eq!(
         got,
         [
@@ -301,7 +370,7 @@ fn quit_and_disconnect_free_the_nick() {
         NOW,
     );
     assert_eq!(hub.connections(), 0);
-    let got = describe(hub.handle(arrival(3, Some("ann")), NOW));
+    let got = followers.describe(hub.handle(arrival(3, Some("ann")), NOW));
     assert!(got[0].contains(r#""nick":"ann""#), "{got:?}");
 }
 

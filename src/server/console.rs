@@ -1,10 +1,13 @@
 //! The operator console: the person at the server chats over stdin and stdout as a privileged session.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use super::Limits;
 use super::hub_task::HubMessage;
 use super::reader::FrameReader;
+use super::sequence::Published;
 use super::session;
 use crate::hub::Arrival;
 use crate::names::{ConnId, Nick};
@@ -15,7 +18,7 @@ use crate::transport::line::LineCodec;
 pub const CONSOLE_CONN: ConnId = ConnId(0);
 
 /// Serves the console until stdin ends or the server shuts down.
-pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>) {
+pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, published: Arc<Published>) {
     let mode = WireMode::Text;
     let frames = FrameReader::new(
         tokio::io::stdin(),
@@ -28,7 +31,8 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>) {
         peer: "the console".to_owned(),
         operator: true,
     };
-    let Some(session) = Box::pin(session::register(arrival, mode, &hub, limits.max_queued)).await else {
+    let registering = session::register(arrival, mode, &hub, limits.max_queued, &published);
+    let Some(session) = Box::pin(registering).await else {
         return;
     };
     session::serve(session, frames, tokio::io::stdout(), hub, limits.write_interval).await;

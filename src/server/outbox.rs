@@ -1,93 +1,103 @@
-//! A session's queue of encoded events: bounded, filled by the hub task without ever waiting, drained
-//! by the session's writer a batch at a time. It holds no memory while empty.
+//! A session's own queue: events for it alone, and word of which room feeds to follow, each in its
+//! place in the hub task's order. Bounded, filled by the hub task without ever waiting, drained by the
+//! session's writer. It holds no memory while the session is idle.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 use bytes::Bytes;
+
+use super::feed::{Cursor, Feed};
+use super::sequence::{Published, Seq};
+use crate::transport::Variant;
+
+#[derive(Debug)]
+pub enum Item {
+    Frame(Bytes),
+    Follow(Follow),
+    Unfollow(Arc<Feed>),
+    /// Nothing comes after this: the session is closed.
+    End,
+}
+
+/// Read a room's feed from the cursor on, rendered as `variant`; for a feed already followed, render
+/// it as `variant` from here on.
+#[derive(Debug)]
+pub struct Follow {
+    pub feed: Arc<Feed>,
+    pub cursor: Arc<Cursor>,
+    pub variant: Variant,
+}
 
 #[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
     capacity: usize,
+    published: Arc<Published>,
 }
 
-/// One writer drains an outbox, so one waker slot per thing it waits for is enough; an idle session
-/// waits with no state of its own beyond them.
+/// One writer drains an outbox, so one waker slot per thing it waits for is enough.
 #[derive(Debug, Default)]
 struct State {
-    frames: VecDeque<Bytes>,
+    items: VecDeque<(Seq, Item)>,
     closed: bool,
     killed: bool,
-    /// Wakes the writer: frames arrived, or the queue was closed.
+    /// Wakes the writer: items arrived.
     ready: Option<Waker>,
     /// Wakes the writer to give up at once.
     kill: Option<Waker>,
 }
 
-/// What became of a pushed frame.
+/// What became of a pushed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
+    /// The queue was empty: its writer may be waiting, to be woken once the item is published.
+    First,
     Queued,
-    /// The queue holds `capacity` frames already: the reader is too slow.
+    /// The queue holds `capacity` items already: the reader is too slow.
     Full,
     Closed,
 }
 
-/// What the writer gets next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Batch {
-    Frames,
-    /// Closed and drained: finish.
-    Closed,
-    /// Killed: stop without writing anything more.
-    Killed,
-}
-
 impl Outbox {
-    pub fn new(capacity: usize) -> Outbox {
+    pub fn new(capacity: usize, published: Arc<Published>) -> Outbox {
         Outbox {
             state: Mutex::default(),
             capacity: capacity.max(1),
+            published,
         }
     }
 
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    /// How far the hub task's order may be read.
+    pub fn published(&self) -> &Published {
+        &self.published
     }
 
-    pub fn push(&self, frame: Bytes) -> Pushed {
+    pub fn push(&self, seq: Seq, item: Item) -> Pushed {
         let mut state = self.lock();
         if state.closed {
             return Pushed::Closed;
         }
-        if state.frames.len() >= self.capacity {
+        if state.items.len() >= self.capacity {
             return Pushed::Full;
         }
-        state.frames.push_back(frame);
-        // The writer empties the queue before it waits again, so only the first frame needs to wake it.
-        let waker = if state.frames.len() == 1 {
-            state.ready.take()
+        state.items.push_back((seq, item));
+        if state.items.len() == 1 {
+            Pushed::First
         } else {
-            None
-        };
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+            Pushed::Queued
         }
-        Pushed::Queued
     }
 
-    /// No more frames will come; what is queued is still written.
-    pub fn close(&self) {
+    /// Nothing more will be queued; what is queued is still written. Wake the writer once `seq` is
+    /// published.
+    pub fn close(&self, seq: Seq) {
         let mut state = self.lock();
-        state.closed = true;
-        let ready = state.ready.take();
-        drop(state);
-        if let Some(waker) = ready {
-            waker.wake();
+        if !state.closed {
+            state.closed = true;
+            state.items.push_back((seq, Item::End));
         }
     }
 
@@ -96,31 +106,47 @@ impl Outbox {
         let mut state = self.lock();
         state.closed = true;
         state.killed = true;
-        state.frames = VecDeque::new();
+        state.items = VecDeque::new();
         let wakers = [state.ready.take(), state.kill.take()];
         drop(state);
         wakers.into_iter().flatten().for_each(Waker::wake);
     }
 
-    /// Waits for frames and moves up to `max` of them into `into`.
-    pub async fn next_batch(&self, into: &mut Vec<Bytes>, max: usize) -> Batch {
-        poll_fn(|cx| self.poll_batch(cx, into, max)).await
-    }
-
-    fn poll_batch(&self, cx: &mut Context<'_>, into: &mut Vec<Bytes>, max: usize) -> Poll<Batch> {
-        let mut state = self.lock();
-        match state.take(into, max) {
-            Some(batch) => Poll::Ready(batch),
-            None => {
-                remember(&mut state.ready, cx);
-                Poll::Pending
-            }
+    /// Wakes the writer if it waits for items: called once what was pushed is published.
+    pub fn wake(&self) {
+        let waker = self.lock().ready.take();
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
-    /// Moves up to `max` queued frames into `into` without waiting; `None` if there is nothing to say.
-    pub fn take(&self, into: &mut Vec<Bytes>, max: usize) -> Option<Batch> {
-        self.lock().take(into, max)
+    /// Takes the first item, if it is published (`upto` or before).
+    pub fn pop_until(&self, upto: Seq) -> Option<(Seq, Item)> {
+        let mut state = self.lock();
+        let (seq, _) = state.items.front()?;
+        if *seq > upto {
+            return None;
+        }
+        state.items.pop_front()
+    }
+
+    /// Puts back an item just taken, which the writer had no room for yet.
+    pub fn put_back(&self, seq: Seq, item: Item) {
+        self.lock().items.push_front((seq, item));
+    }
+
+    /// The place of the first item queued, if any.
+    pub fn first(&self) -> Option<Seq> {
+        self.lock().items.front().map(|(seq, _)| *seq)
+    }
+
+    /// Asks to be woken when items arrive. Only an idle writer asks, so an empty queue's buffer goes.
+    pub fn wait(&self, waker: &Waker) {
+        let mut state = self.lock();
+        if state.items.is_empty() && state.items.capacity() > 0 {
+            state.items = VecDeque::new();
+        }
+        remember(&mut state.ready, waker);
     }
 
     /// Resolves once the outbox is killed.
@@ -130,38 +156,21 @@ impl Outbox {
             if state.killed {
                 return Poll::Ready(());
             }
-            remember(&mut state.kill, cx);
+            remember(&mut state.kill, cx.waker());
             Poll::Pending
         })
         .await
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("not poisoned")
     }
 }
 
-impl State {
-    fn take(&mut self, into: &mut Vec<Bytes>, max: usize) -> Option<Batch> {
-        if self.killed {
-            return Some(Batch::Killed);
-        }
-        if !self.frames.is_empty() {
-            let n = self.frames.len().min(max);
-            into.extend(self.frames.drain(..n));
-            if self.frames.is_empty() && self.frames.capacity() > 0 {
-                self.frames = VecDeque::new();
-            }
-            return Some(Batch::Frames);
-        }
-        self.closed.then_some(Batch::Closed)
-    }
-}
-
-fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
+fn remember(slot: &mut Option<Waker>, waker: &Waker) {
     match slot {
-        Some(waker) if waker.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
+        Some(old) if old.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
     }
 }
 
@@ -169,24 +178,33 @@ fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
 mod tests {
     use super::*;
 
+    fn frame(text: &'static str) -> Item {
+        Item::Frame(Bytes::from(text))
+    }
+
+    fn take_until(outbox: &Outbox, upto: u64) -> Vec<u64> {
+        std::iter::from_fn(|| outbox.pop_until(Seq(upto)))
+            .map(|(seq, _)| seq.0)
+            .collect()
+    }
+
     #[tokio::test]
-    async fn bounded_batched_and_closable() {
-        let outbox = Outbox::new(2);
-        assert_eq!(outbox.push(Bytes::from("a")), Pushed::Queued);
-        assert_eq!(outbox.push(Bytes::from("b")), Pushed::Queued);
-        assert_eq!(outbox.push(Bytes::from("c")), Pushed::Full);
-        let mut batch = Vec::new();
-        assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Frames);
-        assert_eq!(batch, ["a", "b"]);
-        outbox.push(Bytes::from("d"));
-        outbox.close();
-        assert_eq!(outbox.push(Bytes::from("e")), Pushed::Closed);
-        batch.clear();
-        assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Frames);
-        assert_eq!(batch, ["d"]);
-        assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Closed);
+    async fn bounded_taken_in_order_up_to_what_is_published_and_closable() {
+        let outbox = Outbox::new(3, Arc::default());
+        assert_eq!(outbox.push(Seq(1), frame("a")), Pushed::First);
+        assert_eq!(outbox.push(Seq(4), frame("b")), Pushed::Queued);
+        assert_eq!(outbox.push(Seq(6), frame("c")), Pushed::Queued);
+        assert_eq!(outbox.push(Seq(7), frame("d")), Pushed::Full);
+        assert_eq!(take_until(&outbox, 5), [1, 4]);
+        assert_eq!(outbox.first(), Some(Seq(6)));
+        outbox.close(Seq(8));
+        assert_eq!(outbox.push(Seq(9), frame("e")), Pushed::Closed);
+        let (seq, item) = outbox.pop_until(Seq(9)).unwrap();
+        outbox.put_back(seq, item);
+        assert_eq!(take_until(&outbox, 7), [6]);
+        assert!(matches!(outbox.pop_until(Seq(9)), Some((Seq(8), Item::End))));
         outbox.kill();
-        assert_eq!(outbox.next_batch(&mut batch, 10).await, Batch::Killed);
         outbox.killed().await;
+        assert_eq!(outbox.first(), None);
     }
 }

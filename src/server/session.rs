@@ -12,9 +12,11 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendError;
 use tracing::{debug, info};
 
-use super::hub_task::{HubMessage, Link};
+use super::fanout::Link;
+use super::hub_task::HubMessage;
 use super::outbox::Outbox;
 use super::reader::{FrameReader, Source};
+use super::sequence::Published;
 use super::writer::write_queued;
 use crate::hub::{Arrival, Input};
 use crate::names::ConnId;
@@ -38,9 +40,10 @@ pub async fn register(
     mode: WireMode,
     hub: &mpsc::Sender<HubMessage>,
     max_queued: usize,
+    published: &Arc<Published>,
 ) -> Option<Registered> {
     let conn = arrival.conn;
-    let outbox = Arc::new(Outbox::new(max_queued));
+    let outbox = Arc::new(Outbox::new(max_queued, published.clone()));
     let link = Link {
         outbox: outbox.clone(),
         mode,
@@ -49,39 +52,47 @@ pub async fn register(
     Some(Registered { conn, mode, outbox })
 }
 
-/// Serves one registered session. Returns when both directions are finished.
+/// Serves one registered session. Resolves when both directions are finished.
 ///
 /// This future is what every connected client costs while it is idle, so the reader and writer
-/// borrow what they work on rather than own copies of it.
-pub async fn serve<S, W>(
+/// borrow what they work on rather than own copies of it, and it is not an `async fn`: an async
+/// function's arguments are kept twice in its future, once as arguments and once as locals.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future"
+)]
+pub fn serve<S, W>(
     session: Registered,
     mut frames: FrameReader<S>,
     mut writer: W,
     hub: mpsc::Sender<HubMessage>,
     write_interval: Duration,
-) where
+) -> impl Future<Output = ()>
+where
     S: Source,
     W: AsyncWrite + Unpin,
 {
-    let conn = session.conn;
-    let writing = write_queued(&session.outbox, &mut writer, write_interval);
-    tokio::pin!(writing);
-    let reason = tokio::select! {
-        reason = read_requests(conn, session.mode, &mut frames, &hub) => {
-            disconnect(&hub, conn, reason.clone()).await;
-            let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
-            reason
-        }
-        written = &mut writing => {
-            let reason = match written {
-                Ok(()) => "closed by the server".to_owned(),
-                Err(e) => e.to_string(),
-            };
-            disconnect(&hub, conn, reason.clone()).await;
-            reason
-        }
-    };
-    info!(%conn, reason, "session ended");
+    async move {
+        let conn = session.conn;
+        let writing = write_queued(conn, &session.outbox, &mut writer, write_interval);
+        tokio::pin!(writing);
+        let reason = tokio::select! {
+            reason = read_requests(conn, session.mode, &mut frames, &hub) => {
+                disconnect(&hub, conn, reason.clone()).await;
+                let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
+                reason
+            }
+            written = &mut writing => {
+                let reason = match written {
+                    Ok(()) => "closed by the server".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                disconnect(&hub, conn, reason.clone()).await;
+                reason
+            }
+        };
+        info!(%conn, reason, "session ended");
+    }
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {

@@ -1,0 +1,173 @@
+//! Carrying out the hub's effects without ever waiting: frames queued to sessions, broadcasts appended
+//! to room feeds, who follows which feed, and who is dropped for falling behind. Each input's effects
+//! are then published together, and whoever waits for them is woken.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::Waker;
+
+use tracing::warn;
+
+use super::feed::Feed;
+use super::followers::Followers;
+use super::outbox::{Item, Outbox, Pushed};
+use super::sequence::{Published, Seq};
+use crate::hub::{Addressee, Effect, Focus, Input};
+use crate::names::{ConnId, ConnMap, RoomName};
+use crate::protocol::Event;
+use crate::transport::{Encoded, Variant, WireMode};
+
+/// The hub task's end of one session.
+pub struct Link {
+    /// Items waiting to be written; bounded, so a client that does not read fills it.
+    pub outbox: Arc<Outbox>,
+    pub mode: WireMode,
+}
+
+pub struct Fanout {
+    sessions: ConnMap<Link>,
+    rooms: HashMap<RoomName, Followers>,
+    published: Arc<Published>,
+    last: Seq,
+    /// How far behind a room's feed a follower may fall before it is dropped.
+    max_lag: usize,
+    /// What to wake once the current input's effects are published.
+    outboxes_to_wake: Vec<Arc<Outbox>>,
+    feeds_to_wake: Vec<Arc<Feed>>,
+    wakers: Vec<Waker>,
+}
+
+impl Fanout {
+    pub fn new(published: Arc<Published>, max_lag: usize) -> Fanout {
+        Fanout {
+            sessions: ConnMap::default(),
+            rooms: HashMap::new(),
+            published,
+            last: Seq::default(),
+            max_lag,
+            outboxes_to_wake: Vec::new(),
+            feeds_to_wake: Vec::new(),
+            wakers: Vec::new(),
+        }
+    }
+
+    pub fn connect(&mut self, conn: ConnId, link: Link) {
+        self.sessions.insert(conn, link);
+    }
+
+    /// Carries out one input's effects and publishes them; returns the disconnections of sessions that
+    /// could not keep up.
+    pub fn apply(&mut self, effects: Vec<Effect>) -> Vec<Input> {
+        let mut dropped = Vec::new();
+        for effect in effects {
+            self.last = self.last.next();
+            match effect {
+                Effect::Deliver { event, to } => self.deliver(&event, &to, &mut dropped),
+                Effect::Broadcast { room, event, except } => self.broadcast(&room, &event, except, &mut dropped),
+                Effect::Follow { conn, room, focus } => self.follow(conn, room, focus, &mut dropped),
+                Effect::Unfollow { conn, room } => self.unfollow(conn, &room, &mut dropped),
+                Effect::Close { conn } => self.close(conn),
+            }
+        }
+        self.publish();
+        dropped
+    }
+
+    fn publish(&mut self) {
+        self.published.set(self.last);
+        for outbox in self.outboxes_to_wake.drain(..) {
+            outbox.wake();
+        }
+        for feed in self.feeds_to_wake.drain(..) {
+            feed.wake_waiting(&mut self.wakers);
+        }
+        self.wakers.drain(..).for_each(Waker::wake);
+    }
+
+    fn deliver(&mut self, event: &Event, to: &[Addressee], dropped: &mut Vec<Input>) {
+        let mut encoded = Encoded::new(event);
+        for addressee in to {
+            let Some(link) = self.sessions.get(&addressee.conn) else {
+                continue;
+            };
+            let bytes = encoded.bytes(link.mode, addressee.focus);
+            if !bytes.is_empty() {
+                self.push(addressee.conn, Item::Frame(bytes), dropped);
+            }
+        }
+    }
+
+    fn broadcast(&mut self, room: &RoomName, event: &Event, except: Option<ConnId>, dropped: &mut Vec<Input>) {
+        let Some(followers) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let laggards = followers.append(self.last, &mut Encoded::new(event), except);
+        let feed = followers.feed();
+        if !self.feeds_to_wake.last().is_some_and(|last| Arc::ptr_eq(last, feed)) {
+            self.feeds_to_wake.push(feed.clone());
+        }
+        for conn in laggards {
+            dropped.extend(self.drop_slow(conn));
+        }
+    }
+
+    fn follow(&mut self, conn: ConnId, room: RoomName, focus: Focus, dropped: &mut Vec<Input>) {
+        let Some(link) = self.sessions.get(&conn) else {
+            return;
+        };
+        let max_lag = self.max_lag;
+        let followers = self.rooms.entry(room).or_insert_with(|| Followers::new(max_lag));
+        let follow = followers.follow(conn, Variant::of(link.mode, focus));
+        self.push(conn, Item::Follow(follow), dropped);
+    }
+
+    /// The hub says so before it closes a session (but at shutdown), so a session dropped for being
+    /// slow is forgotten by its rooms here too.
+    fn unfollow(&mut self, conn: ConnId, room: &RoomName, dropped: &mut Vec<Input>) {
+        let Some(followers) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let feed = if self.sessions.contains_key(&conn) {
+            followers.unfollow(conn).then(|| followers.feed().clone())
+        } else {
+            followers.forget(conn);
+            None
+        };
+        if followers.is_empty() {
+            self.rooms.remove(room);
+        }
+        if let Some(feed) = feed {
+            self.push(conn, Item::Unfollow(feed), dropped);
+        }
+    }
+
+    /// Nothing more goes to `conn`: what is queued for it, and what its rooms said before now, is
+    /// still written.
+    fn close(&mut self, conn: ConnId) {
+        if let Some(link) = self.sessions.remove(&conn) {
+            link.outbox.close(self.last);
+            self.outboxes_to_wake.push(link.outbox);
+        }
+    }
+
+    fn push(&mut self, conn: ConnId, item: Item, dropped: &mut Vec<Input>) {
+        let Some(link) = self.sessions.get(&conn) else {
+            return;
+        };
+        match link.outbox.push(self.last, item) {
+            Pushed::First => self.outboxes_to_wake.push(link.outbox.clone()),
+            Pushed::Queued | Pushed::Closed => {}
+            Pushed::Full => dropped.extend(self.drop_slow(conn)),
+        }
+    }
+
+    /// Cuts off a session that fell too far behind; returns its disconnection for the hub, which
+    /// takes it out of its rooms.
+    fn drop_slow(&mut self, conn: ConnId) -> Option<Input> {
+        let link = self.sessions.remove(&conn)?;
+        link.outbox.kill();
+        let reason = format!("too slow: {} events were waiting unread", self.max_lag);
+        warn!(%conn, "{reason}; disconnecting");
+        Some(Input::Disconnect { conn, reason })
+    }
+}
