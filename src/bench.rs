@@ -8,14 +8,14 @@ mod payload;
 mod procfs;
 mod tally;
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use bytes::{Buf, BytesMut};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, watch};
@@ -24,7 +24,7 @@ use tokio::time::{Instant as TokioInstant, sleep_until, timeout_at};
 pub use dialect::{Dialect, Proto};
 pub use tally::Counts;
 
-use lines::Lines;
+use lines::{read_lines, take_lines};
 use payload::Stamp;
 use tally::Tally;
 
@@ -373,7 +373,7 @@ async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
 }
 
 /// Connects and joins; returns the halves and whatever was read past the joining.
-async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHalf, BytesMut)> {
+async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHalf, Vec<u8>)> {
     let deadline = TokioInstant::from_std(shared.start) + shared.options.join_timeout;
     let _permit = timeout_at(deadline, shared.connects.acquire()).await.ok()?.ok()?;
     let stream = timeout_at(deadline, TcpStream::connect(&shared.options.addr))
@@ -381,120 +381,145 @@ async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHal
         .ok()?
         .ok()?;
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let (reader, mut writer) = stream.into_split();
     let dialect = &shared.options.dialect;
     let member = shared.member(i);
     let (greeting, ready) = dialect.greeting(shared.options.first_client + i, member);
     writer.write_all(&greeting).await.ok()?;
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut carry = Vec::new();
     if ready {
-        return Some((reader, writer, buf));
+        return Some((reader, writer, carry));
     }
     loop {
-        let mut lines = Lines::new(&buf);
         let mut joined = false;
-        for line in lines.by_ref() {
-            match dialect.joining(line, member) {
-                dialect::Step::Ready => {
-                    joined = true;
-                    break;
-                }
-                dialect::Step::Send(bytes) => writer.write_all(&bytes).await.ok()?,
-                dialect::Step::Wait => {}
+        let mut replies = Vec::new();
+        let step = |line: &[u8]| match dialect.joining(line, member) {
+            dialect::Step::Ready => {
+                joined = true;
+                ControlFlow::Break(())
             }
+            dialect::Step::Send(bytes) => {
+                replies.push(bytes);
+                ControlFlow::Continue(())
+            }
+            dialect::Step::Wait => ControlFlow::Continue(()),
+        };
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, step);
+        let n = timeout_at(deadline, reading).await.ok()?.ok()?;
+        for reply in replies {
+            writer.write_all(&reply).await.ok()?;
         }
-        let consumed = lines.consumed;
-        buf.advance(consumed);
         if joined {
-            return Some((reader, writer, buf));
+            return Some((reader, writer, carry));
         }
-        let n = timeout_at(deadline, reader.read_buf(&mut buf)).await.ok()?.ok()?;
-        if n == 0 || buf.len() > MAX_LINE_BYTES {
+        if n == 0 {
             return None;
         }
+    }
+}
+
+/// What one member makes of the lines it receives.
+struct Arrivals<'a> {
+    dialect: &'a Dialect,
+    tally: Tally,
+    counts: Counts,
+    /// One-way latencies in microseconds, not yet in the histogram.
+    latencies: Vec<u64>,
+    /// Answers to the server's PINGs, to send.
+    pongs: Vec<Vec<u8>>,
+}
+
+impl Arrivals<'_> {
+    /// Takes in one line that arrived at `now`.
+    fn line(&mut self, line: &[u8], now: u64) -> ControlFlow<()> {
+        if let Some(pong) = self.dialect.pong(line) {
+            self.pongs.push(pong);
+        } else if let Some(Stamp { sender, seq, sent_at }) = payload::find(line) {
+            self.tally.record(sender, seq, &mut self.counts);
+            self.latencies.push(now.saturating_sub(sent_at) / 1000);
+        }
+        ControlFlow::Continue(())
     }
 }
 
 /// Reads until `expected` messages from this run have arrived (or the run's deadline), tallying them.
 async fn receive(
     i: usize,
-    mut reader: OwnedReadHalf,
-    mut buf: BytesMut,
+    reader: OwnedReadHalf,
+    mut carry: Vec<u8>,
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     expected: u64,
     shared: &Shared,
     plan: &Plan,
 ) -> Counts {
     let options = &shared.options;
-    let mut tally = Tally::new(options.senders as u32, options.messages);
-    let mut counts = Counts::default();
-    let mut latencies = Vec::with_capacity(LATENCY_BATCH);
-    let shard = i % HISTOGRAM_SHARDS;
+    let mut arrivals = Arrivals {
+        dialect: &options.dialect,
+        tally: Tally::new(options.senders as u32, options.messages),
+        counts: Counts::default(),
+        latencies: Vec::with_capacity(LATENCY_BATCH),
+        pongs: Vec::new(),
+    };
+    let shard = &shared.histograms[i % HISTOGRAM_SHARDS];
     let deadline = TokioInstant::from_std(plan.send_start) + options.run_timeout;
     let deadline = deadline.min(shared.deadline);
-    while counts.received < expected {
-        let before = counts.received;
-        let now = shared.nanos();
-        let mut lines = Lines::new(&buf);
-        for line in lines.by_ref() {
-            if let Some(pong) = options.dialect.pong(line) {
-                let _ = writer.lock().await.write_all(&pong).await;
-                continue;
-            }
-            let Some(Stamp { sender, seq, sent_at }) = payload::find(line) else {
-                continue;
-            };
-            tally.record(sender, seq, &mut counts);
-            latencies.push(now.saturating_sub(sent_at) / 1000);
+    let now = shared.nanos();
+    take_lines(&mut carry, |line| arrivals.line(line, now));
+    let mut counted = 0;
+    let mut read_at = Some(now);
+    loop {
+        let received = arrivals.counts.received;
+        if received > counted {
+            shared.received.fetch_add(received - counted, Ordering::Relaxed);
+            shared.last_arrival.fetch_max(read_at.unwrap_or(0), Ordering::Relaxed);
+            counted = received;
         }
-        let consumed = lines.consumed;
-        buf.advance(consumed);
-        let arrived = counts.received - before;
-        if arrived > 0 {
-            shared.received.fetch_add(arrived, Ordering::Relaxed);
-            shared.last_arrival.fetch_max(now, Ordering::Relaxed);
+        if arrivals.latencies.len() >= LATENCY_BATCH || received >= expected {
+            record(shard, &mut arrivals.latencies);
         }
-        if latencies.len() >= LATENCY_BATCH || counts.received >= expected {
-            record(&shared.histograms[shard], &mut latencies);
+        for pong in arrivals.pongs.drain(..) {
+            let _ = writer.lock().await.write_all(&pong).await;
         }
-        if counts.received >= expected {
+        if received >= expected {
             break;
         }
-        match timeout_at(deadline, reader.read_buf(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 && buf.len() <= MAX_LINE_BYTES => {}
+        read_at = None;
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, |line| {
+            let now = *read_at.get_or_insert_with(|| shared.nanos());
+            arrivals.line(line, now)
+        });
+        match timeout_at(deadline, reading).await {
+            Ok(Ok(n)) if n > 0 => {}
             _ => break,
         }
-        if buf.capacity() - buf.len() < 1024 {
-            buf.reserve(16 * 1024);
-        }
     }
-    record(&shared.histograms[shard], &mut latencies);
-    counts
+    record(shard, &mut arrivals.latencies);
+    arrivals.counts
 }
 
 /// Stays connected, answering PINGs, until the run is over.
-async fn idle(
-    mut reader: OwnedReadHalf,
-    mut buf: BytesMut,
-    writer: &tokio::sync::Mutex<OwnedWriteHalf>,
-    shared: &Shared,
-) {
+async fn idle(reader: OwnedReadHalf, mut carry: Vec<u8>, writer: &tokio::sync::Mutex<OwnedWriteHalf>, shared: &Shared) {
+    let dialect = &shared.options.dialect;
+    let mut pongs = Vec::new();
+    take_lines(&mut carry, |line| {
+        pongs.extend(dialect.pong(line));
+        ControlFlow::Continue(())
+    });
     loop {
-        let mut lines = Lines::new(&buf);
-        for line in lines.by_ref() {
-            if let Some(pong) = shared.options.dialect.pong(line) {
-                let _ = writer.lock().await.write_all(&pong).await;
-            }
+        for pong in pongs.drain(..) {
+            let _ = writer.lock().await.write_all(&pong).await;
         }
-        let consumed = lines.consumed;
-        buf.advance(consumed);
-        tokio::select! {
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, |line| {
+            pongs.extend(dialect.pong(line));
+            ControlFlow::Continue(())
+        });
+        let read = tokio::select! {
             () = shared.over.cancelled() => return,
             () = sleep_until(shared.deadline) => return,
-            read = reader.read_buf(&mut buf) => match read {
-                Ok(n) if n > 0 && buf.len() <= MAX_LINE_BYTES => {}
-                _ => return,
-            },
+            read = reading => read,
+        };
+        if !matches!(read, Ok(n) if n > 0) {
+            return;
         }
     }
 }

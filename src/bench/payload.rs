@@ -25,24 +25,32 @@ pub fn encode(stamp: Stamp, size: usize) -> String {
 /// Finds and reads the stamp in a received line, whatever surrounds it.
 pub fn find(line: &[u8]) -> Option<Stamp> {
     let start = memchr::memchr_iter(MARK[0], line).find(|&at| line[at..].starts_with(MARK))? + MARK.len();
-    let mut fields = line[start..].split(|&b| b == b'~');
-    let mut number = || decimal(fields.next()?);
+    let mut rest = &line[start..];
     Some(Stamp {
-        sender: u32::try_from(number()?).ok()?,
-        seq: u32::try_from(number()?).ok()?,
-        sent_at: number()?,
+        sender: u32::try_from(field(&mut rest)?).ok()?,
+        seq: u32::try_from(field(&mut rest)?).ok()?,
+        sent_at: field(&mut rest)?,
     })
 }
 
-/// The value of a field of ASCII digits, if it is one and fits.
-fn decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
+/// The most digits a field may have: nineteen always fit in a `u64`, so the sum needs no checks.
+const MAX_DIGITS: usize = 19;
+
+/// The value of the ASCII digits before the next `~`, if they are digits and fit; moves past the `~`.
+fn field(rest: &mut &[u8]) -> Option<u64> {
+    let mut value: u64 = 0;
+    for (i, &byte) in rest.iter().enumerate().take(MAX_DIGITS + 1) {
+        if byte == b'~' {
+            *rest = &rest[i + 1..];
+            return (i > 0).then_some(value);
+        }
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 || i == MAX_DIGITS {
+            return None;
+        }
+        value = value * 10 + u64::from(digit);
     }
-    digits.iter().try_fold(0u64, |value, &b| {
-        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
-        value.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+    None
 }
 
 #[cfg(test)]
