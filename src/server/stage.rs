@@ -10,6 +10,10 @@ use tokio::io::AsyncWrite;
 
 /// The most bytes copied together for one write; a session that is writing holds at most this much.
 pub const STAGE_BYTES: usize = 64 * 1024;
+/// Past this much, a stage grows straight to `STAGE_BYTES`: a session with a burst to write would
+/// otherwise copy its stage over at every doubling, while a quiet one keeps a stage the size of what
+/// it writes.
+const STAGE_BUSY_BYTES: usize = 4 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Stage {
@@ -33,8 +37,12 @@ impl Stage {
             self.big = Some(frame.clone());
             return true;
         }
-        if self.copied.len() + frame.len() > STAGE_BYTES {
+        let len = self.copied.len();
+        if len + frame.len() > STAGE_BYTES {
             return false;
+        }
+        if len >= STAGE_BUSY_BYTES && len + frame.len() > self.copied.capacity() {
+            self.copied.reserve_exact(STAGE_BYTES - len);
         }
         self.copied.extend_from_slice(frame);
         true
