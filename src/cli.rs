@@ -58,7 +58,8 @@ pub struct ServeArgs {
     /// Most clients connected at once; more are told the server is full.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
-    /// Most events waiting for one client; a client that falls this far behind is disconnected.
+    /// Most events waiting for one client, of its own or unread in one of its rooms; a client that
+    /// falls this far behind is disconnected.
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
     pub max_queued: usize,
     /// Rooms with more members than this do not announce each join, part, quit and rename to everyone.
