@@ -7,6 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 
 pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
+/// The most rooms one member may be in at once: each costs the server memory, and a writer reads every
+/// room it is in.
+pub const MAX_ROOMS_PER_MEMBER: usize = 64;
+
 use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
     Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
@@ -238,6 +242,7 @@ impl Hub {
             Command::Msg { to, text } => self.direct(conn, to, text, now, out),
             Command::Nick { nick } => self.rename(conn, nick, out).map(|()| Done::Answered(None)),
             Command::Join { room } => {
+                self.check_room_count(conn, &room)?;
                 self.enter(conn, room, out);
                 Ok(Done::Answered(None))
             }
@@ -606,6 +611,17 @@ impl Hub {
                 "only the operator may address a connection by number".to_owned(),
             )),
         }
+    }
+
+    fn check_room_count(&self, conn: ConnId, joining: &RoomName) -> Result<(), Refusal> {
+        let rooms = self.members.get(&conn).map_or(&[][..], |m| &m.rooms);
+        if rooms.len() >= MAX_ROOMS_PER_MEMBER && !rooms.contains(joining) {
+            return Err((
+                ErrorCode::TooManyRooms,
+                format!("you are in {MAX_ROOMS_PER_MEMBER} rooms already; /part one first"),
+            ));
+        }
+        Ok(())
     }
 
     fn check_text(&self, text: &str) -> Result<(), Refusal> {

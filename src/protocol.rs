@@ -232,4 +232,6 @@ pub enum ErrorCode {
     NoRoom,
     EmptyMessage,
     NotPermitted,
+    /// Joining would put the client in more rooms than a member may be in.
+    TooManyRooms,
 }

@@ -194,6 +194,29 @@ fn focus_returns_to_the_room_joined_before() {
 }
 
 #[test]
+fn a_member_may_be_in_so_many_rooms() {
+    let mut hub = hub();
+    hub.handle(arrival(1, Some("ann")), NOW);
+    let join = |room: &str| request(1, Some(9), &format!(r#"{{"type":"join","room":"{room}"}}"#));
+    for n in 1..MAX_ROOMS_PER_MEMBER {
+        hub.handle(join(&format!("r{n}")), NOW);
+    }
+    let mut followers = Followers::default();
+    let refused = followers.describe(hub.handle(join("onemore"), NOW));
+    assert_eq!(
+        refused,
+        [
+            r#"#1 away {"type":"error","id":9,"code":"too_many_rooms","message":"you are in 64 rooms already; /part one first"}"#
+        ]
+    );
+    let rejoined = followers.describe(hub.handle(join("lobby"), NOW));
+    assert!(rejoined.last().unwrap().contains(r#""type":"ack""#), "{rejoined:?}");
+    hub.handle(request(1, None, r#"{"type":"part","room":"r1"}"#), NOW);
+    let joined = followers.describe(hub.handle(join("onemore"), NOW));
+    assert!(joined.last().unwrap().contains(r#""type":"ack""#), "{joined:?}");
+}
+
+#[test]
 fn direct_messages_reach_only_their_target() {
     script(
         &[arrival(1, Some("ann")), arrival(2, Some("bob")), arrival(3, Some("cy"))],
