@@ -141,3 +141,32 @@ fn the_server_listens_on_ipv6_too() {
     ann.say("/who");
     ann.lines.expect("-- lobby has 1 members: user1");
 }
+
+#[test]
+fn a_member_hears_two_rooms_and_direct_messages_in_the_order_they_were_sent() {
+    let server = TestServer::start(&[]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    ann.say("/join rust");
+    ann.lines.expect("-- ann joined rust");
+    let mut bob = server.json("bob");
+    bob.send(serde_json::json!({"type": "join", "room": "rust", "id": 0}));
+    bob.until_type("ack");
+    let mut burst = String::new();
+    for i in 0..200 {
+        let request = match i % 3 {
+            0 => serde_json::json!({"type": "say", "room": "lobby", "text": format!("lobby {i}")}),
+            1 => serde_json::json!({"type": "say", "room": "rust", "text": format!("rust {i}")}),
+            _ => serde_json::json!({"type": "msg", "to": "ann", "text": format!("direct {i}")}),
+        };
+        burst.push_str(&format!("{request}\n"));
+    }
+    bob.send_raw(burst.as_bytes());
+    for i in 0..200 {
+        let line = match i % 3 {
+            0 => format!("[lobby] <bob> lobby {i}"),
+            1 => format!("<bob> rust {i}"),
+            _ => format!("*bob* direct {i}"),
+        };
+        assert_eq!(ann.lines.until(|l| l.contains("bob>") || l.starts_with("*bob*")), line);
+    }
+}
