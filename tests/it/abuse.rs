@@ -127,6 +127,36 @@ fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
 }
 
 #[test]
+fn a_client_that_never_reads_its_direct_messages_is_dropped_too() {
+    let server = TestServer::start(&["--max-queued", "16"]);
+    let mut loud = PlainClient::named(server.addr, "loud");
+    let mut keen = PlainClient::named(server.addr, "keen");
+    keen.say("/join quiet");
+    keen.lines.expect("-- keen joined quiet");
+    let deaf = TcpStream::connect(server.addr).unwrap();
+    (&deaf).write_all(b"/nick deaf\n/join quiet\n/part lobby\n").unwrap();
+    keen.lines.expect("-- deaf joined quiet");
+    let text = "z".repeat(60_000);
+    let mut quit = None;
+    for sent in 0..1000 {
+        loud.say(&format!("/msg deaf {sent} {text}"));
+        loud.say(&format!("tick {sent}"));
+        let tick = format!("[lobby] <loud> tick {sent}");
+        let line = keen.lines.until(|l| l == tick || l.starts_with("-- deaf quit"));
+        if line.starts_with("-- deaf quit") {
+            quit = Some(line);
+            break;
+        }
+    }
+    let quit = quit.expect("the deaf client was never dropped");
+    assert!(
+        quit.starts_with("-- deaf quit (too slow: 16 events were waiting unread"),
+        "{quit}"
+    );
+    drop(deaf);
+}
+
+#[test]
 fn a_full_server_turns_newcomers_away_politely() {
     let server = TestServer::start(&["--max-connections", "1"]);
     let _first = PlainClient::connect(server.addr, "first");
