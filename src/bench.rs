@@ -339,27 +339,17 @@ async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
     if !shared.check_in(i) {
         return Outcome::default();
     }
-    let mut go = shared.go.subscribe();
-    let plan = loop {
-        if let Some(plan) = go.borrow_and_update().clone() {
-            break plan;
-        }
-        if go.changed().await.is_err() {
-            return Outcome::default();
-        }
-    };
     let writer = Arc::new(tokio::sync::Mutex::new(writer));
-    let member = shared.member(i);
-    if !member {
+    if !shared.member(i) {
+        // It waits on its socket from now on, so the start of the run wakes only the room's members.
         idle(reader, leftover, &writer, &shared).await;
         return Outcome::default();
     }
-    let own = plan.senders.contains(&(i as u32));
-    let expected = if member {
-        (plan.senders.len() - usize::from(own)) as u64 * u64::from(shared.options.messages)
-    } else {
-        0
+    let Some(plan) = started(&shared).await else {
+        return Outcome::default();
     };
+    let own = plan.senders.contains(&(i as u32));
+    let expected = (plan.senders.len() - usize::from(own)) as u64 * u64::from(shared.options.messages);
     let receiving = receive(i, reader, leftover, writer.clone(), expected, &shared, &plan);
     let sending = async {
         if own {
@@ -370,6 +360,17 @@ async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
     };
     let (counts, send_seconds) = tokio::join!(receiving, sending);
     Outcome { counts, send_seconds }
+}
+
+/// Waits for the joining phase to end; `None` if the run never starts.
+async fn started(shared: &Shared) -> Option<Arc<Plan>> {
+    let mut go = shared.go.subscribe();
+    loop {
+        if let Some(plan) = go.borrow_and_update().clone() {
+            return Some(plan);
+        }
+        go.changed().await.ok()?;
+    }
 }
 
 /// Connects and joins; returns the halves and whatever was read past the joining.

@@ -1,6 +1,7 @@
 //! What a session has yet to write: its own queue and the feeds of the rooms it follows, merged into
 //! the order the hub task decided them in.
 
+use std::mem;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -79,31 +80,25 @@ impl<'a> Backlog<'a> {
     /// Stages the feeds' entries before `before`, merged across feeds by their place in the order.
     fn read_feeds(&mut self, before: Seq, stage: &mut Stage) -> Read {
         loop {
-            let mut first: Option<(Seq, usize)> = None;
-            let mut second = before;
-            for (i, following) in self.follows.iter().enumerate() {
-                let Some(seq) = following.feed.peek(&following.cursor).filter(|seq| *seq < before) else {
-                    continue;
-                };
-                match first {
-                    Some((best, _)) if best < seq => second = second.min(seq),
-                    _ => {
-                        if let Some((best, _)) = first {
-                            second = second.min(best);
-                        }
-                        first = Some((seq, i));
-                    }
-                }
-            }
-            let Some((_, i)) = first else {
+            // The feed whose next entry comes first is read until another feed's next entry is due.
+            let mut heads = self.follows.iter().enumerate().filter_map(|(i, following)| {
+                let seq = following.feed.peek(&following.cursor).filter(|seq| *seq < before)?;
+                Some((seq, i))
+            });
+            let Some(mut first) = heads.next() else {
                 return Read::Caught;
             };
-            let following = &self.follows[i];
+            let mut until = before;
+            for head in heads {
+                let later = if head < first { mem::replace(&mut first, head) } else { head };
+                until = until.min(later.0);
+            }
+            let following = &self.follows[first.1];
             let reader = Reader {
                 conn: self.conn,
                 variant: following.variant,
             };
-            if following.feed.read(&following.cursor, second, reader, stage) == Read::Full {
+            if following.feed.read(&following.cursor, until, reader, stage) == Read::Full {
                 return Read::Full;
             }
         }

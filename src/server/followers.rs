@@ -18,6 +18,8 @@ pub struct Followers {
     live: ConnMap<Follower>,
     /// Followers who left, still reading up to the position where they left.
     leaving: Vec<Leaving>,
+    /// When `leaving` is next swept of those done reading: a room nobody speaks in is never trimmed.
+    sweep_leaving_at: usize,
     /// Live followers per rendering: an entry is encoded only in the renderings someone needs.
     variants: [usize; Variant::COUNT],
     trim_at: usize,
@@ -42,6 +44,7 @@ impl Followers {
             feed: Arc::default(),
             live: ConnMap::default(),
             leaving: Vec::new(),
+            sweep_leaving_at: TRIM_MIN_ENTRIES,
             variants: [0; Variant::COUNT],
             trim_at: TRIM_MIN_ENTRIES,
             max_lag: max_lag as u64,
@@ -88,6 +91,10 @@ impl Followers {
         };
         self.variants[follower.variant.index()] -= 1;
         let end = self.feed.head();
+        if self.leaving.len() >= self.sweep_leaving_at {
+            self.leaving.retain(|leaving| leaving.cursor.get() < leaving.end);
+            self.sweep_leaving_at = TRIM_MIN_ENTRIES.max(2 * self.leaving.len());
+        }
         self.leaving.push(Leaving {
             conn,
             cursor: follower.cursor,
@@ -229,6 +236,18 @@ mod tests {
             "what the quick one read is gone"
         );
         assert!(!followers.is_empty());
+    }
+
+    #[test]
+    fn leavers_done_reading_are_swept_even_where_nobody_speaks() {
+        let mut followers = Followers::new(100);
+        followers.follow(ConnId(1), Variant::Json);
+        for _ in 0..10_000 {
+            let follow = followers.follow(ConnId(2), Variant::Json);
+            followers.unfollow(ConnId(2));
+            follow.cursor.finish();
+        }
+        assert!(followers.leaving.len() <= TRIM_MIN_ENTRIES, "{}", followers.leaving.len());
     }
 
     #[test]
