@@ -15,8 +15,12 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 pub const DEFAULT_MAX_MESSAGE: usize = 1024 * 1024;
 /// The default cap on clients connected at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-/// The default number of events that may wait for one client before it is dropped as too slow.
+/// The default number of events of its own that may wait for one client before it is dropped as too
+/// slow.
 pub const DEFAULT_MAX_QUEUED: usize = 4096;
+/// The default number of bytes of a room's messages a client may leave unread before it is dropped as
+/// too slow (16 MiB): a burst in a big room must not cost a reader that keeps up its place.
+pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
 /// The default size above which a room keeps presence notices to the person concerned.
 pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 /// The default shortest time between two writes to one client, in milliseconds.
@@ -58,10 +62,14 @@ pub struct ServeArgs {
     /// Most clients connected at once; more are told the server is full.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
-    /// Most events waiting for one client, of its own or unread in one of its rooms; a client that
-    /// falls this far behind is disconnected.
+    /// Most events of its own (direct messages, answers, notices) waiting for one client; a client
+    /// that falls this far behind is disconnected.
     #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
     pub max_queued: usize,
+    /// Most bytes of one room's messages a client may leave unread; a client that falls this far
+    /// behind is disconnected.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BACKLOG, value_parser = at_least_one)]
+    pub max_backlog: usize,
     /// Rooms with more members than this do not announce each join, part, quit and rename to everyone.
     #[arg(long, value_name = "MEMBERS", default_value_t = DEFAULT_PRESENCE_LIMIT)]
     pub presence_limit: usize,

@@ -71,6 +71,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_message: args.max_message,
             max_queued: args.max_queued,
+            max_backlog: args.max_backlog,
             handshake_timeout,
             presence_limit: args.presence_limit,
             write_interval: Duration::from_millis(args.write_interval_ms),

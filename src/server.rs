@@ -67,8 +67,10 @@ pub struct ServerConfig {
 pub struct Limits {
     /// The largest message text, in bytes.
     pub max_message: usize,
-    /// How many events may wait for a client that does not read before it is disconnected.
+    /// How many events of its own may wait for a client that does not read before it is disconnected.
     pub max_queued: usize,
+    /// How many bytes of a room's messages a client may leave unread before it is disconnected.
+    pub max_backlog: usize,
     /// How long a structured client has from connecting to finish its hello.
     pub handshake_timeout: Duration,
     /// Rooms larger than this keep joins, parts, quits and renames to the person concerned.
@@ -104,7 +106,7 @@ impl Server {
         });
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let published = Arc::new(Published::default());
-        let fanout = Fanout::new(published.clone(), self.config.limits.max_queued);
+        let fanout = Fanout::new(published.clone(), self.config.limits);
         let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
         let tracker = TaskTracker::new();
         if let Some(nick) = self.config.console.clone() {

@@ -25,6 +25,8 @@ struct Following {
     variant: Variant,
     /// The feed's head when this session last asked to be woken by it.
     waiting_at: Option<u64>,
+    /// Where the feed wakes this session from a pause; see `Feed::pause`.
+    burst_mark: u64,
 }
 
 /// Why staging stopped.
@@ -90,7 +92,11 @@ impl<'a> Backlog<'a> {
             };
             let mut until = before;
             for head in heads {
-                let later = if head < first { mem::replace(&mut first, head) } else { head };
+                let later = if head < first {
+                    mem::replace(&mut first, head)
+                } else {
+                    head
+                };
                 until = until.min(later.0);
             }
             let following = &self.follows[first.1];
@@ -116,6 +122,7 @@ impl<'a> Backlog<'a> {
                     cursor: follow.cursor,
                     variant,
                     waiting_at: None,
+                    burst_mark: 0,
                 });
             }
         }
@@ -145,6 +152,18 @@ impl<'a> Backlog<'a> {
         Poll::Pending
     }
 
+    /// Ready once a burst has been appended to a feed since the pause began; otherwise asks the feeds
+    /// to end the pause early when one is.
+    pub fn poll_burst(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        for following in &mut self.follows {
+            following.feed.pause(cx.waker(), &mut following.burst_mark);
+        }
+        if self.follows.iter().any(|f| f.feed.burst_since(f.burst_mark)) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+
     fn has_published(&self) -> bool {
         let upto = self.outbox.published().get();
         let published = |seq: Option<Seq>| seq.is_some_and(|seq| seq <= upto);
@@ -165,7 +184,6 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::server::feed::Entry;
     use crate::server::sequence::Published;
 
     const ME: ConnId = ConnId(7);
@@ -205,11 +223,7 @@ mod tests {
 
         fn broadcast(&self, seq: u64, feed: usize, text: &str, except: Option<ConnId>) {
             let frame = |prefix: &str| Some(Bytes::from(format!("{prefix}{text}\n")));
-            self.feeds[feed].append(Entry {
-                seq: Seq(seq),
-                except,
-                frames: [frame(""), frame("here "), frame("away ")],
-            });
+            self.feeds[feed].append(Seq(seq), except, [frame(""), frame("here "), frame("away ")]);
         }
     }
 

@@ -8,6 +8,7 @@ use std::task::Waker;
 
 use tracing::warn;
 
+use super::Limits;
 use super::feed::Feed;
 use super::followers::Followers;
 use super::outbox::{Item, Outbox, Pushed};
@@ -29,8 +30,7 @@ pub struct Fanout {
     rooms: HashMap<RoomName, Followers>,
     published: Arc<Published>,
     last: Seq,
-    /// How far behind a room's feed a follower may fall before it is dropped.
-    max_lag: usize,
+    limits: Limits,
     /// What to wake once the current input's effects are published.
     outboxes_to_wake: Vec<Arc<Outbox>>,
     feeds_to_wake: Vec<Arc<Feed>>,
@@ -38,13 +38,13 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    pub fn new(published: Arc<Published>, max_lag: usize) -> Fanout {
+    pub fn new(published: Arc<Published>, limits: Limits) -> Fanout {
         Fanout {
             sessions: ConnMap::default(),
             rooms: HashMap::new(),
             published,
             last: Seq::default(),
-            max_lag,
+            limits,
             outboxes_to_wake: Vec::new(),
             feeds_to_wake: Vec::new(),
             wakers: Vec::new(),
@@ -107,7 +107,11 @@ impl Fanout {
             self.feeds_to_wake.push(feed.clone());
         }
         for conn in laggards {
-            dropped.extend(self.drop_slow(conn));
+            let reason = format!(
+                "too slow: more than {} bytes of {room} were waiting unread",
+                self.limits.max_backlog
+            );
+            dropped.extend(self.drop_slow(conn, reason));
         }
     }
 
@@ -115,8 +119,8 @@ impl Fanout {
         let Some(link) = self.sessions.get(&conn) else {
             return;
         };
-        let max_lag = self.max_lag;
-        let followers = self.rooms.entry(room).or_insert_with(|| Followers::new(max_lag));
+        let max_backlog = self.limits.max_backlog;
+        let followers = self.rooms.entry(room).or_insert_with(|| Followers::new(max_backlog));
         let follow = followers.follow(conn, Variant::of(link.mode, focus));
         self.push(conn, Item::Follow(follow), dropped);
     }
@@ -157,16 +161,18 @@ impl Fanout {
         match link.outbox.push(self.last, item) {
             Pushed::First => self.outboxes_to_wake.push(link.outbox.clone()),
             Pushed::Queued | Pushed::Closed => {}
-            Pushed::Full => dropped.extend(self.drop_slow(conn)),
+            Pushed::Full => {
+                let reason = format!("too slow: {} events were waiting unread", self.limits.max_queued);
+                dropped.extend(self.drop_slow(conn, reason));
+            }
         }
     }
 
     /// Cuts off a session that fell too far behind; returns its disconnection for the hub, which
     /// takes it out of its rooms.
-    fn drop_slow(&mut self, conn: ConnId) -> Option<Input> {
+    fn drop_slow(&mut self, conn: ConnId, reason: String) -> Option<Input> {
         let link = self.sessions.remove(&conn)?;
         link.outbox.kill();
-        let reason = format!("too slow: {} events were waiting unread", self.max_lag);
         warn!(%conn, "{reason}; disconnecting");
         Some(Input::Disconnect { conn, reason })
     }

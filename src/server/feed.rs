@@ -16,19 +16,27 @@ use crate::transport::Variant;
 
 /// Waiting writers kept before the finished ones are swept out (more are swept as the list grows).
 const WAITING_SWEEP_MIN: usize = 64;
+/// A follower pausing between two writes is woken early once this many bytes were appended since the
+/// pause began: a burst goes out in writes this big as it comes, while a steady trickle still waits
+/// out the pause and goes out in one write.
+pub const EARLY_WRITE_BYTES: u64 = 32 * 1024;
 
 /// One broadcast, in every rendering the room's followers needed when it was appended.
 #[derive(Debug)]
-pub struct Entry {
-    pub seq: Seq,
+struct Entry {
+    seq: Seq,
     /// Who is not sent it: the sender of a message.
-    pub except: Option<ConnId>,
-    pub frames: [Option<Bytes>; Variant::COUNT],
+    except: Option<ConnId>,
+    frames: [Option<Bytes>; Variant::COUNT],
+    /// The bytes appended before it: how far into the feed it lies.
+    offset: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct Feed {
     state: Mutex<State>,
+    /// The bytes of every entry ever appended (its longest rendering).
+    appended: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +47,8 @@ struct State {
     /// Writers that found nothing to read, to wake once more is published.
     waiting: Vec<(Arc<Cursor>, Waker)>,
     sweep_at: usize,
+    /// Writers pausing between writes, to wake once `appended` reaches the mark; in mark order.
+    pausing: VecDeque<(u64, Waker)>,
 }
 
 /// A follower's place in a feed: the position of the next entry it reads. Its writer moves it; the hub
@@ -89,8 +99,25 @@ pub struct Reader {
 
 impl Feed {
     /// Adds an entry. Writers waiting for it are woken by `wake_waiting` once it is published.
-    pub fn append(&self, entry: Entry) {
-        self.lock().entries.push_back(entry);
+    /// Adds a broadcast in the renderings given; `except` is not sent it.
+    pub fn append(&self, seq: Seq, except: Option<ConnId>, frames: [Option<Bytes>; Variant::COUNT]) {
+        let bytes = frames.iter().flatten().map(Bytes::len).max().unwrap_or(0) as u64;
+        let mut state = self.lock();
+        let offset = self.appended.load(Ordering::Acquire);
+        state.entries.push_back(Entry {
+            seq,
+            except,
+            frames,
+            offset,
+        });
+        self.appended.store(offset + bytes, Ordering::Release);
+    }
+
+    /// How much is unread from any position on, for as long as the view is held.
+    pub fn unread(&self) -> Unread<'_> {
+        let state = self.lock();
+        let appended = self.appended.load(Ordering::Acquire);
+        Unread { state, appended }
     }
 
     /// The position the next entry will take.
@@ -116,7 +143,29 @@ impl Feed {
 
     /// Moves the writers waiting for entries into `wake`.
     pub fn wake_waiting(&self, wake: &mut Vec<Waker>) {
-        wake.extend(self.lock().waiting.drain(..).map(|(_, waker)| waker));
+        let appended = self.appended.load(Ordering::Acquire);
+        let mut state = self.lock();
+        wake.extend(state.waiting.drain(..).map(|(_, waker)| waker));
+        while state.pausing.front().is_some_and(|(mark, _)| *mark <= appended) {
+            wake.extend(state.pausing.pop_front().map(|(_, waker)| waker));
+        }
+    }
+
+    /// Asks to be woken early from a pause, once `EARLY_WRITE_BYTES` more are appended. `mark` is
+    /// where this follower's last request fires: until then, asking again adds nothing.
+    pub fn pause(&self, waker: &Waker, mark: &mut u64) {
+        let mut state = self.lock();
+        let appended = self.appended.load(Ordering::Acquire);
+        if appended < *mark {
+            return;
+        }
+        *mark = appended + EARLY_WRITE_BYTES;
+        state.pausing.push_back((*mark, waker.clone()));
+    }
+
+    /// Whether a pause that asked for `mark` should end.
+    pub fn burst_since(&self, mark: u64) -> bool {
+        self.appended.load(Ordering::Acquire) >= mark
     }
 
     /// The sequence number of the entry at the cursor, if there is one.
@@ -166,6 +215,19 @@ impl Feed {
     }
 }
 
+/// A view of a feed for measuring how far behind its followers are.
+pub struct Unread<'a> {
+    state: MutexGuard<'a, State>,
+    appended: u64,
+}
+
+impl Unread<'_> {
+    /// The bytes from position `at` to the head.
+    pub fn from(&self, at: u64) -> u64 {
+        self.state.entry(at).map_or(0, |entry| self.appended - entry.offset)
+    }
+}
+
 impl State {
     fn entry(&self, at: u64) -> Option<&Entry> {
         let index = at.checked_sub(self.base)?;
@@ -179,13 +241,14 @@ mod tests {
 
     use super::*;
 
-    fn entry(seq: u64, except: Option<u64>, text: &str) -> Entry {
+    /// Appends a broadcast rendered as `j:TEXT`, `here:TEXT` and `away:TEXT`.
+    fn append(feed: &Feed, seq: u64, except: Option<u64>, text: &str) {
         let frame = |prefix: &str| Some(Bytes::from(format!("{prefix}{text}\n")));
-        Entry {
-            seq: Seq(seq),
-            except: except.map(ConnId),
-            frames: [frame("j:"), frame("here:"), frame("away:")],
-        }
+        feed.append(
+            Seq(seq),
+            except.map(ConnId),
+            [frame("j:"), frame("here:"), frame("away:")],
+        );
     }
 
     fn reader(conn: u64, variant: Variant) -> Reader {
@@ -205,7 +268,7 @@ mod tests {
     async fn each_follower_reads_its_rendering_up_to_the_bound_and_not_its_own() {
         let feed = Feed::default();
         for (seq, except, text) in [(3, Some(1), "a"), (5, None, "b"), (9, Some(2), "c")] {
-            feed.append(entry(seq, except, text));
+            append(&feed, seq, except, text);
         }
         let cases = [
             (reader(1, Variant::Json), Seq(9), "j:b\n", Some(Seq(9))),
@@ -226,7 +289,7 @@ mod tests {
         let feed = Feed::default();
         let big = "x".repeat(super::super::stage::STAGE_BYTES / 2);
         for seq in 1..=3 {
-            feed.append(entry(seq, None, &big));
+            append(&feed, seq, None, &big);
         }
         let cursor = Cursor::new(0);
         let mut stage = Stage::default();
@@ -248,7 +311,7 @@ mod tests {
     fn trimming_keeps_positions() {
         let feed = Feed::default();
         for seq in 1..=5 {
-            feed.append(entry(seq, None, "m"));
+            append(&feed, seq, None, "m");
         }
         feed.trim(3);
         assert_eq!((feed.len(), feed.head()), (2, 5));
@@ -277,7 +340,7 @@ mod tests {
         let mut wake = Vec::new();
         feed.wake_waiting(&mut wake);
         assert_eq!(wake.len(), 1, "asked twice at one head, listed once");
-        feed.append(entry(1, None, "m"));
+        append(&feed, 1, None, "m");
         feed.wait(&cursor, &waker, &mut registered);
         wake.clear();
         feed.wake_waiting(&mut wake);

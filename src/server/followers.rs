@@ -1,10 +1,10 @@
 //! The hub task's side of one room's feed: who follows it and from where, which renderings they need,
-//! and when entries may go (everyone has read them) or a follower must (it lags too far behind).
+//! and when entries may go (everyone has read them) or a follower must (it has too much unread).
 
 use std::collections::hash_map;
 use std::sync::Arc;
 
-use super::feed::{Cursor, Entry, Feed};
+use super::feed::{Cursor, Feed};
 use super::outbox::Follow;
 use super::sequence::Seq;
 use crate::names::{ConnId, ConnMap};
@@ -23,8 +23,8 @@ pub struct Followers {
     /// Live followers per rendering: an entry is encoded only in the renderings someone needs.
     variants: [usize; Variant::COUNT],
     trim_at: usize,
-    /// How many entries a follower may have unread before it is dropped as too slow.
-    max_lag: u64,
+    /// How many bytes a follower may have unread before it is dropped as too slow.
+    max_backlog: u64,
 }
 
 struct Follower {
@@ -39,7 +39,7 @@ struct Leaving {
 }
 
 impl Followers {
-    pub fn new(max_lag: usize) -> Followers {
+    pub fn new(max_backlog: usize) -> Followers {
         Followers {
             feed: Arc::default(),
             live: ConnMap::default(),
@@ -47,7 +47,7 @@ impl Followers {
             sweep_leaving_at: TRIM_MIN_ENTRIES,
             variants: [0; Variant::COUNT],
             trim_at: TRIM_MIN_ENTRIES,
-            max_lag: max_lag as u64,
+            max_backlog: max_backlog as u64,
         }
     }
 
@@ -115,23 +115,24 @@ impl Followers {
     /// must be dropped.
     pub fn append(&mut self, seq: Seq, event: &mut Encoded, except: Option<ConnId>) -> Vec<ConnId> {
         let frames = Variant::ALL.map(|variant| (self.variants[variant.index()] > 0).then(|| event.variant(variant)));
-        self.feed.append(Entry { seq, except, frames });
+        self.feed.append(seq, except, frames);
         if self.feed.len() < self.trim_at {
             return Vec::new();
         }
         self.trim()
     }
 
-    /// Drops what everyone has read, and the followers more than `max_lag` entries behind.
+    /// Drops what everyone has read, and the followers with more than `max_backlog` bytes unread.
     fn trim(&mut self) -> Vec<ConnId> {
         let head = self.feed.head();
         let mut low = head;
         let mut laggards = Vec::new();
-        let max_lag = self.max_lag;
+        let max_backlog = self.max_backlog;
         let variants = &mut self.variants;
+        let unread = self.feed.unread();
         self.live.retain(|&conn, follower| {
             let at = follower.cursor.get().min(head);
-            if head - at > max_lag {
+            if unread.from(at) > max_backlog {
                 variants[follower.variant.index()] -= 1;
                 laggards.push(conn);
                 return false;
@@ -144,13 +145,14 @@ impl Followers {
             if at >= leaving.end {
                 return false;
             }
-            if leaving.end - at > max_lag {
+            if unread.from(at) - unread.from(leaving.end) > max_backlog {
                 laggards.push(leaving.conn);
                 return false;
             }
             low = low.min(at);
             true
         });
+        drop(unread);
         self.feed.trim(low);
         self.trim_at = TRIM_MIN_ENTRIES.max(2 * self.feed.len());
         laggards
@@ -175,6 +177,14 @@ mod tests {
             text: format!("m{n}"),
             action: false,
         })
+    }
+
+    /// A backlog bound no test here comes near.
+    const ROOMY: usize = 1 << 30;
+
+    /// The bytes of one test message's structured rendering.
+    fn frame_bytes() -> usize {
+        Encoded::new(&message(0)).variant(Variant::Json).len()
     }
 
     fn append(followers: &mut Followers, n: u64) -> Vec<ConnId> {
@@ -208,7 +218,7 @@ mod tests {
 
     #[test]
     fn only_the_renderings_someone_needs_are_made() {
-        let mut followers = Followers::new(100);
+        let mut followers = Followers::new(ROOMY);
         followers.follow(ConnId(1), Variant::Json);
         followers.follow(ConnId(2), Variant::TextHere);
         append(&mut followers, 1);
@@ -222,15 +232,21 @@ mod tests {
 
     #[test]
     fn entries_go_once_read_and_laggards_are_named() {
-        let mut followers = Followers::new(100);
+        let mut followers = Followers::new(50 * frame_bytes());
         let quick = followers.follow(ConnId(1), Variant::Json);
         let _slow = followers.follow(ConnId(2), Variant::Json);
         let mut dropped = Vec::new();
+        let mut dropped_at = None;
         for n in 0..200 {
-            dropped.extend(append(&mut followers, n));
+            let laggards = append(&mut followers, n);
+            if !laggards.is_empty() {
+                dropped_at.get_or_insert(followers.feed.head());
+            }
+            dropped.extend(laggards);
             read_all(&followers, &quick, 1);
         }
         assert_eq!(dropped, [ConnId(2)], "the one that read nothing");
+        assert!(dropped_at > Some(50), "but not before it was 50 behind: {dropped_at:?}");
         assert!(
             followers.feed.len() < TRIM_MIN_ENTRIES,
             "what the quick one read is gone"
@@ -240,19 +256,23 @@ mod tests {
 
     #[test]
     fn leavers_done_reading_are_swept_even_where_nobody_speaks() {
-        let mut followers = Followers::new(100);
+        let mut followers = Followers::new(ROOMY);
         followers.follow(ConnId(1), Variant::Json);
         for _ in 0..10_000 {
             let follow = followers.follow(ConnId(2), Variant::Json);
             followers.unfollow(ConnId(2));
             follow.cursor.finish();
         }
-        assert!(followers.leaving.len() <= TRIM_MIN_ENTRIES, "{}", followers.leaving.len());
+        assert!(
+            followers.leaving.len() <= TRIM_MIN_ENTRIES,
+            "{}",
+            followers.leaving.len()
+        );
     }
 
     #[test]
     fn a_leaver_keeps_what_came_before_it_left() {
-        let mut followers = Followers::new(1000);
+        let mut followers = Followers::new(ROOMY);
         let leaver = followers.follow(ConnId(1), Variant::Json);
         let stayer = followers.follow(ConnId(2), Variant::Json);
         for n in 0..10 {

@@ -100,7 +100,7 @@ fn random_bytes_truncated_frames_and_resets_harm_nobody_else() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
-    let server = TestServer::start(&["--max-queued", "16"]);
+    let server = TestServer::start(&["--max-backlog", "1000000"]);
     let mut loud = PlainClient::named(server.addr, "loud");
     let mut keen = PlainClient::named(server.addr, "keen");
     let deaf = TcpStream::connect(server.addr).unwrap();
@@ -119,11 +119,25 @@ fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
     }
     let quit = quit.expect("the deaf client was never dropped");
     assert!(
-        quit.starts_with("-- deaf quit (too slow: 16 events were waiting unread"),
+        quit.starts_with("-- deaf quit (too slow: more than 1000000 bytes of lobby were waiting unread"),
         "{quit}"
     );
     still_served(&mut loud, &mut keen, "after-the-deaf-one");
     drop(deaf);
+}
+
+#[test]
+fn a_burst_far_over_the_event_bound_costs_no_reader_its_place() {
+    let server = TestServer::start(&["--max-queued", "16"]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    ann.lines.expect("-- user2 is now known as bob");
+    let burst: String = (0..5000).map(|i| format!("burst {i}\n")).collect();
+    ann.write(burst.as_bytes());
+    for i in 0..5000 {
+        bob.lines.expect(&format!("<ann> burst {i}"));
+    }
+    still_served(&mut ann, &mut bob, "after-the-burst");
 }
 
 #[test]
