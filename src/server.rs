@@ -129,7 +129,7 @@ impl Server {
         }
         shutdown.cancelled().await;
         info!("shutting down");
-        let _ = hub_tx.send(HubMessage::Input(Input::Shutdown)).await;
+        let _ = hub_tx.send(HubMessage::Inputs(vec![Input::Shutdown])).await;
         drop((hub_tx, admission));
         let _ = hub_task.await;
         tracker.close();

@@ -55,8 +55,8 @@ impl Fanout {
         self.sessions.insert(conn, link);
     }
 
-    /// Carries out one input's effects and publishes them; returns the disconnections of sessions that
-    /// could not keep up.
+    /// Carries out one input's effects; returns the disconnections of sessions that could not keep up.
+    /// Nobody sees them until they are published.
     pub fn apply(&mut self, effects: Vec<Effect>) -> Vec<Input> {
         let mut dropped = Vec::new();
         for effect in effects {
@@ -69,11 +69,11 @@ impl Fanout {
                 Effect::Close { conn } => self.close(conn),
             }
         }
-        self.publish();
         dropped
     }
 
-    fn publish(&mut self) {
+    /// Makes everything applied so far visible to the writers, and wakes those waiting for it.
+    pub fn publish(&mut self) {
         self.published.set(self.last);
         for outbox in self.outboxes_to_wake.drain(..) {
             outbox.wake();

@@ -19,25 +19,29 @@ pub enum HubMessage {
         arrival: Arrival,
         link: Link,
     },
-    Input(Input),
+    /// Inputs in order; a session hands over what it read together in one message (at most
+    /// `INPUT_BATCH` of them).
+    Inputs(Vec<Input>),
 }
 
 /// Runs until told to shut down, or until every session and the server are gone.
 pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>, mut fanout: Fanout) {
     while let Some(message) = inbox.recv().await {
-        let input = match message {
+        let inputs = match message {
             HubMessage::Connect { arrival, link } => {
                 fanout.connect(arrival.conn, link);
-                Input::Connect(arrival)
+                vec![Input::Connect(arrival)]
             }
-            HubMessage::Input(input) => input,
+            HubMessage::Inputs(inputs) => inputs,
         };
-        let shutdown = input == Input::Shutdown;
-        let mut pending = VecDeque::from([input]);
+        let shutdown = inputs.contains(&Input::Shutdown);
+        let mut pending = VecDeque::from(inputs);
         while let Some(input) = pending.pop_front() {
             let effects = hub.handle(input, clock::now());
             pending.extend(fanout.apply(effects));
         }
+        // Published once for everything a message brought: writers wake to all of it together.
+        fanout.publish();
         if shutdown {
             break;
         }

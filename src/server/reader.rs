@@ -60,6 +60,11 @@ impl<S: Source> FrameReader<S> {
         poll_fn(|cx| self.poll_next(cx)).await
     }
 
+    /// The next frame already read, if there is one; it never waits.
+    pub fn next_buffered(&mut self) -> Option<io::Result<Frame>> {
+        self.codec.decode(&mut self.buf).transpose()
+    }
+
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
         loop {
             let decoded = if self.eof {

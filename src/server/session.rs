@@ -26,6 +26,8 @@ use crate::transport::{WireMode, json, text};
 
 /// How long queued output may take to drain after the client stopped sending.
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
+/// The most requests a session hands the hub in one message.
+pub const INPUT_BATCH: usize = 256;
 
 /// A session the hub knows about: its number, its wire mode, and the queue the hub fills for it.
 pub struct Registered {
@@ -96,10 +98,10 @@ where
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {
-    let _ = Box::pin(hub.send(HubMessage::Input(Input::Disconnect { conn, reason }))).await;
+    let _ = Box::pin(hub.send(HubMessage::Inputs(vec![Input::Disconnect { conn, reason }]))).await;
 }
 
-/// Passes each frame to the hub; returns why reading ended.
+/// Passes the frames to the hub, what was read together in one message; returns why reading ended.
 async fn read_requests<S: Source>(
     conn: ConnId,
     mode: WireMode,
@@ -107,30 +109,50 @@ async fn read_requests<S: Source>(
     hub: &mpsc::Sender<HubMessage>,
 ) -> String {
     loop {
-        // Only the boxed send lives across its await: every idle session waits in this loop, and
-        // a decoded request kept in the future's state would make all of them bigger.
-        let sending = match frames.next().await {
+        let mut ended = None;
+        let mut batch = Vec::new();
+        match frames.next().await {
             None => return "connection closed by the client".to_owned(),
             Some(Err(e)) => return e.to_string(),
-            Some(Ok(Frame::TooLong)) => send(hub, too_long(conn)),
-            Some(Ok(Frame::Line(line))) => match decode(conn, mode, line) {
-                Some(input) => send(hub, input),
-                None => continue,
-            },
-        };
-        if sending.await.is_err() {
+            Some(Ok(frame)) => batch.extend(input(conn, mode, frame)),
+        }
+        while batch.len() < INPUT_BATCH {
+            match frames.next_buffered() {
+                None => break,
+                Some(Ok(frame)) => batch.extend(input(conn, mode, frame)),
+                Some(Err(e)) => {
+                    ended = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        // Only the boxed send lives across its await: every idle session waits in this loop, and
+        // the batch kept in the future's state would make all of them bigger.
+        if !batch.is_empty() && send(hub, batch).await.is_err() {
             return "the server is shutting down".to_owned();
+        }
+        if let Some(reason) = ended {
+            return reason;
         }
     }
 }
 
 type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<HubMessage>>> + Send + 'a>>;
 
-fn send(hub: &mpsc::Sender<HubMessage>, input: Input) -> Sending<'_> {
+fn send(hub: &mpsc::Sender<HubMessage>, batch: Vec<Input>) -> Sending<'_> {
+    Box::pin(hub.send(HubMessage::Inputs(batch)))
+}
+
+/// One frame as hub input; `None` for a frame that asks nothing (an empty line).
+fn input(conn: ConnId, mode: WireMode, frame: Frame) -> Option<Input> {
+    let input = match frame {
+        Frame::TooLong => too_long(conn),
+        Frame::Line(line) => decode(conn, mode, line)?,
+    };
     if let Input::Reject { conn, message, .. } = &input {
         debug!(%conn, message, "bad request");
     }
-    Box::pin(hub.send(HubMessage::Input(input)))
+    Some(input)
 }
 
 fn too_long(conn: ConnId) -> Input {
