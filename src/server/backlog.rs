@@ -25,8 +25,6 @@ struct Following {
     variant: Variant,
     /// The feed's head when this session last asked to be woken by it.
     waiting_at: Option<u64>,
-    /// Where the feed wakes this session from a pause; see `Feed::pause`.
-    burst_mark: u64,
 }
 
 /// Why staging stopped.
@@ -122,7 +120,6 @@ impl<'a> Backlog<'a> {
                     cursor: follow.cursor,
                     variant,
                     waiting_at: None,
-                    burst_mark: 0,
                 });
             }
         }
@@ -147,18 +144,6 @@ impl<'a> Backlog<'a> {
                 .wait(&following.cursor, cx.waker(), &mut following.waiting_at);
         }
         if self.has_published() {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-
-    /// Ready once a burst has been appended to a feed since the pause began; otherwise asks the feeds
-    /// to end the pause early when one is.
-    pub fn poll_burst(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        for following in &mut self.follows {
-            following.feed.pause(cx.waker(), &mut following.burst_mark);
-        }
-        if self.follows.iter().any(|f| f.feed.burst_since(f.burst_mark)) {
             return Poll::Ready(());
         }
         Poll::Pending

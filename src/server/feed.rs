@@ -16,10 +16,6 @@ use crate::transport::Variant;
 
 /// Waiting writers kept before the finished ones are swept out (more are swept as the list grows).
 const WAITING_SWEEP_MIN: usize = 64;
-/// A follower pausing between two writes is woken early once this many bytes were appended since the
-/// pause began: a burst goes out in writes this big as it comes, while a steady trickle still waits
-/// out the pause and goes out in one write.
-pub const EARLY_WRITE_BYTES: u64 = 32 * 1024;
 
 /// One broadcast, in every rendering the room's followers needed when it was appended.
 #[derive(Debug)]
@@ -35,8 +31,6 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct Feed {
     state: Mutex<State>,
-    /// The bytes of every entry ever appended (its longest rendering).
-    appended: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -44,11 +38,11 @@ struct State {
     entries: VecDeque<Entry>,
     /// The position of `entries[0]`. Positions count every entry ever appended.
     base: u64,
+    /// The bytes of every entry ever appended (its longest rendering).
+    appended: u64,
     /// Writers that found nothing to read, to wake once more is published.
     waiting: Vec<(Arc<Cursor>, Waker)>,
     sweep_at: usize,
-    /// Writers pausing between writes, to wake once `appended` reaches the mark; in mark order.
-    pausing: VecDeque<(u64, Waker)>,
 }
 
 /// A follower's place in a feed: the position of the next entry it reads. Its writer moves it; the hub
@@ -103,21 +97,19 @@ impl Feed {
     pub fn append(&self, seq: Seq, except: Option<ConnId>, frames: [Option<Bytes>; Variant::COUNT]) {
         let bytes = frames.iter().flatten().map(Bytes::len).max().unwrap_or(0) as u64;
         let mut state = self.lock();
-        let offset = self.appended.load(Ordering::Acquire);
+        let offset = state.appended;
         state.entries.push_back(Entry {
             seq,
             except,
             frames,
             offset,
         });
-        self.appended.store(offset + bytes, Ordering::Release);
+        state.appended += bytes;
     }
 
     /// How much is unread from any position on, for as long as the view is held.
     pub fn unread(&self) -> Unread<'_> {
-        let state = self.lock();
-        let appended = self.appended.load(Ordering::Acquire);
-        Unread { state, appended }
+        Unread { state: self.lock() }
     }
 
     /// The position the next entry will take.
@@ -143,29 +135,7 @@ impl Feed {
 
     /// Moves the writers waiting for entries into `wake`.
     pub fn wake_waiting(&self, wake: &mut Vec<Waker>) {
-        let appended = self.appended.load(Ordering::Acquire);
-        let mut state = self.lock();
-        wake.extend(state.waiting.drain(..).map(|(_, waker)| waker));
-        while state.pausing.front().is_some_and(|(mark, _)| *mark <= appended) {
-            wake.extend(state.pausing.pop_front().map(|(_, waker)| waker));
-        }
-    }
-
-    /// Asks to be woken early from a pause, once `EARLY_WRITE_BYTES` more are appended. `mark` is
-    /// where this follower's last request fires: until then, asking again adds nothing.
-    pub fn pause(&self, waker: &Waker, mark: &mut u64) {
-        let mut state = self.lock();
-        let appended = self.appended.load(Ordering::Acquire);
-        if appended < *mark {
-            return;
-        }
-        *mark = appended + EARLY_WRITE_BYTES;
-        state.pausing.push_back((*mark, waker.clone()));
-    }
-
-    /// Whether a pause that asked for `mark` should end.
-    pub fn burst_since(&self, mark: u64) -> bool {
-        self.appended.load(Ordering::Acquire) >= mark
+        wake.extend(self.lock().waiting.drain(..).map(|(_, waker)| waker));
     }
 
     /// The sequence number of the entry at the cursor, if there is one.
@@ -218,13 +188,14 @@ impl Feed {
 /// A view of a feed for measuring how far behind its followers are.
 pub struct Unread<'a> {
     state: MutexGuard<'a, State>,
-    appended: u64,
 }
 
 impl Unread<'_> {
     /// The bytes from position `at` to the head.
     pub fn from(&self, at: u64) -> u64 {
-        self.state.entry(at).map_or(0, |entry| self.appended - entry.offset)
+        self.state
+            .entry(at)
+            .map_or(0, |entry| self.state.appended - entry.offset)
     }
 }
 

@@ -15,10 +15,7 @@ pub const HUB_INBOX_CAPACITY: usize = 4096;
 /// What sessions tell the hub task.
 pub enum HubMessage {
     /// A session is ready for events; `link` is how to reach it.
-    Connect {
-        arrival: Arrival,
-        link: Link,
-    },
+    Connect { arrival: Arrival, link: Link },
     /// Inputs in order; a session hands over what it read together in one message (at most
     /// `INPUT_BATCH` of them).
     Inputs(Vec<Input>),

@@ -4,7 +4,6 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -21,8 +20,7 @@ use crate::names::ConnId;
 /// Writes to one client are at least `interval` apart: what is published meanwhile waits and goes out
 /// together in the next write. A write costs the same system call and trip through the TCP stack
 /// whether it carries one frame or fifty, so under a stream of messages this is what keeps the cost
-/// per delivery low; a client that was quiet for `interval` gets its next frame at once, and a burst
-/// in one of its rooms ends the pause as soon as a big write's worth has come (`EARLY_WRITE_BYTES`).
+/// per delivery low; a client that was quiet for `interval` gets its next frame at once.
 ///
 /// Not an `async fn`, like the session around it: every connected client holds this future.
 #[allow(
@@ -96,11 +94,7 @@ where
                     None => pause = Some(Box::pin(tokio::time::sleep_until(until))),
                 }
                 if let Some(sleep) = &mut pause {
-                    poll_fn(|cx| match sleep.as_mut().poll(cx) {
-                        Poll::Ready(()) => Poll::Ready(()),
-                        Poll::Pending => backlog.poll_burst(cx),
-                    })
-                    .await;
+                    sleep.as_mut().await;
                 }
             }
         }
