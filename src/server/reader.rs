@@ -61,8 +61,8 @@ impl<S: Source> FrameReader<S> {
     }
 
     /// The next frame already read, if there is one; it never waits.
-    pub fn next_buffered(&mut self) -> Option<io::Result<Frame>> {
-        self.codec.decode(&mut self.buf).transpose()
+    pub fn next_buffered(&mut self) -> Option<Frame> {
+        self.codec.next_frame(&mut self.buf)
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {

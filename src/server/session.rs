@@ -102,37 +102,34 @@ async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String
 }
 
 /// Passes the frames to the hub, what was read together in one message; returns why reading ended.
-async fn read_requests<S: Source>(
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future"
+)]
+fn read_requests<'a, S: Source>(
     conn: ConnId,
     mode: WireMode,
-    frames: &mut FrameReader<S>,
-    hub: &mpsc::Sender<HubMessage>,
-) -> String {
-    loop {
-        let mut ended = None;
-        let mut batch = Vec::new();
-        match frames.next().await {
-            None => return "connection closed by the client".to_owned(),
-            Some(Err(e)) => return e.to_string(),
-            Some(Ok(frame)) => batch.extend(input(conn, mode, frame)),
-        }
-        while batch.len() < INPUT_BATCH {
-            match frames.next_buffered() {
-                None => break,
-                Some(Ok(frame)) => batch.extend(input(conn, mode, frame)),
-                Some(Err(e)) => {
-                    ended = Some(e.to_string());
-                    break;
-                }
+    frames: &'a mut FrameReader<S>,
+    hub: &'a mpsc::Sender<HubMessage>,
+) -> impl Future<Output = String> + 'a {
+    async move {
+        loop {
+            let first = match frames.next().await {
+                None => return "connection closed by the client".to_owned(),
+                Some(Err(e)) => return e.to_string(),
+                Some(Ok(frame)) => frame,
+            };
+            let more = std::iter::from_fn(|| frames.next_buffered());
+            let batch: Vec<Input> = std::iter::once(first)
+                .chain(more)
+                .take(INPUT_BATCH)
+                .filter_map(|frame| input(conn, mode, frame))
+                .collect();
+            // Only the boxed send lives across its await: every idle session waits in this loop,
+            // and the batch kept in the future's state would make all of them bigger.
+            if !batch.is_empty() && send(hub, batch).await.is_err() {
+                return "the server is shutting down".to_owned();
             }
-        }
-        // Only the boxed send lives across its await: every idle session waits in this loop, and
-        // the batch kept in the future's state would make all of them bigger.
-        if !batch.is_empty() && send(hub, batch).await.is_err() {
-            return "the server is shutting down".to_owned();
-        }
-        if let Some(reason) = ended {
-            return reason;
         }
     }
 }

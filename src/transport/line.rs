@@ -37,16 +37,11 @@ impl LineCodec {
     }
 }
 
-impl Decoder for LineCodec {
-    type Item = Frame;
-    type Error = std::io::Error;
-
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Self::Error> {
+impl LineCodec {
+    /// The next frame in `buf`, if a whole one is there. Framing cannot fail: only reading can.
+    pub fn next_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
         loop {
-            let newline = buf[self.scanned..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| i + self.scanned);
+            let newline = memchr::memchr(b'\n', &buf[self.scanned..]).map(|i| i + self.scanned);
             self.scanned = 0;
             match newline {
                 Some(end) if self.discarding => {
@@ -55,7 +50,7 @@ impl Decoder for LineCodec {
                 }
                 None if self.discarding => {
                     buf.clear();
-                    return Ok(None);
+                    return None;
                 }
                 Some(end) => {
                     let mut line = buf.split_to(end + 1);
@@ -64,22 +59,31 @@ impl Decoder for LineCodec {
                         line.truncate(end - 1);
                     }
                     if line.len() > self.max_bytes {
-                        return Ok(Some(Frame::TooLong));
+                        return Some(Frame::TooLong);
                     }
-                    return Ok(Some(Frame::Line(line)));
+                    return Some(Frame::Line(line));
                 }
                 // One byte of slack: the `\r` of a `\r\n` that has not arrived whole.
                 None if buf.len() > self.max_bytes + 1 => {
                     buf.clear();
                     self.discarding = true;
-                    return Ok(Some(Frame::TooLong));
+                    return Some(Frame::TooLong);
                 }
                 None => {
                     self.scanned = buf.len();
-                    return Ok(None);
+                    return None;
                 }
             }
         }
+    }
+}
+
+impl Decoder for LineCodec {
+    type Item = Frame;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Self::Error> {
+        Ok(self.next_frame(buf))
     }
 
     /// A last line without a newline still counts.
