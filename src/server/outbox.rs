@@ -3,9 +3,8 @@
 //! session's writer. It holds no memory while the session is idle.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
@@ -149,17 +148,14 @@ impl Outbox {
         remember(&mut state.ready, waker);
     }
 
-    /// Resolves once the outbox is killed.
-    pub async fn killed(&self) {
-        poll_fn(|cx| {
-            let mut state = self.lock();
-            if state.killed {
-                return Poll::Ready(());
-            }
-            remember(&mut state.kill, cx.waker());
-            Poll::Pending
-        })
-        .await
+    /// Ready once the outbox is killed; until then the task is woken when it is.
+    pub fn poll_killed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.killed {
+            return Poll::Ready(());
+        }
+        remember(&mut state.kill, cx.waker());
+        Poll::Pending
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -204,7 +200,7 @@ mod tests {
         assert_eq!(take_until(&outbox, 7), [6]);
         assert!(matches!(outbox.pop_until(Seq(9)), Some((Seq(8), Item::End))));
         outbox.kill();
-        outbox.killed().await;
+        std::future::poll_fn(|cx| outbox.poll_killed(cx)).await;
         assert_eq!(outbox.first(), None);
     }
 }

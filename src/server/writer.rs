@@ -4,6 +4,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -22,7 +23,8 @@ use crate::names::ConnId;
 /// whether it carries one frame or fifty, so under a stream of messages this is what keeps the cost
 /// per delivery low; a client that was quiet for `interval` gets its next frame at once.
 ///
-/// Not an `async fn`, like the session around it: every connected client holds this future.
+/// Not an `async fn`: every connected client holds this future, and an async fn's future keeps its
+/// arguments twice, once as arguments and once as locals.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn keeps its arguments twice in its future"
@@ -37,46 +39,32 @@ where
     W: AsyncWrite + Unpin,
 {
     async move {
-        tokio::select! {
-            biased;
-            () = outbox.killed() => Err(too_slow()),
-            written = write_backlog(Backlog::new(conn, outbox), writer, interval) => written,
-        }
-    }
-}
-
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn keeps its arguments twice in its future"
-)]
-fn write_backlog<'a, W>(
-    mut backlog: Backlog<'a>,
-    writer: &'a mut W,
-    interval: Duration,
-) -> impl Future<Output = io::Result<()>> + 'a
-where
-    W: AsyncWrite + Unpin,
-{
-    async move {
+        let mut backlog = Backlog::new(conn, outbox);
         let mut stage = Stage::default();
         // Kept while the session is busy, so a stream of writes does not allocate a timer for each.
         let mut pause: Option<Pin<Box<Sleep>>> = None;
         loop {
-            poll_fn(|cx| {
+            // Every wait below also watches for the outbox being killed, even in the middle of a write.
+            poll_fn(|cx| -> Poll<io::Result<()>> {
+                check_killed(outbox, cx)?;
                 let ready = backlog.poll_ready(cx);
                 if ready.is_pending() {
                     // An idle session holds no buffers.
                     stage.release();
                     pause = None;
                 }
-                ready
+                ready.map(Ok)
             })
-            .await;
+            .await?;
             let mut wrote = false;
             let ended = loop {
                 let filled = backlog.fill(&mut stage);
                 wrote |= !stage.is_empty();
-                poll_fn(|cx| stage.poll_write(cx, writer)).await?;
+                poll_fn(|cx| {
+                    check_killed(outbox, cx)?;
+                    stage.poll_write(cx, writer)
+                })
+                .await?;
                 match filled {
                     Filled::Full => {}
                     Filled::Drained => break false,
@@ -94,10 +82,22 @@ where
                     None => pause = Some(Box::pin(tokio::time::sleep_until(until))),
                 }
                 if let Some(sleep) = &mut pause {
-                    sleep.as_mut().await;
+                    poll_fn(|cx| -> Poll<io::Result<()>> {
+                        check_killed(outbox, cx)?;
+                        sleep.as_mut().poll(cx).map(Ok)
+                    })
+                    .await?;
                 }
             }
         }
+    }
+}
+
+/// An error once the outbox is killed; until then the task is woken if it is.
+fn check_killed(outbox: &Outbox, cx: &mut Context<'_>) -> io::Result<()> {
+    match outbox.poll_killed(cx) {
+        Poll::Ready(()) => Err(too_slow()),
+        Poll::Pending => Ok(()),
     }
 }
 
