@@ -7,14 +7,14 @@ use std::collections::{BTreeSet, HashMap};
 
 pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
-/// The most rooms one member may be in at once: each costs the server memory, and a writer reads every
-/// room it is in.
-pub const MAX_ROOMS_PER_MEMBER: usize = 64;
-
 use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
     Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
 };
+
+/// The most rooms one member may be in at once: each costs the server memory, and a writer reads every
+/// room it is in.
+pub const MAX_ROOMS_PER_MEMBER: usize = 64;
 
 /// What the hub is told.
 #[derive(Debug, Clone, PartialEq)]
