@@ -256,6 +256,68 @@ mod tests {
         assert_eq!(got, "away lobby 3\naway lobby 4\n");
     }
 
+    /// xorshift64: enough to make up schedules, the same on every run.
+    fn random(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// Made-up schedules of a session's own events, room broadcasts (some its own, some too big to
+    /// copy), follows, refocusing and unfollows, published a few at a time: what comes out is what a
+    /// session following along in the hub task's order would see.
+    #[tokio::test]
+    async fn random_schedules_come_out_in_the_hub_tasks_order() {
+        let variants = [Variant::Json, Variant::TextHere, Variant::TextAway];
+        let prefix = |variant: Variant| match variant {
+            Variant::Json => "",
+            Variant::TextHere => "here ",
+            Variant::TextAway => "away ",
+        };
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        for _schedule in 0..300 {
+            let s = Setup::new(3);
+            let mut backlog = Backlog::new(ME, &s.outbox);
+            let mut following: [Option<Variant>; 3] = [None; 3];
+            let (mut expected, mut got) = (String::new(), String::new());
+            for seq in 1..=50 {
+                let feed = (random(&mut state) % 3) as usize;
+                match random(&mut state) % 6 {
+                    0 => {
+                        s.own(seq, &format!("own {seq}"));
+                        expected.push_str(&format!("own {seq}\n"));
+                    }
+                    1 => {
+                        let variant = variants[(random(&mut state) % 3) as usize];
+                        s.follow(seq, feed, variant);
+                        following[feed] = Some(variant);
+                    }
+                    2 if following[feed].is_some() => {
+                        s.unfollow(seq, feed);
+                        following[feed] = None;
+                    }
+                    _ => {
+                        let mine = random(&mut state) % 5 == 0;
+                        let size = if random(&mut state) % 10 == 0 { 40_000 } else { 8 };
+                        let text = format!("{feed}:{seq}:{}", "x".repeat(size));
+                        s.broadcast(seq, feed, &text, mine.then_some(ME));
+                        if let (Some(variant), false) = (following[feed], mine) {
+                            expected.push_str(&format!("{}{text}\n", prefix(variant)));
+                        }
+                    }
+                }
+                if random(&mut state) % 4 == 0 {
+                    s.published.set(Seq(seq));
+                    got.push_str(&drain(&mut backlog).await.0);
+                }
+            }
+            s.published.set(Seq(50));
+            got.push_str(&drain(&mut backlog).await.0);
+            assert_eq!(got, expected);
+        }
+    }
+
     #[tokio::test]
     async fn the_end_comes_after_everything_before_it() {
         let s = Setup::new(1);
