@@ -1,6 +1,6 @@
 //! Carrying out the hub's effects without ever waiting: frames queued to sessions, broadcasts appended
-//! to room feeds, who follows which feed, and who is dropped for falling behind. Each input's effects
-//! are then published together, and whoever waits for them is woken.
+//! to room feeds, who follows which feed, and who is dropped for falling behind. What one message to
+//! the hub task brought is then published together, and whoever waits for it is woken.
 
 use std::collections::HashMap;
 use std::sync::Arc;

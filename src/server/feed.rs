@@ -92,8 +92,8 @@ pub struct Reader {
 }
 
 impl Feed {
-    /// Adds an entry. Writers waiting for it are woken by `wake_waiting` once it is published.
-    /// Adds a broadcast in the renderings given; `except` is not sent it.
+    /// Adds a broadcast in the renderings given; `except` is not sent it. Writers waiting for it are
+    /// woken by `wake_waiting` once it is published.
     pub fn append(&self, seq: Seq, except: Option<ConnId>, frames: [Option<Bytes>; Variant::COUNT]) {
         let bytes = frames.iter().flatten().map(Bytes::len).max().unwrap_or(0) as u64;
         let mut state = self.lock();
@@ -114,8 +114,7 @@ impl Feed {
 
     /// The position the next entry will take.
     pub fn head(&self) -> u64 {
-        let state = self.lock();
-        state.base + state.entries.len() as u64
+        self.lock().head()
     }
 
     pub fn len(&self) -> usize {
@@ -168,7 +167,7 @@ impl Feed {
     /// asked: until an append moves the head (and wakes the list), asking again adds nothing.
     pub fn wait(&self, cursor: &Arc<Cursor>, waker: &Waker, registered: &mut Option<u64>) {
         let mut state = self.lock();
-        let head = state.base + state.entries.len() as u64;
+        let head = state.head();
         if *registered == Some(head) {
             return;
         }
@@ -200,6 +199,10 @@ impl Unread<'_> {
 }
 
 impl State {
+    fn head(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+
     fn entry(&self, at: u64) -> Option<&Entry> {
         let index = at.checked_sub(self.base)?;
         self.entries.get(usize::try_from(index).ok()?)

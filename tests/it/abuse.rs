@@ -98,6 +98,19 @@ fn random_bytes_truncated_frames_and_resets_harm_nobody_else() {
     still_served(&mut bob, &mut ann, "both-ways");
 }
 
+/// Plays rounds (each sends something and says the line `keen` should see for it) until `keen` sees
+/// the client called deaf quit; returns that line.
+fn until_deaf_quits(keen: &mut PlainClient, mut round: impl FnMut(usize) -> String) -> String {
+    for sent in 0..1000 {
+        let wanted = round(sent);
+        let line = keen.lines.until(|l| l == wanted || l.starts_with("-- deaf quit"));
+        if line.starts_with("-- deaf quit") {
+            return line;
+        }
+    }
+    panic!("the deaf client was never dropped");
+}
+
 #[test]
 fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
     let server = TestServer::start(&["--max-backlog", "1000000"]);
@@ -107,17 +120,10 @@ fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
     (&deaf).write_all(b"/nick deaf\n").unwrap();
     keen.lines.expect("-- user3 is now known as deaf");
     let text = "y".repeat(60_000);
-    let mut quit = None;
-    for sent in 0..1000 {
+    let quit = until_deaf_quits(&mut keen, |sent| {
         loud.say(&format!("{sent} {text}"));
-        let wanted = format!("<loud> {sent} {text}");
-        let line = keen.lines.until(|l| l == wanted || l.starts_with("-- deaf quit"));
-        if line.starts_with("-- deaf quit") {
-            quit = Some(line);
-            break;
-        }
-    }
-    let quit = quit.expect("the deaf client was never dropped");
+        format!("<loud> {sent} {text}")
+    });
     assert!(
         quit.starts_with("-- deaf quit (too slow: more than 1000000 bytes of lobby were waiting unread"),
         "{quit}"
@@ -151,18 +157,11 @@ fn a_client_that_never_reads_its_direct_messages_is_dropped_too() {
     (&deaf).write_all(b"/nick deaf\n/join quiet\n/part lobby\n").unwrap();
     keen.lines.expect("-- deaf joined quiet");
     let text = "z".repeat(60_000);
-    let mut quit = None;
-    for sent in 0..1000 {
+    let quit = until_deaf_quits(&mut keen, |sent| {
         loud.say(&format!("/msg deaf {sent} {text}"));
         loud.say(&format!("tick {sent}"));
-        let tick = format!("[lobby] <loud> tick {sent}");
-        let line = keen.lines.until(|l| l == tick || l.starts_with("-- deaf quit"));
-        if line.starts_with("-- deaf quit") {
-            quit = Some(line);
-            break;
-        }
-    }
-    let quit = quit.expect("the deaf client was never dropped");
+        format!("[lobby] <loud> tick {sent}")
+    });
     assert!(
         quit.starts_with("-- deaf quit (too slow: 16 events were waiting unread"),
         "{quit}"
