@@ -426,6 +426,7 @@ struct Arrivals<'a> {
     counts: Counts,
     /// One-way latencies in microseconds, not yet in the histogram.
     latencies: Vec<u64>,
+    stamps: payload::Finder,
     /// Answers to the server's PINGs, to send.
     pongs: Vec<Vec<u8>>,
 }
@@ -435,7 +436,7 @@ impl Arrivals<'_> {
     fn line(&mut self, line: &[u8], now: u64) -> ControlFlow<()> {
         if let Some(pong) = self.dialect.pong(line) {
             self.pongs.push(pong);
-        } else if let Some(Stamp { sender, seq, sent_at }) = payload::find(line) {
+        } else if let Some(Stamp { sender, seq, sent_at }) = self.stamps.find(line) {
             self.tally.record(sender, seq, &mut self.counts);
             self.latencies.push(now.saturating_sub(sent_at) / 1000);
         }
@@ -459,6 +460,7 @@ async fn receive(
         tally: Tally::new(options.senders as u32, options.messages),
         counts: Counts::default(),
         latencies: Vec::with_capacity(LATENCY_BATCH),
+        stamps: payload::Finder::default(),
         pongs: Vec::new(),
     };
     let shard = &shared.histograms[i % HISTOGRAM_SHARDS];

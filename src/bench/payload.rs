@@ -22,10 +22,33 @@ pub fn encode(stamp: Stamp, size: usize) -> String {
     text
 }
 
-/// Finds and reads the stamp in a received line, whatever surrounds it.
-pub fn find(line: &[u8]) -> Option<Stamp> {
-    let start = memchr::memchr_iter(MARK[0], line).find(|&at| line[at..].starts_with(MARK))? + MARK.len();
-    let mut rest = &line[start..];
+/// Finds and reads the stamps in the lines of one connection, whatever surrounds them. It looks first
+/// where the last one was: the lines that carry them differ only in a few digits before the mark, so a
+/// search per line is mostly not needed.
+#[derive(Debug, Default)]
+pub struct Finder {
+    last: usize,
+}
+
+impl Finder {
+    pub fn find(&mut self, line: &[u8]) -> Option<Stamp> {
+        let start = if line.get(self.last..).is_some_and(|rest| rest.starts_with(MARK)) {
+            self.last
+        } else {
+            search(line)?
+        };
+        self.last = start;
+        read(&line[start + MARK.len()..])
+    }
+}
+
+/// Where the first mark in `line` starts.
+fn search(line: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(MARK[0], line).find(|&at| line[at..].starts_with(MARK))
+}
+
+/// The stamp's fields, after its mark.
+fn read(mut rest: &[u8]) -> Option<Stamp> {
     Some(Stamp {
         sender: u32::try_from(field(&mut rest)?).ok()?,
         seq: u32::try_from(field(&mut rest)?).ok()?,
@@ -72,8 +95,9 @@ mod tests {
             format!(":b7!b7@127.0.0.1 PRIVMSG #bench :{text}\r"),
             text.clone(),
         ];
-        for line in lines {
-            assert_eq!(find(line.as_bytes()), Some(stamp), "{line}");
+        let mut finder = Finder::default();
+        for line in lines.iter().chain(lines.iter().rev()) {
+            assert_eq!(finder.find(line.as_bytes()), Some(stamp), "{line}");
         }
         for junk in [
             "",
@@ -85,7 +109,8 @@ mod tests {
             "~b~1~2~99999999999999999999~",
             "~b~1~+2~3~",
         ] {
-            assert_eq!(find(junk.as_bytes()), None, "{junk}");
+            assert_eq!(Finder::default().find(junk.as_bytes()), None, "{junk}");
+            assert_eq!(finder.find(junk.as_bytes()), None, "{junk}");
         }
     }
 }
