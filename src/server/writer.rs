@@ -49,8 +49,7 @@ where
                 check_killed(outbox, cx)?;
                 let ready = backlog.poll_ready(cx);
                 if ready.is_pending() {
-                    // An idle session holds no buffers.
-                    stage.release();
+                    // An idle session holds no timer.
                     pause = None;
                 }
                 ready.map(Ok)
