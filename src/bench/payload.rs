@@ -113,4 +113,30 @@ mod tests {
             assert_eq!(finder.find(junk.as_bytes()), None, "{junk}");
         }
     }
+
+    #[test]
+    fn fields_of_every_length_read_as_their_numbers() {
+        let mut numbers: Vec<u64> = vec![0, 7, 10, 99_999_999, 100_000_000, 12_345_678_901, u64::MAX / 10];
+        let mut n: u64 = 1;
+        for _ in 0..19 {
+            numbers.extend([n, n - 1, n + 1, n * 9 + 8, n / 7 * 3]);
+            n = n.saturating_mul(10);
+        }
+        for number in numbers {
+            let text = format!("{number}~rest");
+            let mut rest = text.as_bytes();
+            assert_eq!(field(&mut rest), Some(number), "{text}");
+            assert_eq!(rest, b"rest", "{text}");
+        }
+        for bad in [
+            "~",
+            "12a45678~",
+            "1234567/~",
+            "123456789:~",
+            "12345678901234567890~",
+            "123",
+        ] {
+            assert_eq!(field(&mut bad.as_bytes()), None, "{bad}");
+        }
+    }
 }
