@@ -194,7 +194,8 @@ mod tests {
         .unwrap();
         assert!(!held.is_empty(), "the socket was full at times");
         assert!(
-            held.iter().all(|&(kept, unwritten)| kept < len && unwritten <= kept),
+            held.iter()
+                .all(|&(kept, unwritten)| kept < STAGE_BYTES && unwritten <= kept),
             "{held:?}"
         );
         assert_eq!(stage.copied.capacity(), 0);
