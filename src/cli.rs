@@ -15,9 +15,15 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 pub const DEFAULT_MAX_MESSAGE: usize = 1024 * 1024;
 /// The default cap on clients connected at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-/// The default number of events of its own that may wait for one client before it is dropped as too
-/// slow.
-pub const DEFAULT_MAX_QUEUED: usize = 4096;
+/// The default number of bytes of its own events (answers, direct messages, notices) that may wait
+/// for one client, as encoded (2 MiB).
+pub const DEFAULT_MAX_QUEUED: usize = 2 * 1024 * 1024;
+/// The default sustained rate of requests from one client, per second.
+pub const DEFAULT_FLOOD_RATE: f64 = 8.0;
+/// The default number of requests one client may send at once after a quiet spell.
+pub const DEFAULT_FLOOD_BURST: f64 = 32.0;
+/// The default sustained rate of bytes of requests from one client, per second (256 KiB).
+pub const DEFAULT_FLOOD_BYTES: f64 = 256.0 * 1024.0;
 /// The default number of bytes of a room's messages a client may leave unread before it is dropped as
 /// too slow (16 MiB): a burst in a big room must not cost a reader that keeps up its place.
 pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
@@ -62,10 +68,25 @@ pub struct ServeArgs {
     /// Most clients connected at once; more are told the server is full.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
-    /// Most events of its own (direct messages, answers, notices) waiting for one client; a client
-    /// that falls this far behind is disconnected.
-    #[arg(long, value_name = "EVENTS", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
+    /// Most bytes of its own events (answers, direct messages, notices) waiting for one client, as
+    /// encoded. A client stops being read while half of this waits; one that leaves direct messages
+    /// unread past it is disconnected.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_QUEUED, value_parser = at_least_one)]
     pub max_queued: usize,
+    /// Flood control: a client that sends past its budget is not read for a while (the operator is
+    /// exempt).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub flood_control: bool,
+    /// Flood control: requests per second one client may send, sustained.
+    #[arg(long, value_name = "PER_SEC", default_value_t = DEFAULT_FLOOD_RATE, value_parser = positive)]
+    pub flood_rate: f64,
+    /// Flood control: requests one client may send at once after a quiet spell.
+    #[arg(long, value_name = "REQUESTS", default_value_t = DEFAULT_FLOOD_BURST, value_parser = positive)]
+    pub flood_burst: f64,
+    /// Flood control: bytes per second one client may send, sustained; it may send twice
+    /// --max-message at once after a quiet spell.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = DEFAULT_FLOOD_BYTES, value_parser = positive)]
+    pub flood_bytes: f64,
     /// Most bytes of one room's messages a client may leave unread; a client that falls this far
     /// behind is disconnected.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BACKLOG, value_parser = at_least_one)]
@@ -281,6 +302,21 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse() {
         Ok(0) | Err(_) => Err("expected a whole number of at least 1".to_owned()),
         Ok(n) => Ok(n),
+    }
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err("expected a number above 0".to_owned()),
+    }
+}
+
+fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("expected on or off".to_owned()),
     }
 }
 

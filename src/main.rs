@@ -13,7 +13,7 @@ use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Hello, line, tui};
 use sockchat::http;
 use sockchat::names::Nick;
-use sockchat::server::{Limits, Server, ServerConfig};
+use sockchat::server::{FloodPolicy, Limits, Server, ServerConfig};
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
 const RUNTIME_STOP: Duration = Duration::from_millis(100);
@@ -75,6 +75,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             handshake_timeout,
             presence_limit: args.presence_limit,
             write_interval: Duration::from_millis(args.write_interval_ms),
+            flood: args.flood_control.then(|| FloodPolicy {
+                requests_per_sec: args.flood_rate,
+                burst_requests: args.flood_burst,
+                bytes_per_sec: args.flood_bytes,
+                burst_bytes: 2.0 * args.max_message as f64,
+            }),
         },
     };
     let server = Server::bind(config).await?;

@@ -4,6 +4,7 @@ mod backlog;
 mod console;
 mod fanout;
 mod feed;
+mod flood;
 mod followers;
 mod handshake;
 mod hub_task;
@@ -31,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use console::CONSOLE_CONN;
+pub use flood::FloodPolicy;
 pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
 pub use session::FLUSH_GRACE;
@@ -67,7 +69,8 @@ pub struct ServerConfig {
 pub struct Limits {
     /// The largest message text, in bytes.
     pub max_message: usize,
-    /// How many events of its own may wait for a client that does not read before it is disconnected.
+    /// How many bytes of its own events may wait for a client that does not read before it is
+    /// disconnected.
     pub max_queued: usize,
     /// How many bytes of a room's messages a client may leave unread before it is disconnected.
     pub max_backlog: usize,
@@ -77,6 +80,18 @@ pub struct Limits {
     pub presence_limit: usize,
     /// The shortest time between two writes to one client; what arrives meanwhile is written together.
     pub write_interval: Duration,
+    /// Each client's flood budget; `None` with flood control off.
+    pub flood: Option<FloodPolicy>,
+}
+
+impl Limits {
+    /// How a client's session is paced.
+    fn pace(&self) -> session::Pace {
+        session::Pace {
+            write_interval: self.write_interval,
+            flood: self.flood,
+        }
+    }
 }
 
 pub struct Server {
@@ -196,8 +211,7 @@ impl Admission {
             self.published.clone(),
         ));
         let hub = self.hub.clone();
-        self.tracker
-            .spawn(serve_tcp(greeting, hub, self.limits.write_interval, slot));
+        self.tracker.spawn(serve_tcp(greeting, hub, self.limits.pace(), slot));
     }
 }
 
@@ -206,7 +220,7 @@ impl Admission {
 async fn serve_tcp(
     greeting: Pin<Box<impl Future<Output = Option<Greeted>>>>,
     hub: mpsc::Sender<HubMessage>,
-    write_interval: Duration,
+    pace: session::Pace,
     _slot: OwnedSemaphorePermit,
 ) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.
@@ -215,7 +229,7 @@ async fn serve_tcp(
             session,
             frames,
             writer,
-        }) => session::serve(session, frames, writer, hub, write_interval),
+        }) => session::serve(session, frames, writer, hub, pace),
         None => return,
     };
     serving.await;

@@ -184,7 +184,7 @@ mod tests {
         fn new(feeds: usize) -> Setup {
             let published = Arc::new(Published::default());
             Setup {
-                outbox: Outbox::new(64, published.clone()),
+                outbox: Outbox::new(64 * 1024, published.clone()),
                 published,
                 feeds: (0..feeds).map(|_| Arc::default()).collect(),
             }

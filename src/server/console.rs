@@ -35,5 +35,10 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
     let Some(session) = Box::pin(registering).await else {
         return;
     };
-    session::serve(session, frames, tokio::io::stdout(), hub, limits.write_interval).await;
+    // The operator is exempt from flood control.
+    let pace = session::Pace {
+        write_interval: limits.write_interval,
+        flood: None,
+    };
+    session::serve(session, frames, tokio::io::stdout(), hub, pace).await;
 }

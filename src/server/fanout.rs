@@ -162,7 +162,10 @@ impl Fanout {
             Pushed::First => self.outboxes_to_wake.push(link.outbox.clone()),
             Pushed::Queued | Pushed::Closed => {}
             Pushed::Full => {
-                let reason = format!("too slow: {} events were waiting unread", self.limits.max_queued);
+                let reason = format!(
+                    "too slow: more than {} bytes were waiting unread",
+                    self.limits.max_queued
+                );
                 dropped.extend(self.drop_slow(conn, reason));
             }
         }

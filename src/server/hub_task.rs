@@ -2,10 +2,12 @@
 //! its effects, which never waits on a session.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::fanout::{Fanout, Link};
+use super::outbox::Outbox;
 use crate::clock;
 use crate::hub::{Arrival, Hub, Input};
 
@@ -16,20 +18,23 @@ pub const HUB_INBOX_CAPACITY: usize = 4096;
 pub enum HubMessage {
     /// A session is ready for events; `link` is how to reach it.
     Connect { arrival: Arrival, link: Link },
-    /// Inputs in order; a session hands over what it read together in one message (at most
-    /// `INPUT_BATCH` of them).
+    /// A session's requests, what it read together (at most `INPUT_BATCH` of them); it reads no more
+    /// until told, through its outbox, that they were handled.
+    Requests { outbox: Arc<Outbox>, inputs: Vec<Input> },
+    /// Inputs in order, from the server or a session that is ending.
     Inputs(Vec<Input>),
 }
 
 /// Runs until told to shut down, or until every session and the server are gone.
 pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>, mut fanout: Fanout) {
     while let Some(message) = inbox.recv().await {
-        let inputs = match message {
+        let (inputs, requester) = match message {
             HubMessage::Connect { arrival, link } => {
                 fanout.connect(arrival.conn, link);
-                vec![Input::Connect(arrival)]
+                (vec![Input::Connect(arrival)], None)
             }
-            HubMessage::Inputs(inputs) => inputs,
+            HubMessage::Requests { outbox, inputs } => (inputs, Some(outbox)),
+            HubMessage::Inputs(inputs) => (inputs, None),
         };
         let shutdown = inputs.contains(&Input::Shutdown);
         let mut pending = VecDeque::from(inputs);
@@ -39,6 +44,9 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>, mut fanout
         }
         // Published once for everything a message brought: writers wake to all of it together.
         fanout.publish();
+        if let Some(outbox) = requester {
+            outbox.input_taken();
+        }
         if shutdown {
             break;
         }

@@ -1,6 +1,8 @@
 //! A session's own queue: events for it alone, and word of which room feeds to follow, each in its
-//! place in the hub task's order. Bounded, filled by the hub task without ever waiting, drained by the
-//! session's writer. It holds no memory while the session is idle.
+//! place in the hub task's order. Bounded in the bytes it holds, filled by the hub task without ever
+//! waiting, drained by the session's writer. It also paces the session's reader: no new requests are
+//! read while the previous ones wait for the hub or their answers wait to be written. It holds no
+//! memory while the session is idle.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,10 +32,17 @@ pub struct Follow {
     pub variant: Variant,
 }
 
+/// What an item other than a frame is counted as: it holds a few pointers.
+pub const ITEM_OVERHEAD_BYTES: usize = 64;
+
 #[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
+    /// The most bytes queued; a frame is still taken into an emptier queue, so a reader that keeps up
+    /// is never dropped for one large frame.
     capacity: usize,
+    /// The reader reads new requests only while no more than this is queued.
+    resume_below: usize,
     published: Arc<Published>,
 }
 
@@ -41,12 +50,34 @@ pub struct Outbox {
 #[derive(Debug, Default)]
 struct State {
     items: VecDeque<(Seq, Item)>,
+    /// What `items` hold, counted as encoded.
+    bytes: usize,
+    /// The session's last requests are with the hub and not yet handled.
+    input_in_flight: bool,
     closed: bool,
     killed: bool,
     /// Wakes the writer: items arrived.
     ready: Option<Waker>,
     /// Wakes the writer to give up at once.
     kill: Option<Waker>,
+    /// Wakes the reader: it may read requests again.
+    reader: Option<Waker>,
+}
+
+impl State {
+    fn accepts_input(&self, resume_below: usize) -> bool {
+        self.killed || (!self.input_in_flight && self.bytes <= resume_below)
+    }
+}
+
+impl Item {
+    /// What the item costs while it waits.
+    fn bytes(&self) -> usize {
+        match self {
+            Item::Frame(frame) => frame.len(),
+            _ => ITEM_OVERHEAD_BYTES,
+        }
+    }
 }
 
 /// What became of a pushed item.
@@ -55,18 +86,27 @@ pub enum Pushed {
     /// The queue was empty: its writer may be waiting, to be woken once the item is published.
     First,
     Queued,
-    /// The queue holds `capacity` items already: the reader is too slow.
+    /// The queue holds too many bytes to take this item: the reader is too slow.
     Full,
     Closed,
 }
 
 impl Outbox {
+    /// An outbox of at most `capacity` bytes (but for one frame taken into a queue holding less).
     pub fn new(capacity: usize, published: Arc<Published>) -> Outbox {
+        let capacity = capacity.max(1);
         Outbox {
             state: Mutex::default(),
-            capacity: capacity.max(1),
+            capacity,
+            resume_below: capacity / 2,
             published,
         }
+    }
+
+    /// How many bytes of answers the requests read at once may cause, so that the outbox never fills
+    /// with a reader's own answers: it reads only while at most half full.
+    pub fn answer_room(&self) -> usize {
+        self.capacity - self.resume_below
     }
 
     /// How far the hub task's order may be read.
@@ -79,9 +119,11 @@ impl Outbox {
         if state.closed {
             return Pushed::Closed;
         }
-        if state.items.len() >= self.capacity {
+        let bytes = item.bytes();
+        if state.bytes > 0 && state.bytes + bytes > self.capacity {
             return Pushed::Full;
         }
+        state.bytes += bytes;
         state.items.push_back((seq, item));
         if state.items.len() == 1 {
             Pushed::First
@@ -96,6 +138,7 @@ impl Outbox {
         let mut state = self.lock();
         if !state.closed {
             state.closed = true;
+            state.bytes += Item::End.bytes();
             state.items.push_back((seq, Item::End));
         }
     }
@@ -106,7 +149,8 @@ impl Outbox {
         state.closed = true;
         state.killed = true;
         state.items = VecDeque::new();
-        let wakers = [state.ready.take(), state.kill.take()];
+        state.bytes = 0;
+        let wakers = [state.ready.take(), state.kill.take(), state.reader.take()];
         drop(state);
         wakers.into_iter().flatten().for_each(Waker::wake);
     }
@@ -126,12 +170,60 @@ impl Outbox {
         if *seq > upto {
             return None;
         }
-        state.items.pop_front()
+        let popped = state.items.pop_front()?;
+        state.bytes -= popped.1.bytes();
+        let reader = state
+            .accepts_input(self.resume_below)
+            .then(|| state.reader.take())
+            .flatten();
+        drop(state);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+        Some(popped)
     }
 
     /// Puts back an item just taken, which the writer had no room for yet.
     pub fn put_back(&self, seq: Seq, item: Item) {
-        self.lock().items.push_front((seq, item));
+        let mut state = self.lock();
+        state.bytes += item.bytes();
+        state.items.push_front((seq, item));
+    }
+
+    /// The bytes queued.
+    #[cfg(test)]
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Ready once the session may read more requests: the hub handled its last ones and their answers
+    /// have mostly been written (or the session is killed); until then the task is woken when it may.
+    pub fn poll_accepting_input(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.accepts_input(self.resume_below) {
+            return Poll::Ready(());
+        }
+        remember(&mut state.reader, cx.waker());
+        Poll::Pending
+    }
+
+    /// The session handed requests to the hub: it reads no more until the hub has handled them.
+    pub fn input_sent(&self) {
+        self.lock().input_in_flight = true;
+    }
+
+    /// The hub task handled the session's requests.
+    pub fn input_taken(&self) {
+        let mut state = self.lock();
+        state.input_in_flight = false;
+        let reader = state
+            .accepts_input(self.resume_below)
+            .then(|| state.reader.take())
+            .flatten();
+        drop(state);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     /// The place of the first item queued, if any.
@@ -202,5 +294,44 @@ mod tests {
         outbox.kill();
         std::future::poll_fn(|cx| outbox.poll_killed(cx)).await;
         assert_eq!(outbox.first(), None);
+    }
+
+    #[test]
+    fn bounded_in_bytes_but_a_large_frame_fits_an_empty_queue() {
+        let outbox = Outbox::new(10, Arc::default());
+        assert_eq!(outbox.push(Seq(1), frame("a frame of 20 bytes!")), Pushed::First);
+        assert_eq!(outbox.push(Seq(2), frame("x")), Pushed::Full);
+        assert_eq!(take_until(&outbox, 2), [1]);
+        assert_eq!(outbox.push(Seq(3), frame("123456")), Pushed::First);
+        assert_eq!(outbox.push(Seq(4), frame("1234")), Pushed::Queued);
+        assert_eq!(outbox.push(Seq(5), frame("1")), Pushed::Full);
+        assert_eq!(outbox.queued_bytes(), 10);
+    }
+
+    #[test]
+    fn the_reader_waits_for_the_hub_and_for_its_answers_to_drain() {
+        let outbox = Outbox::new(8, Arc::default());
+        let cx = &mut Context::from_waker(Waker::noop());
+        assert!(outbox.poll_accepting_input(cx).is_ready());
+        outbox.input_sent();
+        assert!(
+            outbox.poll_accepting_input(cx).is_pending(),
+            "the hub has not handled the requests"
+        );
+        outbox.push(Seq(1), frame("123456"));
+        outbox.input_taken();
+        assert!(
+            outbox.poll_accepting_input(cx).is_pending(),
+            "6 of 8 bytes of answers wait"
+        );
+        assert_eq!(outbox.answer_room(), 4);
+        take_until(&outbox, 1);
+        assert!(outbox.poll_accepting_input(cx).is_ready());
+        outbox.input_sent();
+        outbox.kill();
+        assert!(
+            outbox.poll_accepting_input(cx).is_ready(),
+            "a killed session reads on to its end"
+        );
     }
 }

@@ -10,9 +10,11 @@ use bytes::BytesMut;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendError;
+use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::fanout::Link;
+use super::flood::{FloodGate, FloodPolicy};
 use super::hub_task::HubMessage;
 use super::outbox::Outbox;
 use super::reader::{FrameReader, Source};
@@ -54,6 +56,15 @@ pub async fn register(
     Some(Registered { conn, mode, outbox })
 }
 
+/// How a session's writes and reads are paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The shortest time between two writes to the client.
+    pub write_interval: Duration,
+    /// The client's flood budget; `None` for the operator, or with flood control off.
+    pub flood: Option<FloodPolicy>,
+}
+
 /// Serves one registered session. Resolves when both directions are finished.
 ///
 /// This future is what every connected client costs while it is idle, so the reader and writer
@@ -68,7 +79,7 @@ pub fn serve<S, W>(
     mut frames: FrameReader<S>,
     mut writer: W,
     hub: mpsc::Sender<HubMessage>,
-    write_interval: Duration,
+    pace: Pace,
 ) -> impl Future<Output = ()>
 where
     S: Source,
@@ -76,10 +87,11 @@ where
 {
     async move {
         let conn = session.conn;
-        let writing = write_queued(conn, &session.outbox, &mut writer, write_interval);
+        let writing = write_queued(conn, &session.outbox, &mut writer, pace.write_interval);
         tokio::pin!(writing);
+        let reading = read_requests(conn, session.mode, &mut frames, &session.outbox, &hub, pace.flood);
         let reason = tokio::select! {
-            reason = read_requests(conn, session.mode, &mut frames, &hub) => {
+            reason = reading => {
                 disconnect(&hub, conn, reason.clone()).await;
                 let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
                 reason
@@ -102,6 +114,10 @@ async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String
 }
 
 /// Passes the frames to the hub, what was read together in one message; returns why reading ended.
+///
+/// A session has one message at a time with the hub, and reads no further while the answers to its
+/// requests wait to be written: a client that sends faster than it reads, or faster than its flood
+/// budget, is slowed (its requests wait in its socket), and the hub's inbox is shared fairly.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn keeps its arguments twice in its future"
@@ -110,34 +126,98 @@ fn read_requests<'a, S: Source>(
     conn: ConnId,
     mode: WireMode,
     frames: &'a mut FrameReader<S>,
+    outbox: &'a Arc<Outbox>,
     hub: &'a mpsc::Sender<HubMessage>,
+    flood: Option<FloodPolicy>,
 ) -> impl Future<Output = String> + 'a {
     async move {
+        let mut gate = flood.map(|policy| FloodGate::new(policy, Instant::now().into_std()));
         loop {
+            std::future::poll_fn(|cx| outbox.poll_accepting_input(cx)).await;
+            if let Some(gate) = &mut gate {
+                hold_back(gate).await;
+            }
             let first = match frames.next().await {
                 None => return "connection closed by the client".to_owned(),
                 Some(Err(e)) => return e.to_string(),
                 Some(Ok(frame)) => frame,
             };
-            let more = std::iter::from_fn(|| frames.next_buffered());
-            let batch: Vec<Input> = std::iter::once(first)
-                .chain(more)
-                .take(INPUT_BATCH)
-                .filter_map(|frame| input(conn, mode, frame))
-                .collect();
+            let batch = gather(conn, mode, first, frames, outbox.answer_room(), gate.as_mut());
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
-            if !batch.is_empty() && send(hub, batch).await.is_err() {
-                return "the server is shutting down".to_owned();
+            if !batch.is_empty() {
+                outbox.input_sent();
+                if send(hub, outbox, batch).await.is_err() {
+                    return "the server is shutting down".to_owned();
+                }
             }
         }
     }
 }
 
+/// Waits until the flood budget lets the next request be read; a boxed timer, and only when needed.
+async fn hold_back(gate: &mut FloodGate) {
+    let wait = gate.wait(Instant::now().into_std());
+    if !wait.is_zero() {
+        debug!(?wait, "flood control");
+        Box::pin(tokio::time::sleep(wait)).await;
+    }
+}
+
+/// The requests to hand the hub at once, from `first` and what is already read behind it: at most
+/// `INPUT_BATCH`, no more than the flood budget allows, and no more than their answers fit in the
+/// outbox's `answer_room`. The rest stays in the reader's buffer for the next batch.
+fn gather<S: Source>(
+    conn: ConnId,
+    mode: WireMode,
+    first: Frame,
+    frames: &mut FrameReader<S>,
+    answer_room: usize,
+    mut gate: Option<&mut FloodGate>,
+) -> Vec<Input> {
+    let now = Instant::now().into_std();
+    let allowed = gate.as_mut().map_or(INPUT_BATCH, |g| g.allowance(now).min(INPUT_BATCH));
+    let mut batch = Vec::new();
+    let mut answers = 0;
+    let mut next = Some(first);
+    while let Some(frame) = next.take() {
+        let bytes = frame.wire_bytes();
+        if let Some(input) = input(conn, mode, frame) {
+            answers += answer_bytes(&input);
+            batch.push(input);
+            if let Some(gate) = gate.as_mut() {
+                gate.charge(bytes);
+            }
+        }
+        let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
+        if batch.len() >= allowed || spent || answers + LIST_ANSWER_BYTES > answer_room {
+            break;
+        }
+        next = frames.next_buffered();
+    }
+    batch
+}
+
+/// The most bytes of answers one request may cause to its sender, as encoded: an ack or an error, a
+/// join's notices and topic, a rename, a pong.
+pub const SMALL_ANSWER_BYTES: usize = 8 * 1024;
+/// The most bytes of answers a listing may cause (`who`, `rooms`): the hub pages them.
+pub const LIST_ANSWER_BYTES: usize = 128 * 1024;
+
+fn answer_bytes(input: &Input) -> usize {
+    match input {
+        Input::Request { request, .. } if matches!(request.command, Command::Who { .. } | Command::Rooms) => {
+            LIST_ANSWER_BYTES
+        }
+        _ => SMALL_ANSWER_BYTES,
+    }
+}
+
 type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<HubMessage>>> + Send + 'a>>;
 
-fn send(hub: &mpsc::Sender<HubMessage>, batch: Vec<Input>) -> Sending<'_> {
-    Box::pin(hub.send(HubMessage::Inputs(batch)))
+fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, outbox: &Arc<Outbox>, inputs: Vec<Input>) -> Sending<'a> {
+    let outbox = outbox.clone();
+    Box::pin(hub.send(HubMessage::Requests { outbox, inputs }))
 }
 
 /// One frame as hub input; `None` for a frame that asks nothing (an empty line).

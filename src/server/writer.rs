@@ -127,7 +127,7 @@ mod tests {
         fn new() -> Hub {
             let published = Arc::new(Published::default());
             Hub {
-                outbox: Arc::new(Outbox::new(8, published.clone())),
+                outbox: Arc::new(Outbox::new(8 * 1024, published.clone())),
                 published,
                 last: Seq(0),
             }

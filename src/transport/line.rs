@@ -13,6 +13,16 @@ pub enum Frame {
     TooLong,
 }
 
+impl Frame {
+    /// The bytes the frame kept (a too-long one kept none).
+    pub fn wire_bytes(&self) -> usize {
+        match self {
+            Frame::Line(line) => line.len(),
+            Frame::TooLong => 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct LineCodec {
     max_bytes: usize,

@@ -134,7 +134,7 @@ fn a_client_that_never_reads_is_dropped_while_others_keep_up() {
 
 #[test]
 fn a_burst_far_over_the_event_bound_costs_no_reader_its_place() {
-    let server = TestServer::start(&["--max-queued", "16"]);
+    let server = TestServer::start(&["--max-queued", "4096", "--flood-control", "off"]);
     let mut ann = PlainClient::named(server.addr, "ann");
     let mut bob = PlainClient::named(server.addr, "bob");
     ann.lines.expect("-- user2 is now known as bob");
@@ -148,7 +148,7 @@ fn a_burst_far_over_the_event_bound_costs_no_reader_its_place() {
 
 #[test]
 fn a_client_that_never_reads_its_direct_messages_is_dropped_too() {
-    let server = TestServer::start(&["--max-queued", "16"]);
+    let server = TestServer::start(&["--max-queued", "4096"]);
     let mut loud = PlainClient::named(server.addr, "loud");
     let mut keen = PlainClient::named(server.addr, "keen");
     keen.say("/join quiet");
@@ -163,7 +163,7 @@ fn a_client_that_never_reads_its_direct_messages_is_dropped_too() {
         format!("[lobby] <loud> tick {sent}")
     });
     assert!(
-        quit.starts_with("-- deaf quit (too slow: 16 events were waiting unread"),
+        quit.starts_with("-- deaf quit (too slow: more than 4096 bytes were waiting unread"),
         "{quit}"
     );
     drop(deaf);

@@ -7,6 +7,7 @@ mod chat;
 mod cli;
 mod console;
 mod fixture;
+mod flood;
 mod http;
 mod structured;
 mod support;

@@ -72,7 +72,7 @@ impl Lines {
     }
 
     /// Skips lines until one satisfies `wanted`, and returns it.
-    pub fn until(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+    pub fn until(&mut self, mut wanted: impl FnMut(&str) -> bool) -> String {
         let deadline = Instant::now() + TIMEOUT;
         while Instant::now() < deadline {
             match self.next() {
