@@ -75,7 +75,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             handshake_timeout,
             presence_limit: args.presence_limit,
             write_interval: Duration::from_millis(args.write_interval_ms),
-            flood: args.flood_control.then(|| FloodPolicy {
+            flood: args.flood_control.then_some(FloodPolicy {
                 requests_per_sec: args.flood_rate,
                 burst_requests: args.flood_burst,
                 bytes_per_sec: args.flood_bytes,
