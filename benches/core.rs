@@ -59,6 +59,8 @@ fn fan_out(c: &mut Criterion) {
         server: "bench".into(),
         max_message: 1 << 20,
         presence_limit: 1000,
+        max_rooms: 10_000,
+        operator_nick: Nick::parse("server").unwrap(),
     });
     for i in 1..=100 {
         let arrival = Arrival {

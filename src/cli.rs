@@ -27,6 +27,8 @@ pub const DEFAULT_FLOOD_BYTES: f64 = 256.0 * 1024.0;
 /// The default number of bytes of a room's messages a client may leave unread before it is dropped as
 /// too slow (16 MiB): a burst in a big room must not cost a reader that keeps up its place.
 pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
+/// The default cap on rooms at once.
+pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 /// The default size above which a room keeps presence notices to the person concerned.
 pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 /// The default shortest time between two writes to one client, in milliseconds.
@@ -68,6 +70,9 @@ pub struct ServeArgs {
     /// Most clients connected at once; more are told the server is full.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Most rooms at once; asking to make another is refused (lobby is always there).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_ROOMS, value_parser = at_least_one)]
+    pub max_rooms: usize,
     /// Most bytes of its own events (answers, direct messages, notices) waiting for one client, as
     /// encoded. A client stops being read while half of this waits; one that leaves direct messages
     /// unread past it is disconnected.
@@ -107,7 +112,7 @@ pub struct ServeArgs {
     /// Never read stdin, even from a terminal (for running in the background).
     #[arg(long)]
     pub no_console: bool,
-    /// The operator's nick in the chat.
+    /// The operator's nick in the chat; nobody else may take it, with or without the console.
     #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_nick)]
     pub operator_nick: Nick,
 }

@@ -1,10 +1,12 @@
 //! The hub: who is connected, under which nick, in which rooms, and who gets what. Pure: it does no
 //! I/O and reads no clock; it turns one `Input` into the `Effect`s the server must carry out.
 
+mod listing;
 mod room;
 
 use std::collections::{BTreeSet, HashMap};
 
+pub use listing::{LIST_PAGE_BYTES, NICK_ENTRY_OVERHEAD_BYTES, ROOM_ENTRY_OVERHEAD_BYTES, TEXT_EXPANSION};
 pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
 use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
@@ -15,6 +17,8 @@ use crate::protocol::{
 /// The most rooms one member may be in at once: each costs the server memory, and a writer reads every
 /// room it is in.
 pub const MAX_ROOMS_PER_MEMBER: usize = 64;
+/// The longest quit or kick reason, in bytes; longer ones are cut (at a character's edge).
+pub const MAX_REASON_BYTES: usize = MAX_TOPIC_BYTES;
 
 /// What the hub is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +102,10 @@ pub struct HubConfig {
     /// Rooms with more members than this do not tell everyone of each join, part, quit and rename
     /// (the storm of notices is quadratic); members ask with `who` instead.
     pub presence_limit: usize,
+    /// The most rooms there may be at once; `lobby` is always there.
+    pub max_rooms: usize,
+    /// The operator's nick: nobody else may hold it, whether or not the operator is here.
+    pub operator_nick: Nick,
 }
 
 #[derive(Debug)]
@@ -163,12 +171,17 @@ impl Hub {
         if self.members.contains_key(&conn) {
             return;
         }
-        let wanted = arrival
+        let refusal = arrival
             .nick
-            .clone()
-            .filter(|nick| !self.nicks.contains_key(&nick.key()));
+            .as_ref()
+            .and_then(|nick| self.nick_refusal(conn, nick, arrival.operator));
+        let wanted = arrival.nick.clone().filter(|_| refusal.is_none());
         let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
-        let room = arrival.room.unwrap_or_else(RoomName::lobby);
+        let mut room = arrival.room.unwrap_or_else(RoomName::lobby);
+        let room_refusal = self.check_room_creation(&room).err();
+        if room_refusal.is_some() {
+            room = RoomName::lobby();
+        }
         self.nicks.insert(nick.key(), conn);
         let member = Member {
             nick: nick.clone(),
@@ -176,13 +189,24 @@ impl Hub {
         };
         self.members.insert(conn, member);
         out.tell(conn, self.welcome(conn, &nick, &room));
-        if let (None, Some(asked)) = (&wanted, &arrival.nick) {
-            let message = format!("the nick {asked} is taken; you are {nick}");
+        if let Some((code, why)) = refusal {
+            let message = format!("{why}; you are {nick}");
             out.tell(
                 conn,
                 Event::Error {
                     id: None,
-                    code: ErrorCode::NickTaken,
+                    code,
+                    message,
+                },
+            );
+        }
+        if let Some((code, why)) = room_refusal {
+            let message = format!("{why}; you are in {room}");
+            out.tell(
+                conn,
+                Event::Error {
+                    id: None,
+                    code,
                     message,
                 },
             );
@@ -208,6 +232,22 @@ impl Hub {
             room: Some(room.clone()),
             max_message: self.config.max_message,
         }
+    }
+
+    /// Why `conn` may not have `nick`, if it may not: someone has it, it is the operator's, or it is
+    /// of the shape the server gives guests (so nobody can make the next arrival's nick taken).
+    fn nick_refusal(&self, conn: ConnId, nick: &Nick, operator: bool) -> Option<Refusal> {
+        if self.nicks.get(&nick.key()).is_some_and(|&owner| owner != conn) {
+            return Some((ErrorCode::NickTaken, format!("the nick {nick} is taken")));
+        }
+        if nick.key() == self.config.operator_nick.key() && !operator {
+            return Some((ErrorCode::NickTaken, format!("the nick {nick} is the operator's")));
+        }
+        if is_guest_nick(nick) && self.members.get(&conn).is_none_or(|m| m.nick.key() != nick.key()) {
+            let why = format!("nicks like {nick} are given by the server to those who ask for none");
+            return Some((ErrorCode::NickTaken, why));
+        }
+        None
     }
 
     /// `user<N>` after the connection number, or the first free `guest<K>` if someone took that.
@@ -243,14 +283,15 @@ impl Hub {
             Command::Nick { nick } => self.rename(conn, nick, out).map(|()| Done::Answered(None)),
             Command::Join { room } => {
                 self.check_room_count(conn, &room)?;
+                self.check_room_creation(&room)?;
                 self.enter(conn, room, out);
                 Ok(Done::Answered(None))
             }
             Command::Part { room } => self.part(conn, room, out).map(|()| Done::Answered(None)),
             Command::Topic { room, topic } => self.topic(conn, room, topic, out).map(|()| Done::Answered(None)),
-            Command::Who { room } => self.who(conn, room, out).map(|()| Done::Answered(None)),
-            Command::Rooms => {
-                out.tell(conn, self.room_list());
+            Command::Who { room, after } => self.who(conn, room, after, out).map(|()| Done::Answered(None)),
+            Command::Rooms { after } => {
+                out.tell(conn, self.room_list(after.as_ref()));
                 Ok(Done::Answered(None))
             }
             Command::Help => {
@@ -269,7 +310,8 @@ impl Hub {
                         reason: "goodbye".to_owned(),
                     },
                 );
-                self.remove(conn, reason.unwrap_or_else(|| "quit".to_owned()), out);
+                let reason = reason.map_or_else(|| "quit".to_owned(), capped);
+                self.remove(conn, reason, out);
                 Ok(Done::Gone)
             }
             Command::Hello { .. } => Err((ErrorCode::BadRequest, "already said hello".to_owned())),
@@ -334,11 +376,8 @@ impl Hub {
 
     fn rename(&mut self, conn: ConnId, nick: Nick, out: &mut Effects) -> Result<(), Refusal> {
         let old = self.nick(conn);
-        match self.nicks.get(&nick.key()) {
-            Some(&owner) if owner != conn => {
-                return Err((ErrorCode::NickTaken, format!("the nick {nick} is taken")));
-            }
-            _ => {}
+        if let Some(refusal) = self.nick_refusal(conn, &nick, self.operators.contains(&conn)) {
+            return Err(refusal);
         }
         self.nicks.remove(&old.key());
         self.nicks.insert(nick.key(), conn);
@@ -443,28 +482,38 @@ impl Hub {
         Ok(())
     }
 
-    fn who(&self, conn: ConnId, room: Option<RoomName>, out: &mut Effects) -> Result<(), Refusal> {
+    fn who(&self, conn: ConnId, room: Option<RoomName>, after: Option<Nick>, out: &mut Effects) -> Result<(), Refusal> {
         let room = self.room_of(conn, room)?;
         let Some(entry) = self.rooms.get(&room) else {
             return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
         };
-        let nicks = entry.members().map(|c| self.nick(c)).collect();
-        out.tell(conn, Event::Members { room, nicks });
+        let members = entry.members().map(|c| self.nick(c)).map(|n| (n.key(), n)).collect();
+        let after = after.map(|n| n.key());
+        let (nicks, more) = listing::page(members, after.as_ref(), |n| {
+            n.as_str().len() + NICK_ENTRY_OVERHEAD_BYTES
+        });
+        out.tell(conn, Event::Members { room, nicks, more });
         Ok(())
     }
 
-    fn room_list(&self) -> Event {
-        let mut rooms: Vec<RoomSummary> = self
+    fn room_list(&self, after: Option<&RoomName>) -> Event {
+        let rooms = self
             .rooms
             .iter()
-            .map(|(name, room)| RoomSummary {
-                room: name.clone(),
-                members: room.len(),
-                topic: room.topic.as_ref().map(|t| t.text.clone()),
+            .map(|(name, room)| {
+                let summary = RoomSummary {
+                    room: name.clone(),
+                    members: room.len(),
+                    topic: room.topic.as_ref().map(|t| t.text.clone()),
+                };
+                (name.clone(), summary)
             })
             .collect();
-        rooms.sort_by(|a, b| a.room.cmp(&b.room));
-        Event::Rooms { rooms }
+        let (rooms, more) = listing::page(rooms, after, |summary| {
+            let topic = summary.topic.as_ref().map_or(0, String::len);
+            summary.room.as_str().len() + topic * TEXT_EXPANSION + ROOM_ENTRY_OVERHEAD_BYTES
+        });
+        Event::Rooms { rooms, more }
     }
 
     fn kick(
@@ -478,7 +527,7 @@ impl Hub {
             return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
         }
         let target = self.resolve(conn, &target)?;
-        let reason = match reason {
+        let reason = match reason.map(capped) {
             Some(reason) => format!("kicked by {}: {reason}", self.nick(conn)),
             None => format!("kicked by {}", self.nick(conn)),
         };
@@ -624,6 +673,18 @@ impl Hub {
         Ok(())
     }
 
+    /// A room may be made only while there are fewer than `max_rooms`; `lobby` always exists.
+    fn check_room_creation(&self, room: &RoomName) -> Result<(), Refusal> {
+        if self.rooms.contains_key(room) || *room == RoomName::lobby() || self.rooms.len() < self.config.max_rooms {
+            return Ok(());
+        }
+        let max = self.config.max_rooms;
+        Err((
+            ErrorCode::RoomsFull,
+            format!("the server keeps at most {max} rooms; join one of them"),
+        ))
+    }
+
     fn check_text(&self, text: &str) -> Result<(), Refusal> {
         if text.is_empty() {
             return Err((ErrorCode::EmptyMessage, "a message must not be empty".to_owned()));
@@ -651,6 +712,27 @@ enum Done {
     Answered(Option<MessageId>),
     /// The requester is gone; nothing more is said to it.
     Gone,
+}
+
+/// The shape of nicks the server makes up: `user` or `guest` and a number.
+fn is_guest_nick(nick: &Nick) -> bool {
+    let text = nick.as_str().to_ascii_lowercase();
+    ["user", "guest"].iter().any(|prefix| {
+        text.strip_prefix(prefix)
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A reason cut to `MAX_REASON_BYTES`, at a character's edge.
+fn capped(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
 }
 
 fn elsewhere(conn: ConnId) -> Addressee {

@@ -67,7 +67,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         listen: args.listen,
         max_connections: args.max_connections,
-        console: console.then_some(args.operator_nick),
+        console,
+        operator_nick: args.operator_nick,
+        max_rooms: args.max_rooms,
         limits: Limits {
             max_message: args.max_message,
             max_queued: args.max_queued,

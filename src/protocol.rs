@@ -94,11 +94,18 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
     },
+    /// A room's members, a page at a time: those after `after`, in order of their nicks.
     Who {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Nick>,
     },
-    Rooms,
+    /// The rooms, a page at a time: those after `after`, in order of their names.
+    Rooms {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<RoomName>,
+    },
     Help,
     Ping,
     /// Disconnect someone (operator only).
@@ -189,12 +196,18 @@ pub enum Event {
         topic: Option<String>,
         by: Option<Nick>,
     },
+    /// A page of a room's members; `more` when others follow the last one.
     Members {
         room: RoomName,
         nicks: Vec<Nick>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
+    /// A page of the rooms; `more` when others follow the last one.
     Rooms {
         rooms: Vec<RoomSummary>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     Help,
     Pong,
@@ -234,4 +247,6 @@ pub enum ErrorCode {
     NotPermitted,
     /// Joining would put the client in more rooms than a member may be in.
     TooManyRooms,
+    /// The server has as many rooms as it keeps (`--max-rooms`); no new one can be made.
+    RoomsFull,
 }

@@ -59,8 +59,12 @@ pub struct ServerConfig {
     pub listen: Vec<SocketAddr>,
     /// The most clients connected at once; more are turned away with a line saying so.
     pub max_connections: usize,
-    /// The operator console's nick, when the console is on.
-    pub console: Option<Nick>,
+    /// Whether the operator chats through the console (stdin and stdout).
+    pub console: bool,
+    /// The operator's nick, which nobody else may take, console or not.
+    pub operator_nick: Nick,
+    /// The most rooms there may be at once.
+    pub max_rooms: usize,
     pub limits: Limits,
 }
 
@@ -118,14 +122,16 @@ impl Server {
             server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
             max_message: self.config.limits.max_message,
             presence_limit: self.config.limits.presence_limit,
+            max_rooms: self.config.max_rooms,
+            operator_nick: self.config.operator_nick.clone(),
         });
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let published = Arc::new(Published::default());
         let fanout = Fanout::new(published.clone(), self.config.limits);
         let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
         let tracker = TaskTracker::new();
-        if let Some(nick) = self.config.console.clone() {
-            let limits = self.config.limits;
+        if self.config.console {
+            let (nick, limits) = (self.config.operator_nick.clone(), self.config.limits);
             tracker.spawn(console::serve(nick, limits, hub_tx.clone(), published.clone()));
         }
         let admission = Admission {

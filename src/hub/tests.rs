@@ -11,6 +11,8 @@ fn hub() -> Hub {
         server: "sockchat test".to_owned(),
         max_message: 64,
         presence_limit: 3,
+        max_rooms: 10_000,
+        operator_nick: Nick::parse("server").unwrap(),
     })
 }
 
@@ -460,4 +462,117 @@ fn big_rooms_keep_presence_to_themselves() {
             ),
         ],
     );
+}
+
+#[test]
+fn nobody_may_take_the_operators_nick_or_a_guests() {
+    let nick = |conn: u64, nick: &str| request(conn, Some(1), &format!(r#"{{"type":"nick","nick":"{nick}"}}"#));
+    let cases: &[(&str, &str)] = &[
+        ("server", "the nick server is the operator's"),
+        ("SERVER", "the nick SERVER is the operator's"),
+        (
+            "user3",
+            "nicks like user3 are given by the server to those who ask for none",
+        ),
+        (
+            "Guest12",
+            "nicks like Guest12 are given by the server to those who ask for none",
+        ),
+    ];
+    for (wanted, why) in cases {
+        let mut hub = hub();
+        hub.handle(arrival(1, Some("ann")), NOW);
+        let mut followers = Followers::default();
+        let got = followers.describe(hub.handle(nick(1, wanted), NOW));
+        let want = format!(r#"#1 away {{"type":"error","id":1,"code":"nick_taken","message":"{why}"}}"#);
+        assert_eq!(got, [want], "asking for {wanted}");
+    }
+    // Words that only start like a guest's nick are anyone's.
+    for free in ["users", "user3a", "guestbook"] {
+        let mut hub = hub();
+        hub.handle(arrival(1, Some("ann")), NOW);
+        let got = Followers::default().describe(hub.handle(nick(1, free), NOW));
+        assert!(got.last().unwrap().contains(r#""type":"ack""#), "{free}: {got:?}");
+    }
+}
+
+#[test]
+fn a_hello_with_a_reserved_nick_gets_its_own_guest_nick() {
+    script(
+        &[],
+        &[(
+            arrival(2, Some("user3")),
+            &[
+                r#"#2 away {"type":"welcome","version":1,"server":"sockchat test","nick":"user2","conn":2,"room":"lobby","max_message":64}"#,
+                r#"#2 away {"type":"error","id":null,"code":"nick_taken","message":"nicks like user3 are given by the server to those who ask for none; you are user2"}"#,
+                r#"#2 here {"type":"joined","room":"lobby","nick":"user2"}"#,
+            ],
+        )],
+    );
+}
+
+#[test]
+fn the_number_of_rooms_is_capped_but_lobby_is_always_there() {
+    let mut hub = Hub::new(HubConfig {
+        max_rooms: 3,
+        ..hub().config
+    });
+    hub.handle(arrival(1, Some("ann")), NOW);
+    let join = |room: &str| request(1, Some(9), &format!(r#"{{"type":"join","room":"{room}"}}"#));
+    let mut followers = Followers::default();
+    let mut last = |hub: &mut Hub, room: &str| followers.describe(hub.handle(join(room), NOW)).pop().unwrap();
+    assert!(last(&mut hub, "a").contains("ack"));
+    assert!(last(&mut hub, "b").contains("ack"));
+    assert_eq!(
+        last(&mut hub, "c"),
+        r#"#1 away {"type":"error","id":9,"code":"rooms_full","message":"the server keeps at most 3 rooms; join one of them"}"#
+    );
+    assert!(last(&mut hub, "a").contains("ack"), "a room that exists may be joined");
+    assert!(last(&mut hub, "lobby").contains("ack"));
+}
+
+#[test]
+fn quit_and_kick_reasons_are_cut_at_a_characters_edge() {
+    let long = "é".repeat(MAX_REASON_BYTES);
+    let quit = request(2, None, &format!(r#"{{"type":"quit","reason":"{long}"}}"#));
+    let mut hub = hub();
+    hub.handle(arrival(1, Some("ann")), NOW);
+    hub.handle(arrival(2, Some("bob")), NOW);
+    let lines = Followers::default().describe(hub.handle(quit, NOW));
+    let told = lines.iter().find(|l| l.starts_with("#1 ")).unwrap();
+    let cut = "é".repeat(MAX_REASON_BYTES / 2);
+    assert_eq!(
+        told,
+        &format!(r#"#1 away {{"type":"quit","nick":"bob","reason":"{cut}"}}"#)
+    );
+}
+
+#[test]
+fn who_and_rooms_come_in_pages() {
+    let mut hub = hub();
+    let members = 3000;
+    for conn in 1..=members {
+        hub.handle(arrival(conn, Some(&format!("n{conn:05}"))), NOW);
+    }
+    let mut after: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let after_field = after.as_ref().map(|a| format!(r#","after":"{a}""#)).unwrap_or_default();
+        let who = request(1, None, &format!(r#"{{"type":"who","room":"lobby"{after_field}}}"#));
+        let mut effects = hub.handle(who, NOW);
+        let Some(Effect::Deliver {
+            event: Event::Members { nicks, more, .. },
+            ..
+        }) = effects.drain(..).next()
+        else {
+            panic!("no members");
+        };
+        after = nicks.last().map(|n| n.as_str().to_owned());
+        seen.extend(nicks.into_iter().map(|n| n.as_str().to_owned()));
+        if !more {
+            break;
+        }
+    }
+    let want: Vec<String> = (1..=members).map(|c| format!("n{c:05}")).collect();
+    assert_eq!(seen, want, "every member once, in order, over the pages");
 }

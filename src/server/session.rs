@@ -206,7 +206,7 @@ pub const LIST_ANSWER_BYTES: usize = 128 * 1024;
 
 fn answer_bytes(input: &Input) -> usize {
     match input {
-        Input::Request { request, .. } if matches!(request.command, Command::Who { .. } | Command::Rooms) => {
+        Input::Request { request, .. } if matches!(request.command, Command::Who { .. } | Command::Rooms { .. }) => {
             LIST_ANSWER_BYTES
         }
         _ => SMALL_ANSWER_BYTES,
@@ -264,5 +264,95 @@ fn decode(conn: ConnId, mode: WireMode, line: BytesMut) -> Option<Input> {
             Ok(request) => Some(Input::Request { conn, request }),
             Err(malformed) => Some(reject(malformed.id, malformed.reason)),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Arrival, Effect, Focus, Hub, HubConfig, MAX_TOPIC_BYTES};
+    use crate::names::{MAX_NICK_CHARS, MAX_ROOM_CHARS, Nick, RoomName};
+    use crate::protocol::{Event, Request};
+    use crate::transport::Encoded;
+
+    fn ask(hub: &mut Hub, conn: u64, command: Command) -> Vec<Effect> {
+        let request = Request::new(command);
+        hub.handle(
+            Input::Request {
+                conn: ConnId(conn),
+                request,
+            },
+            0,
+        )
+    }
+
+    /// The largest encoding of the first event the hub answers `command` with.
+    fn largest_answer(hub: &mut Hub, command: Command) -> usize {
+        let effects = ask(hub, 1, command);
+        let Some(Effect::Deliver { event, .. }) = effects.first() else {
+            panic!("no answer: {effects:?}");
+        };
+        assert!(matches!(
+            event,
+            Event::Rooms { more: true, .. } | Event::Members { more: true, .. }
+        ));
+        let mut encoded = Encoded::new(event);
+        [WireMode::Json, WireMode::Text]
+            .into_iter()
+            .map(|mode| encoded.bytes(mode, Focus::Elsewhere).len())
+            .max()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_listing_at_its_worst_fits_what_a_listing_is_counted_at() {
+        let mut hub = Hub::new(HubConfig {
+            server: "test".to_owned(),
+            max_message: 1024,
+            presence_limit: 10,
+            max_rooms: 100_000,
+            operator_nick: Nick::parse("server").unwrap(),
+        });
+        let topic = "\u{1}".repeat(MAX_TOPIC_BYTES);
+        for conn in 1..=4000u64 {
+            let name = format!("n{conn:0width$}", width = MAX_NICK_CHARS - 1);
+            let arrival = Arrival {
+                conn: ConnId(conn),
+                nick: Some(Nick::parse(&name).unwrap()),
+                room: None,
+                peer: String::new(),
+                operator: false,
+            };
+            hub.handle(Input::Connect(arrival), 0);
+            if conn <= 200 {
+                let room = RoomName::parse(&format!("r{conn:0width$}", width = MAX_ROOM_CHARS - 1)).unwrap();
+                ask(&mut hub, conn, Command::Join { room: room.clone() });
+                let topic = Some(topic.clone());
+                ask(
+                    &mut hub,
+                    conn,
+                    Command::Topic {
+                        room: Some(room),
+                        topic,
+                    },
+                );
+            }
+        }
+        let rooms = largest_answer(&mut hub, Command::Rooms { after: None });
+        let lobby = Some(RoomName::lobby());
+        let who = largest_answer(
+            &mut hub,
+            Command::Who {
+                room: lobby,
+                after: None,
+            },
+        );
+        for (what, bytes) in [("rooms", rooms), ("who", who)] {
+            assert!(bytes <= LIST_ANSWER_BYTES, "a page of {what} took {bytes} bytes");
+            assert!(
+                bytes > LIST_ANSWER_BYTES / 4,
+                "a page of {what} is far smaller than counted: {bytes}"
+            );
+        }
     }
 }

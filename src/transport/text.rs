@@ -84,8 +84,8 @@ fn slash_command(line: &str) -> Typed {
             room: None,
             topic: (!rest.is_empty()).then(|| rest.to_owned()),
         })),
-        "who" | "names" => arg.map(room).transpose().map(|room| typed(Command::Who { room })),
-        "rooms" | "list" => Ok(typed(Command::Rooms)),
+        "who" | "names" => who(rest),
+        "rooms" | "list" => arg.map(room).transpose().map(|after| typed(Command::Rooms { after })),
         "help" => Ok(typed(Command::Help)),
         "ping" => Ok(typed(Command::Ping)),
         "quit" | "exit" => Ok(typed(Command::Quit {
@@ -96,6 +96,17 @@ fn slash_command(line: &str) -> Typed {
         _ => Err(format!("unknown command /{name}; /help lists the commands")),
     };
     result.unwrap_or_else(Typed::Invalid)
+}
+
+/// `/who [ROOM [AFTER]]`: a page of members, those after the nick AFTER.
+fn who(rest: &str) -> Result<Typed, String> {
+    let mut words = rest.split_whitespace();
+    let room = words.next().map(room).transpose()?;
+    let after = words
+        .next()
+        .map(|a| Nick::parse(a).map_err(|e| e.to_string()))
+        .transpose()?;
+    Ok(typed(Command::Who { room, after }))
 }
 
 fn need<'a>(arg: Option<&'a str>, usage: &str) -> Result<&'a str, String> {
@@ -214,11 +225,19 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             notice(out, &format!("topic of {room}: {topic}{by}"));
         }
         Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
-        Event::Members { room, nicks } => {
+        Event::Members { room, nicks, more } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
             notice(out, &format!("{room} has {} members: {}", nicks.len(), names.join(" ")));
+            if let (true, Some(last)) = (more, nicks.last()) {
+                notice(out, &format!("more follow: /who {room} {last}"));
+            }
         }
-        Event::Rooms { rooms } => write_rooms(out, rooms),
+        Event::Rooms { rooms, more } => {
+            write_rooms(out, rooms);
+            if let (true, Some(last)) = (more, rooms.last()) {
+                notice(out, &format!("more follow: /rooms {}", last.room));
+            }
+        }
         Event::Help => HELP.lines().for_each(|l| notice(out, l)),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
@@ -427,6 +446,7 @@ mod tests {
                 Event::Members {
                     room: lobby.clone(),
                     nicks: vec![ann.clone()],
+                    more: false,
                 },
                 "-- lobby has 1 members: ann\n",
             ),

@@ -178,3 +178,18 @@ fn a_full_server_turns_newcomers_away_politely() {
     assert_eq!(lines.next().unwrap(), "!! the server is full; try again later");
     assert_eq!(lines.next(), None);
 }
+
+#[test]
+fn nobody_passes_for_the_operator_or_squats_the_next_guests_nick() {
+    let server = TestServer::start(&[]);
+    let mut mallory = PlainClient::connect(server.addr, "mallory");
+    mallory.say("/nick server");
+    mallory.lines.expect("!! the nick server is the operator's");
+    mallory.say("/nick user2");
+    mallory
+        .lines
+        .expect("!! nicks like user2 are given by the server to those who ask for none");
+    let mut next = crate::support::Lines::spawn("next", TcpStream::connect(server.addr).unwrap());
+    let welcome = next.until(|l| l.starts_with("-- welcome"));
+    assert!(welcome.contains("you are user2 "), "{welcome}");
+}

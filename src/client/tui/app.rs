@@ -347,7 +347,13 @@ impl App {
                 },
                 out,
             ),
-            Command::Who { room } => self.post(Command::Who { room: room.or(here) }, out),
+            Command::Who { room, after } => self.post(
+                Command::Who {
+                    room: room.or(here),
+                    after,
+                },
+                out,
+            ),
             Command::Quit { reason } => {
                 self.post(Command::Quit { reason }, out);
                 out.push(Action::Quit);
@@ -490,11 +496,8 @@ impl App {
                 self.windows[index].topic = topic.map(|t| sanitize(&t));
                 self.notice(index, &text, false);
             }
-            Event::Members { room, nicks } => {
-                let index = self.window_for(Kind::Room(room));
-                self.windows[index].members = nicks;
-            }
-            Event::Rooms { rooms } => {
+            Event::Members { room, nicks, more } => self.members_page(room, nicks, more, out),
+            Event::Rooms { rooms, .. } => {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
                 self.notice_active(&format!("rooms: {}", listed.join(", ")), false);
             }
@@ -557,12 +560,31 @@ impl App {
         }
     }
 
+    /// A page of a room's members: the first replaces the list, later ones add to it, and while more
+    /// follow the next page is asked for.
+    fn members_page(&mut self, room: RoomName, nicks: Vec<Nick>, more: bool, out: &mut Vec<Action>) {
+        let index = self.window_for(Kind::Room(room.clone()));
+        let window = &mut self.windows[index];
+        if !window.members_partial {
+            window.members.clear();
+        }
+        let last = nicks.last().cloned();
+        window.members.extend(nicks);
+        window.members_partial = more;
+        if let (true, Some(after)) = (more, last) {
+            let room = Some(room);
+            let after = Some(after);
+            self.post(Command::Who { room, after }, out);
+        }
+    }
+
     fn joined(&mut self, room: RoomName, nick: Nick, out: &mut Vec<Action>) {
         let index = self.window_for(Kind::Room(room.clone()));
         if nick == self.me {
             self.post(
                 Command::Who {
                     room: Some(room.clone()),
+                    after: None,
                 },
                 out,
             );

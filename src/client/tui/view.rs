@@ -385,6 +385,7 @@ mod tests {
             Msg::Server(Event::Members {
                 room: room("lobby"),
                 nicks: vec![nick("ann"), nick("bob")],
+                more: false,
             }),
             NOW,
         );
@@ -451,6 +452,7 @@ mod tests {
             Msg::Server(Event::Members {
                 room: room("lobby"),
                 nicks: vec![nick("ann"), nick("bob")],
+                more: false,
             }),
             NOW,
         );

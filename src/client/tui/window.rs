@@ -63,6 +63,8 @@ pub struct Window {
     /// Entries that arrived below while scrolled up.
     pub unseen_below: usize,
     pub members: Vec<Nick>,
+    /// Pages of `members` are still coming: the next one adds to the list rather than replacing it.
+    pub members_partial: bool,
     pub topic: Option<String>,
 }
 
@@ -76,6 +78,7 @@ impl Window {
             scroll: 0,
             unseen_below: 0,
             members: Vec::new(),
+            members_partial: false,
             topic: None,
         }
     }

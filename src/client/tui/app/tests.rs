@@ -238,6 +238,7 @@ fn presence_is_folded_and_members_tracked() {
         Msg::Server(Event::Members {
             room: room("lobby"),
             nicks: vec![nick("ann")],
+            more: false,
         }),
         NOW,
     );
