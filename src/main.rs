@@ -88,8 +88,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::bind(config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    server.run(shutdown).await;
-    Ok(())
+    server.run(shutdown).await
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

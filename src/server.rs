@@ -26,10 +26,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 pub use console::CONSOLE_CONN;
 pub use flood::FloodPolicy;
@@ -116,8 +117,10 @@ impl Server {
         self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
-    /// Serves until `shutdown` is cancelled, then says goodbye to every client and returns.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Serves until `shutdown` is cancelled, then says goodbye to every client and returns. If the hub
+    /// task ends first (it panicked), it returns that as an error at once: the process should exit,
+    /// which closes every connection, so that a supervisor can start it again.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let hub = Hub::new(HubConfig {
             server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
             max_message: self.config.limits.max_message,
@@ -128,7 +131,7 @@ impl Server {
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let published = Arc::new(Published::default());
         let fanout = Fanout::new(published.clone(), self.config.limits);
-        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
+        let mut hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
         let tracker = TaskTracker::new();
         if self.config.console {
             let (nick, limits) = (self.config.operator_nick.clone(), self.config.limits);
@@ -148,7 +151,7 @@ impl Server {
             }
             tracker.spawn(accept_loop(listener, admission.clone(), shutdown.clone()));
         }
-        shutdown.cancelled().await;
+        until_shutdown(&shutdown, &mut hub_task).await?;
         info!("shutting down");
         let _ = hub_tx.send(HubMessage::Inputs(vec![Input::Shutdown])).await;
         drop((hub_tx, admission));
@@ -157,7 +160,29 @@ impl Server {
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
             warn!("some sessions did not finish within {SHUTDOWN_GRACE:?}");
         }
+        Ok(())
     }
+}
+
+/// Waits for `shutdown`; an error if the hub task, which the server cannot live without, ends first.
+async fn until_shutdown(shutdown: &CancellationToken, hub_task: &mut JoinHandle<()>) -> anyhow::Result<()> {
+    let ended = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        ended = hub_task => ended,
+    };
+    let why = match ended {
+        Ok(()) => "it returned".to_owned(),
+        Err(e) if e.is_panic() => match e.into_panic().downcast::<String>() {
+            Ok(message) => format!("it panicked: {message}"),
+            Err(payload) => match payload.downcast::<&str>() {
+                Ok(message) => format!("it panicked: {message}"),
+                Err(_) => "it panicked".to_owned(),
+            },
+        },
+        Err(e) => e.to_string(),
+    };
+    error!("the hub task ended ({why}); the server stops");
+    anyhow::bail!("the hub task ended ({why}); the server stopped")
 }
 
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -283,4 +308,24 @@ async fn greet(
         frames,
         writer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hub_task_that_dies_is_an_error_and_shutdown_is_not() {
+        let shutdown = CancellationToken::new();
+        let mut dying = tokio::spawn(async { panic!("boom") });
+        let error = until_shutdown(&shutdown, &mut dying).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the hub task ended (it panicked: boom); the server stopped"
+        );
+
+        let mut living = tokio::spawn(std::future::pending::<()>());
+        shutdown.cancel();
+        assert!(until_shutdown(&shutdown, &mut living).await.is_ok());
+    }
 }
