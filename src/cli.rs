@@ -27,6 +27,10 @@ pub const DEFAULT_FLOOD_BYTES: f64 = 256.0 * 1024.0;
 /// The default number of bytes of a room's messages a client may leave unread before it is dropped as
 /// too slow (16 MiB): a burst in a big room must not cost a reader that keeps up its place.
 pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
+/// The default bytes all unfinished messages may hold together (256 MiB).
+pub const DEFAULT_MAX_UNFINISHED: usize = 256 * 1024 * 1024;
+/// The default time the rest of a message may take to arrive, in seconds.
+pub const DEFAULT_FRAME_TIMEOUT_SECS: f64 = 30.0;
 /// The default cap on rooms at once.
 pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 /// The default size above which a room keeps presence notices to the person concerned.
@@ -103,6 +107,14 @@ pub struct ServeArgs {
     /// sent together, which costs far fewer system calls under load; 0 writes each as it comes.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_WRITE_INTERVAL_MS)]
     pub write_interval_ms: u64,
+    /// Bytes that messages still arriving may hold together, beyond 64 KiB each; a client whose
+    /// message would pass it is not read until others finish. At least the largest frame.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNFINISHED)]
+    pub max_unfinished: usize,
+    /// Seconds the rest of a message may take to arrive once it has begun; a client that takes
+    /// longer is disconnected.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_FRAME_TIMEOUT_SECS)]
+    pub frame_timeout: f64,
     /// Seconds a structured client has, from connecting, to finish its hello.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS)]
     pub handshake_timeout: f64,

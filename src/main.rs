@@ -14,6 +14,7 @@ use sockchat::client::{Connection, Hello, line, tui};
 use sockchat::http;
 use sockchat::names::Nick;
 use sockchat::server::{FloodPolicy, Limits, Server, ServerConfig};
+use sockchat::transport::WireMode;
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
 const RUNTIME_STOP: Duration = Duration::from_millis(100);
@@ -64,6 +65,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let console = args.console || (!args.no_console && std::io::stdin().is_terminal());
     let handshake_timeout = Duration::try_from_secs_f64(args.handshake_timeout)
         .map_err(|_| anyhow::anyhow!("--handshake-timeout must be a number of seconds"))?;
+    let frame_timeout = Duration::try_from_secs_f64(args.frame_timeout)
+        .map_err(|_| anyhow::anyhow!("--frame-timeout must be a number of seconds"))?;
+    let largest_frame = WireMode::Json.max_frame_bytes(args.max_message);
+    if args.max_unfinished < largest_frame {
+        anyhow::bail!("--max-unfinished must be at least the largest frame, {largest_frame} bytes");
+    }
     let config = ServerConfig {
         listen: args.listen,
         max_connections: args.max_connections,
@@ -83,6 +90,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 bytes_per_sec: args.flood_bytes,
                 burst_bytes: 2.0 * args.max_message as f64,
             }),
+            max_unfinished: args.max_unfinished,
+            frame_timeout,
         },
     };
     let server = Server::bind(config).await?;

@@ -13,6 +13,7 @@ mod reader;
 mod sequence;
 mod session;
 mod stage;
+mod unfinished;
 mod writer;
 
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ pub use flood::FloodPolicy;
 pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
 pub use session::FLUSH_GRACE;
+pub use unfinished::FREE_FRAME_BYTES;
 
 use crate::hub::{Arrival, Hub, HubConfig, Input};
 use crate::names::{ConnId, Nick};
@@ -47,6 +49,7 @@ use hub_task::HubMessage;
 use reader::FrameReader;
 use sequence::Published;
 use session::Registered;
+use unfinished::FrameBudget;
 
 /// How many connections the kernel may hold for the accept loop (the OS caps it at net.core.somaxconn).
 pub const LISTEN_BACKLOG: u32 = 4096;
@@ -87,6 +90,10 @@ pub struct Limits {
     pub write_interval: Duration,
     /// Each client's flood budget; `None` with flood control off.
     pub flood: Option<FloodPolicy>,
+    /// The bytes all unfinished frames may hold together, beyond `FREE_FRAME_BYTES` each.
+    pub max_unfinished: usize,
+    /// How long the rest of a frame may take to arrive once it has begun.
+    pub frame_timeout: Duration,
 }
 
 impl Limits {
@@ -137,11 +144,13 @@ impl Server {
             let (nick, limits) = (self.config.operator_nick.clone(), self.config.limits);
             tracker.spawn(console::serve(nick, limits, hub_tx.clone(), published.clone()));
         }
+        let limits = self.config.limits;
         let admission = Admission {
             hub: hub_tx.clone(),
             published,
             limits: self.config.limits,
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
+            frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
             tracker: tracker.clone(),
         };
@@ -203,6 +212,7 @@ struct Admission {
     published: Arc<Published>,
     limits: Limits,
     slots: Arc<Semaphore>,
+    frame_budget: Arc<FrameBudget>,
     next_conn: Arc<AtomicU64>,
     tracker: TaskTracker,
 }
@@ -240,6 +250,7 @@ impl Admission {
             self.limits,
             self.hub.clone(),
             self.published.clone(),
+            self.frame_budget.clone(),
         ));
         let hub = self.hub.clone();
         self.tracker.spawn(serve_tcp(greeting, hub, self.limits.pace(), slot));
@@ -280,12 +291,14 @@ async fn greet(
     limits: Limits,
     hub: mpsc::Sender<HubMessage>,
     published: Arc<Published>,
+    frame_budget: Arc<FrameBudget>,
 ) -> Option<Greeted> {
     let deadline = Instant::now() + limits.handshake_timeout;
     let _ = stream.set_nodelay(true);
     let mode = handshake::sniff(&stream).await?;
     let (reader, mut writer) = stream.into_split();
-    let mut frames = FrameReader::new(reader, LineCodec::new(mode.max_frame_bytes(limits.max_message)));
+    let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
+    let mut frames = FrameReader::new(reader, codec, frame_budget);
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,

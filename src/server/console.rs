@@ -9,6 +9,7 @@ use super::hub_task::HubMessage;
 use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session;
+use super::unfinished::FrameBudget;
 use crate::hub::Arrival;
 use crate::names::{ConnId, Nick};
 use crate::transport::WireMode;
@@ -23,6 +24,7 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
     let frames = FrameReader::new(
         tokio::io::stdin(),
         LineCodec::new(mode.max_frame_bytes(limits.max_message)),
+        Arc::new(FrameBudget::unbounded()),
     );
     let arrival = Arrival {
         conn: CONSOLE_CONN,

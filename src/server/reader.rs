@@ -1,9 +1,11 @@
 //! A session's input side: frames read from a source that may sit idle for hours, so the read buffer
-//! exists only while there are bytes to hold.
+//! exists only while there are bytes to hold, and an unfinished frame is bounded in time and in the
+//! server's memory.
 
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
@@ -12,6 +14,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
 
+use super::unfinished::{FREE_FRAME_BYTES, FrameBudget, Unfinished};
 use crate::transport::line::{Frame, LineCodec};
 
 /// How much is read at a time.
@@ -43,21 +46,30 @@ pub struct FrameReader<S> {
     codec: LineCodec,
     buf: BytesMut,
     eof: bool,
+    budget: Arc<FrameBudget>,
+    /// Only while a frame is unfinished.
+    unfinished: Option<Box<Unfinished>>,
 }
 
 impl<S: Source> FrameReader<S> {
-    pub fn new(source: S, codec: LineCodec) -> FrameReader<S> {
+    pub fn new(source: S, codec: LineCodec, budget: Arc<FrameBudget>) -> FrameReader<S> {
         FrameReader {
             source,
             codec,
             buf: BytesMut::new(),
             eof: false,
+            budget,
+            unfinished: None,
         }
     }
 
     /// The next frame; `None` at the end of the stream.
     pub async fn next(&mut self) -> Option<io::Result<Frame>> {
-        poll_fn(|cx| self.poll_next(cx)).await
+        let next = poll_fn(|cx| self.poll_next(cx)).await;
+        if let Some(unfinished) = &mut self.unfinished {
+            unfinished.frame_ended();
+        }
+        next
     }
 
     /// The next frame already read, if there is one; it never waits.
@@ -82,11 +94,26 @@ impl<S: Source> FrameReader<S> {
                 if self.buf.capacity() > 0 {
                     self.buf = BytesMut::new();
                 }
+                // Nothing unfinished: what was held for the budget goes back.
+                self.unfinished = None;
                 if let Err(e) = ready!(self.source.poll_ready(cx)) {
+                    return Poll::Ready(Some(Err(e)));
+                }
+            } else {
+                let unfinished = self.unfinished.get_or_insert_with(Box::default);
+                if let Poll::Ready(e) = unfinished.poll_deadline(&self.budget, cx) {
                     return Poll::Ready(Some(Err(e)));
                 }
             }
             if self.buf.capacity() - self.buf.len() < READ_CHUNK_BYTES / 4 {
+                // What `reserve` may grow the buffer to: double, or what is asked.
+                let grown = (self.buf.capacity() * 2).max(self.buf.len() + READ_CHUNK_BYTES);
+                if grown > FREE_FRAME_BYTES {
+                    let unfinished = self.unfinished.get_or_insert_with(Box::default);
+                    if let Err(e) = ready!(unfinished.poll_room(&self.budget, grown, cx)) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
                 self.buf.reserve(READ_CHUNK_BYTES);
             }
             match ready!(poll_read_buf(Pin::new(&mut self.source), cx, &mut self.buf)) {

@@ -193,3 +193,41 @@ fn nobody_passes_for_the_operator_or_squats_the_next_guests_nick() {
     let welcome = next.until(|l| l.starts_with("-- welcome"));
     assert!(welcome.contains("you are user2 "), "{welcome}");
 }
+
+#[test]
+fn an_unfinished_message_has_a_deadline_and_others_are_unharmed() {
+    let server = TestServer::start(&["--frame-timeout", "1"]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut slow = PlainClient::named(server.addr, "slow");
+    slow.write(b"this line never ends");
+    let quit = bob.lines.until(|l| l.starts_with("-- slow quit"));
+    assert!(quit.contains("did not arrive within 1 s"), "{quit}");
+    still_served(&mut ann, &mut bob, "after-the-slow-one");
+}
+
+#[test]
+fn unfinished_messages_share_a_budget_and_wait_for_it() {
+    // Two large messages at once, with room for one at a time beyond each client's allowance.
+    let max_message = 200_000;
+    let frame = max_message * 6 + 4096;
+    let budget = (frame + 200_000).to_string();
+    let server = TestServer::start(&["--max-message", "200000", "--max-unfinished", &budget]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut cy = PlainClient::named(server.addr, "cy");
+    let big = |c: char| c.to_string().repeat(max_message - 10);
+    // Both start their message; neither ends it yet.
+    ann.write(big('a').as_bytes());
+    bob.write(big('b').as_bytes());
+    ann.write(b"\n");
+    bob.write(b"\n");
+    let ann_line = format!("<ann> {}", big('a'));
+    let bob_line = format!("<bob> {}", big('b'));
+    let mut got = [
+        cy.lines.until(|l| l.starts_with("<")),
+        cy.lines.until(|l| l.starts_with("<")),
+    ];
+    got.sort();
+    assert_eq!(got, [ann_line, bob_line]);
+}
