@@ -31,6 +31,10 @@ pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_UNFINISHED: usize = 256 * 1024 * 1024;
 /// The default time the rest of a message may take to arrive, in seconds.
 pub const DEFAULT_FRAME_TIMEOUT_SECS: f64 = 30.0;
+/// The default time a structured client may stay silent before it is pinged, in seconds.
+pub const DEFAULT_PING_AFTER_SECS: f64 = 60.0;
+/// The default time a pinged client has to answer, in seconds.
+pub const DEFAULT_PING_TIMEOUT_SECS: f64 = 60.0;
 /// The default cap on rooms at once.
 pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 /// The default size above which a room keeps presence notices to the person concerned.
@@ -115,6 +119,12 @@ pub struct ServeArgs {
     /// longer is disconnected.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_FRAME_TIMEOUT_SECS)]
     pub frame_timeout: f64,
+    /// Seconds a structured client may stay silent before the server pings it.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_AFTER_SECS)]
+    pub ping_after: f64,
+    /// Seconds a pinged structured client has to answer (any request) before it is disconnected.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_TIMEOUT_SECS)]
+    pub ping_timeout: f64,
     /// Seconds a structured client has, from connecting, to finish its hello.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS)]
     pub handshake_timeout: f64,

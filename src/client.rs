@@ -6,12 +6,14 @@ pub mod send;
 pub mod tui;
 
 use std::io;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Mutex;
 use tokio_util::codec::FramedRead;
 
 use crate::names::{ConnId, Nick, RoomName};
@@ -53,7 +55,11 @@ impl Connection {
             .with_context(|| format!("cannot connect to {addr}"))?;
         stream.set_nodelay(true)?;
         let (reader, writer) = stream.into_split();
-        let mut commands = Commands { writer, last_id: 0 };
+        let writer = Arc::new(Mutex::new(writer));
+        let mut commands = Commands {
+            writer: writer.clone(),
+            last_id: 0,
+        };
         let command = Command::Hello {
             version: PROTOCOL_VERSION,
             nick: hello.nick,
@@ -65,6 +71,7 @@ impl Connection {
             .context("cannot send hello")?;
         let mut events = Events {
             frames: FramedRead::new(reader, LineCodec::new(GREETING_FRAME_BYTES)),
+            pong: writer,
         };
         let welcome = events
             .welcome()
@@ -80,9 +87,11 @@ impl Connection {
     }
 }
 
-/// The events the server sends, in order.
+/// The events the server sends, in order. The server's pings are answered here and not passed on.
 pub struct Events {
     frames: FramedRead<OwnedReadHalf, LineCodec>,
+    /// Shared with `Commands`, to answer pings while the commands side waits for something to send.
+    pong: Arc<Mutex<OwnedWriteHalf>>,
 }
 
 impl Events {
@@ -94,14 +103,20 @@ impl Events {
             };
             match frame {
                 Frame::Line(line) if line.is_empty() => continue,
-                Frame::Line(line) => {
-                    return json::parse_event(&line).map(Some).map_err(io::Error::other);
-                }
+                Frame::Line(line) => match json::parse_event(&line).map_err(io::Error::other)? {
+                    Event::Ping => self.answer_ping().await?,
+                    event => return Ok(Some(event)),
+                },
                 Frame::TooLong => {
                     return Err(io::Error::other("the server sent a frame over the limit"));
                 }
             }
         }
+    }
+
+    async fn answer_ping(&self) -> io::Result<()> {
+        let pong = json::render_request(&Request::new(Command::Pong));
+        self.pong.lock().await.write_all(&pong).await
     }
 
     /// Skips anything before the welcome that is not JSON (a server may greet plain clients first).
@@ -140,7 +155,7 @@ impl Events {
 
 /// Sends commands, numbering each so that its answer can be matched.
 pub struct Commands {
-    writer: OwnedWriteHalf,
+    writer: Arc<Mutex<OwnedWriteHalf>>,
     last_id: u64,
 }
 
@@ -169,10 +184,10 @@ impl Commands {
 
     /// Says no more will be sent.
     pub async fn finish(&mut self) -> io::Result<()> {
-        self.writer.shutdown().await
+        self.writer.lock().await.shutdown().await
     }
 
     async fn write(&mut self, request: &Request) -> io::Result<()> {
-        self.writer.write_all(&json::render_request(request)).await
+        self.writer.lock().await.write_all(&json::render_request(request)).await
     }
 }

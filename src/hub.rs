@@ -298,6 +298,7 @@ impl Hub {
                 out.tell(conn, Event::Help);
                 Ok(Done::Answered(None))
             }
+            Command::Pong => Ok(Done::Answered(None)),
             Command::Ping => {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))

@@ -63,10 +63,11 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let console = args.console || (!args.no_console && std::io::stdin().is_terminal());
-    let handshake_timeout = Duration::try_from_secs_f64(args.handshake_timeout)
-        .map_err(|_| anyhow::anyhow!("--handshake-timeout must be a number of seconds"))?;
-    let frame_timeout = Duration::try_from_secs_f64(args.frame_timeout)
-        .map_err(|_| anyhow::anyhow!("--frame-timeout must be a number of seconds"))?;
+    let seconds = |s: f64, flag: &str| {
+        Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("{flag} must be a number of seconds"))
+    };
+    let handshake_timeout = seconds(args.handshake_timeout, "--handshake-timeout")?;
+    let frame_timeout = seconds(args.frame_timeout, "--frame-timeout")?;
     let largest_frame = WireMode::Json.max_frame_bytes(args.max_message);
     if args.max_unfinished < largest_frame {
         anyhow::bail!("--max-unfinished must be at least the largest frame, {largest_frame} bytes");
@@ -92,6 +93,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             max_unfinished: args.max_unfinished,
             frame_timeout,
+            ping_after: seconds(args.ping_after, "--ping-after")?,
+            ping_timeout: seconds(args.ping_timeout, "--ping-timeout")?,
         },
     };
     let server = Server::bind(config).await?;

@@ -108,6 +108,8 @@ pub enum Command {
     },
     Help,
     Ping,
+    /// The answer to the server's `ping` event; nothing answers it.
+    Pong,
     /// Disconnect someone (operator only).
     Kick {
         target: Recipient,
@@ -211,6 +213,8 @@ pub enum Event {
     },
     Help,
     Pong,
+    /// The server has not heard from this client for a while: answer with a `pong` request.
+    Ping,
     /// A client connected (told to the operator only).
     Connected {
         conn: ConnId,

@@ -94,6 +94,18 @@ pub struct Limits {
     pub max_unfinished: usize,
     /// How long the rest of a frame may take to arrive once it has begun.
     pub frame_timeout: Duration,
+    /// How long a structured client may stay silent before it is pinged.
+    pub ping_after: Duration,
+    /// How long a pinged client has to answer before it is dropped.
+    pub ping_timeout: Duration,
+}
+
+impl Limits {
+    /// How often to look for silent sessions: often enough that a dead one goes within a few
+    /// seconds of its time.
+    fn sweep_interval(&self) -> Duration {
+        (self.ping_after.min(self.ping_timeout) / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+    }
 }
 
 impl Limits {
@@ -139,6 +151,7 @@ impl Server {
         let published = Arc::new(Published::default());
         let fanout = Fanout::new(published.clone(), self.config.limits);
         let mut hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
+        tokio::spawn(hub_task::tick(hub_tx.clone(), self.config.limits.sweep_interval()));
         let tracker = TaskTracker::new();
         if self.config.console {
             let (nick, limits) = (self.config.operator_nick.clone(), self.config.limits);

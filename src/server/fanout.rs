@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::Waker;
 
+use tokio::time::Instant;
 use tracing::warn;
 
 use super::Limits;
@@ -16,7 +17,7 @@ use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Effect, Focus, Input};
 use crate::names::{ConnId, ConnMap, RoomName};
 use crate::protocol::Event;
-use crate::transport::{Encoded, Variant, WireMode};
+use crate::transport::{Encoded, Variant, WireMode, json};
 
 /// The hub task's end of one session.
 pub struct Link {
@@ -25,8 +26,16 @@ pub struct Link {
     pub mode: WireMode,
 }
 
+/// When a session was last heard from, and whether it has been pinged since.
+struct Heard {
+    at: Instant,
+    pinged: bool,
+}
+
 pub struct Fanout {
     sessions: ConnMap<Link>,
+    /// Structured sessions only: plain ones cannot answer a ping (TCP keepalive finds their peers).
+    heard: ConnMap<Heard>,
     rooms: HashMap<RoomName, Followers>,
     published: Arc<Published>,
     last: Seq,
@@ -41,6 +50,7 @@ impl Fanout {
     pub fn new(published: Arc<Published>, limits: Limits) -> Fanout {
         Fanout {
             sessions: ConnMap::default(),
+            heard: ConnMap::default(),
             rooms: HashMap::new(),
             published,
             last: Seq::default(),
@@ -51,8 +61,46 @@ impl Fanout {
         }
     }
 
-    pub fn connect(&mut self, conn: ConnId, link: Link) {
+    pub fn connect(&mut self, conn: ConnId, link: Link, now: Instant) {
+        if link.mode == WireMode::Json {
+            self.heard.insert(conn, Heard { at: now, pinged: false });
+        }
         self.sessions.insert(conn, link);
+    }
+
+    /// The session sent something: it is alive.
+    pub fn heard(&mut self, conn: ConnId, now: Instant) {
+        if let Some(heard) = self.heard.get_mut(&conn) {
+            *heard = Heard { at: now, pinged: false };
+        }
+    }
+
+    /// Pings the structured sessions silent for `ping_after`, and drops those that have not answered a
+    /// ping within `ping_timeout`; returns their disconnections for the hub.
+    pub fn sweep(&mut self, now: Instant) -> Vec<Input> {
+        let (ping_after, ping_timeout) = (self.limits.ping_after, self.limits.ping_timeout);
+        let mut to_ping = Vec::new();
+        let mut dead = Vec::new();
+        for (&conn, heard) in &mut self.heard {
+            let silent = now.saturating_duration_since(heard.at);
+            if !heard.pinged && silent >= ping_after {
+                heard.pinged = true;
+                to_ping.push(conn);
+            } else if heard.pinged && silent >= ping_after + ping_timeout {
+                dead.push(conn);
+            }
+        }
+        let mut dropped = Vec::new();
+        let ping = json::render_event(&Event::Ping);
+        for conn in to_ping {
+            self.last = self.last.next();
+            self.push(conn, Item::Frame(ping.clone()), &mut dropped);
+        }
+        for conn in dead {
+            let reason = format!("no answer to a ping within {} s", ping_timeout.as_secs_f64());
+            dropped.extend(self.drop_slow(conn, reason));
+        }
+        dropped
     }
 
     /// Carries out one input's effects; returns the disconnections of sessions that could not keep up.
@@ -148,6 +196,7 @@ impl Fanout {
     /// Nothing more goes to `conn`: what is queued for it, and what its rooms said before now, is
     /// still written.
     fn close(&mut self, conn: ConnId) {
+        self.heard.remove(&conn);
         if let Some(link) = self.sessions.remove(&conn) {
             link.outbox.close(self.last);
             self.outboxes_to_wake.push(link.outbox);
@@ -174,6 +223,7 @@ impl Fanout {
     /// Cuts off a session that fell too far behind; returns its disconnection for the hub, which
     /// takes it out of its rooms.
     fn drop_slow(&mut self, conn: ConnId, reason: String) -> Option<Input> {
+        self.heard.remove(&conn);
         let link = self.sessions.remove(&conn)?;
         link.outbox.kill();
         warn!(%conn, "{reason}; disconnecting");

@@ -147,7 +147,7 @@ fn read_requests<'a, S: Source>(
             // and the batch kept in the future's state would make all of them bigger.
             if !batch.is_empty() {
                 outbox.input_sent();
-                if send(hub, outbox, batch).await.is_err() {
+                if send(hub, conn, outbox, batch).await.is_err() {
                     return "the server is shutting down".to_owned();
                 }
             }
@@ -215,9 +215,9 @@ fn answer_bytes(input: &Input) -> usize {
 
 type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<HubMessage>>> + Send + 'a>>;
 
-fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, outbox: &Arc<Outbox>, inputs: Vec<Input>) -> Sending<'a> {
+fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, conn: ConnId, outbox: &Arc<Outbox>, inputs: Vec<Input>) -> Sending<'a> {
     let outbox = outbox.clone();
-    Box::pin(hub.send(HubMessage::Requests { outbox, inputs }))
+    Box::pin(hub.send(HubMessage::Requests { conn, outbox, inputs }))
 }
 
 /// One frame as hub input; `None` for a frame that asks nothing (an empty line).

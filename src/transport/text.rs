@@ -211,6 +211,8 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Message(message) => write_message(out, message, focus),
         Event::Ack { .. } => {}
         Event::Pong => notice(out, "pong"),
+        // Only structured clients are pinged.
+        Event::Ping => {}
         Event::Error { message, .. } => line(out, "!! ", message),
         Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),

@@ -9,6 +9,7 @@ mod console;
 mod fixture;
 mod flood;
 mod http;
+mod liveness;
 mod structured;
 mod support;
 mod tui;

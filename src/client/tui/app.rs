@@ -503,7 +503,11 @@ impl App {
             }
             Event::Help => HELP.lines().for_each(|l| self.notice_active(l, false)),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
-            Event::Welcome { .. } | Event::Pong | Event::Connected { .. } | Event::Disconnected { .. } => {}
+            Event::Welcome { .. }
+            | Event::Pong
+            | Event::Ping
+            | Event::Connected { .. }
+            | Event::Disconnected { .. } => {}
         }
     }
 
