@@ -164,6 +164,7 @@ impl Server {
             limits: self.config.limits,
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
             frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
+            pace: Arc::new(limits.pace()),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
             tracker: tracker.clone(),
         };
@@ -226,6 +227,8 @@ struct Admission {
     limits: Limits,
     slots: Arc<Semaphore>,
     frame_budget: Arc<FrameBudget>,
+    /// Shared by every session, so that none keeps a copy.
+    pace: Arc<session::Pace>,
     next_conn: Arc<AtomicU64>,
     tracker: TaskTracker,
 }
@@ -266,7 +269,7 @@ impl Admission {
             self.frame_budget.clone(),
         ));
         let hub = self.hub.clone();
-        self.tracker.spawn(serve_tcp(greeting, hub, self.limits.pace(), slot));
+        self.tracker.spawn(serve_tcp(greeting, hub, self.pace.clone(), slot));
     }
 }
 
@@ -275,7 +278,7 @@ impl Admission {
 async fn serve_tcp(
     greeting: Pin<Box<impl Future<Output = Option<Greeted>>>>,
     hub: mpsc::Sender<HubMessage>,
-    pace: session::Pace,
+    pace: Arc<session::Pace>,
     _slot: OwnedSemaphorePermit,
 ) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.

@@ -38,9 +38,9 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
         return;
     };
     // The operator is exempt from flood control.
-    let pace = session::Pace {
+    let pace = Arc::new(session::Pace {
         write_interval: limits.write_interval,
         flood: None,
-    };
+    });
     session::serve(session, frames, tokio::io::stdout(), hub, pace).await;
 }

@@ -19,20 +19,22 @@ pub struct FloodPolicy {
 
 /// One connection's buckets. A bucket may go below zero by what one request cost; the connection
 /// then waits until both are back above it.
+/// Every connected client holds one, so it is kept small: single precision is plenty for buckets of
+/// requests and of a few MiB.
 #[derive(Debug, Clone)]
-pub struct FloodGate {
-    policy: FloodPolicy,
-    requests: f64,
-    bytes: f64,
+pub struct FloodGate<'a> {
+    policy: &'a FloodPolicy,
+    requests: f32,
+    bytes: f32,
     at: Instant,
 }
 
-impl FloodGate {
+impl<'a> FloodGate<'a> {
     /// Full buckets at `now`.
-    pub fn new(policy: FloodPolicy, now: Instant) -> FloodGate {
+    pub fn new(policy: &'a FloodPolicy, now: Instant) -> FloodGate<'a> {
         FloodGate {
-            requests: policy.burst_requests,
-            bytes: policy.burst_bytes,
+            requests: policy.burst_requests as f32,
+            bytes: policy.burst_bytes as f32,
             policy,
             at: now,
         }
@@ -44,8 +46,8 @@ impl FloodGate {
         let short_of = |have: f64, need: f64, rate: f64| {
             if have >= need { 0.0 } else { (need - have) / rate }
         };
-        let requests = short_of(self.requests, 1.0, self.policy.requests_per_sec);
-        let bytes = short_of(self.bytes, 0.0, self.policy.bytes_per_sec);
+        let requests = short_of(f64::from(self.requests), 1.0, self.policy.requests_per_sec);
+        let bytes = short_of(f64::from(self.bytes), 0.0, self.policy.bytes_per_sec);
         Duration::from_secs_f64(requests.max(bytes).min(3600.0))
     }
 
@@ -66,15 +68,17 @@ impl FloodGate {
     /// Takes one request of `bytes` from the buckets.
     pub fn charge(&mut self, bytes: usize) {
         self.requests -= 1.0;
-        self.bytes -= bytes as f64;
+        self.bytes -= bytes as f32;
     }
 
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.at = now;
-        let policy = &self.policy;
-        self.requests = (self.requests + elapsed * policy.requests_per_sec).min(policy.burst_requests);
-        self.bytes = (self.bytes + elapsed * policy.bytes_per_sec).min(policy.burst_bytes);
+        let policy = self.policy;
+        let requests = f64::from(self.requests) + elapsed * policy.requests_per_sec;
+        let bytes = f64::from(self.bytes) + elapsed * policy.bytes_per_sec;
+        self.requests = requests.min(policy.burst_requests) as f32;
+        self.bytes = bytes.min(policy.burst_bytes) as f32;
     }
 }
 
@@ -92,7 +96,7 @@ mod tests {
     /// Requests of `bytes` each, sent as fast as the gate lets them through: when each is read, in ms.
     fn schedule(bytes: usize, count: usize) -> Vec<u64> {
         let start = Instant::now();
-        let mut gate = FloodGate::new(POLICY, start);
+        let mut gate = FloodGate::new(&POLICY, start);
         let mut now = start;
         let mut times = Vec::new();
         for _ in 0..count {
@@ -120,7 +124,7 @@ mod tests {
     #[test]
     fn a_quiet_spell_refills_only_up_to_the_burst() {
         let start = Instant::now();
-        let mut gate = FloodGate::new(POLICY, start);
+        let mut gate = FloodGate::new(&POLICY, start);
         for _ in 0..5 {
             gate.charge(1);
         }

@@ -41,8 +41,6 @@ pub struct Outbox {
     /// The most bytes queued; a frame is still taken into an emptier queue, so a reader that keeps up
     /// is never dropped for one large frame.
     capacity: usize,
-    /// The reader reads new requests only while no more than this is queued.
-    resume_below: usize,
     published: Arc<Published>,
 }
 
@@ -98,7 +96,6 @@ impl Outbox {
         Outbox {
             state: Mutex::default(),
             capacity,
-            resume_below: capacity / 2,
             published,
         }
     }
@@ -106,7 +103,12 @@ impl Outbox {
     /// How many bytes of answers the requests read at once may cause, so that the outbox never fills
     /// with a reader's own answers: it reads only while at most half full.
     pub fn answer_room(&self) -> usize {
-        self.capacity - self.resume_below
+        self.capacity - self.resume_below()
+    }
+
+    /// The reader reads new requests only while no more than this is queued.
+    fn resume_below(&self) -> usize {
+        self.capacity / 2
     }
 
     /// How far the hub task's order may be read.
@@ -173,7 +175,7 @@ impl Outbox {
         let popped = state.items.pop_front()?;
         state.bytes -= popped.1.bytes();
         let reader = state
-            .accepts_input(self.resume_below)
+            .accepts_input(self.resume_below())
             .then(|| state.reader.take())
             .flatten();
         drop(state);
@@ -200,7 +202,7 @@ impl Outbox {
     /// have mostly been written (or the session is killed); until then the task is woken when it may.
     pub fn poll_accepting_input(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.lock();
-        if state.accepts_input(self.resume_below) {
+        if state.accepts_input(self.resume_below()) {
             return Poll::Ready(());
         }
         remember(&mut state.reader, cx.waker());
@@ -217,7 +219,7 @@ impl Outbox {
         let mut state = self.lock();
         state.input_in_flight = false;
         let reader = state
-            .accepts_input(self.resume_below)
+            .accepts_input(self.resume_below())
             .then(|| state.reader.take())
             .flatten();
         drop(state);

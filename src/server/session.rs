@@ -79,7 +79,7 @@ pub fn serve<S, W>(
     mut frames: FrameReader<S>,
     mut writer: W,
     hub: mpsc::Sender<HubMessage>,
-    pace: Pace,
+    pace: Arc<Pace>,
 ) -> impl Future<Output = ()>
 where
     S: Source,
@@ -89,7 +89,14 @@ where
         let conn = session.conn;
         let writing = write_queued(conn, &session.outbox, &mut writer, pace.write_interval);
         tokio::pin!(writing);
-        let reading = read_requests(conn, session.mode, &mut frames, &session.outbox, &hub, pace.flood);
+        let reading = read_requests(
+            conn,
+            session.mode,
+            &mut frames,
+            &session.outbox,
+            &hub,
+            pace.flood.as_ref(),
+        );
         let reason = tokio::select! {
             reason = reading => {
                 disconnect(&hub, conn, reason.clone()).await;
@@ -128,7 +135,7 @@ fn read_requests<'a, S: Source>(
     frames: &'a mut FrameReader<S>,
     outbox: &'a Arc<Outbox>,
     hub: &'a mpsc::Sender<HubMessage>,
-    flood: Option<FloodPolicy>,
+    flood: Option<&'a FloodPolicy>,
 ) -> impl Future<Output = String> + 'a {
     async move {
         let mut gate = flood.map(|policy| FloodGate::new(policy, Instant::now().into_std()));
@@ -156,7 +163,7 @@ fn read_requests<'a, S: Source>(
 }
 
 /// Waits until the flood budget lets the next request be read; a boxed timer, and only when needed.
-async fn hold_back(gate: &mut FloodGate) {
+async fn hold_back(gate: &mut FloodGate<'_>) {
     let wait = gate.wait(Instant::now().into_std());
     if !wait.is_zero() {
         debug!(?wait, "flood control");
@@ -173,7 +180,7 @@ fn gather<S: Source>(
     first: Frame,
     frames: &mut FrameReader<S>,
     answer_room: usize,
-    mut gate: Option<&mut FloodGate>,
+    mut gate: Option<&mut FloodGate<'_>>,
 ) -> Vec<Input> {
     let now = Instant::now().into_std();
     let allowed = gate.as_mut().map_or(INPUT_BATCH, |g| g.allowance(now).min(INPUT_BATCH));
