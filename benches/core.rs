@@ -67,6 +67,7 @@ fn fan_out(c: &mut Criterion) {
             room: None,
             peer: String::new(),
             operator: false,
+            echo: false,
         };
         hub.handle(Input::Connect(arrival), 0);
     }

@@ -52,6 +52,9 @@ pub struct Arrival {
     pub peer: String,
     /// The operator console: may kick and address connections by number.
     pub operator: bool,
+    /// Wants a copy of each direct message it sends (`echo`): plain text and the console keep no
+    /// record of what they sent.
+    pub echo: bool,
 }
 
 /// What the server must do.
@@ -122,6 +125,8 @@ pub struct Hub {
     nicks: HashMap<NickKey, ConnId>,
     rooms: HashMap<RoomName, Room>,
     operators: BTreeSet<ConnId>,
+    /// Connections that get an `echo` of their direct messages.
+    echoed: BTreeSet<ConnId>,
     last_message: u64,
 }
 
@@ -133,6 +138,7 @@ impl Hub {
             nicks: HashMap::new(),
             rooms: HashMap::new(),
             operators: BTreeSet::new(),
+            echoed: BTreeSet::new(),
             last_message: 0,
         }
     }
@@ -195,6 +201,9 @@ impl Hub {
         out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
         if arrival.operator {
             self.operators.insert(conn);
+        }
+        if arrival.echo {
+            self.echoed.insert(conn);
         }
         self.enter(conn, room, out);
     }
@@ -263,12 +272,8 @@ impl Hub {
             }
             Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
             Command::Quit { reason } => {
-                out.tell(
-                    conn,
-                    Event::Bye {
-                        reason: "goodbye".to_owned(),
-                    },
-                );
+                let bye = reason.clone().unwrap_or_else(|| "goodbye".to_owned());
+                out.tell(conn, Event::Bye { reason: bye });
                 self.remove(conn, reason.unwrap_or_else(|| "quit".to_owned()), out);
                 Ok(Done::Gone)
             }
@@ -328,6 +333,9 @@ impl Hub {
             text,
             action: false,
         };
+        if self.echoed.contains(&conn) {
+            out.tell(conn, Event::Echo(message.clone()));
+        }
         out.tell(target, Event::Message(message));
         Ok(Done::Answered(Some(id)))
     }
@@ -501,6 +509,7 @@ impl Hub {
             self.neighbours(conn),
         );
         self.operators.remove(&conn);
+        self.echoed.remove(&conn);
         let operators = self.operators.iter().map(|&c| elsewhere(c)).collect();
         out.deliver(
             Event::Disconnected {
@@ -534,6 +543,7 @@ impl Hub {
         self.nicks.clear();
         self.rooms.clear();
         self.operators.clear();
+        self.echoed.clear();
     }
 
     /// Takes `conn` out of `room`; the room it joined before becomes current if this one was.

@@ -248,6 +248,7 @@ async fn greet(
             room: None,
             peer: peer.to_string(),
             operator: false,
+            echo: true,
         },
         WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
             Some(arrival) => arrival,

@@ -3,7 +3,6 @@
 mod app;
 mod editor;
 mod link;
-mod sanitize;
 mod terminal;
 mod view;
 mod window;
@@ -14,7 +13,6 @@ use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 
 pub use app::{Action, App, LinkState, Msg};
-pub use sanitize::sanitize;
 
 use crate::client::Hello;
 use crate::names::{Nick, RoomName};

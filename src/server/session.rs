@@ -119,11 +119,12 @@ fn read_requests<'a, S: Source>(
                 Some(Err(e)) => return e.to_string(),
                 Some(Ok(frame)) => frame,
             };
+            let max_frame = frames.max_frame_bytes();
             let more = std::iter::from_fn(|| frames.next_buffered());
             let batch: Vec<Input> = std::iter::once(first)
                 .chain(more)
                 .take(INPUT_BATCH)
-                .filter_map(|frame| input(conn, mode, frame))
+                .filter_map(|frame| input(conn, mode, frame, max_frame))
                 .collect();
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
@@ -141,9 +142,9 @@ fn send(hub: &mpsc::Sender<HubMessage>, batch: Vec<Input>) -> Sending<'_> {
 }
 
 /// One frame as hub input; `None` for a frame that asks nothing (an empty line).
-fn input(conn: ConnId, mode: WireMode, frame: Frame) -> Option<Input> {
+fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize) -> Option<Input> {
     let input = match frame {
-        Frame::TooLong => too_long(conn),
+        Frame::TooLong => too_long(conn, max_frame),
         Frame::Line(line) => decode(conn, mode, line)?,
     };
     if let Input::Reject { conn, message, .. } = &input {
@@ -152,8 +153,8 @@ fn input(conn: ConnId, mode: WireMode, frame: Frame) -> Option<Input> {
     Some(input)
 }
 
-fn too_long(conn: ConnId) -> Input {
-    let message = "that frame was longer than the server accepts and was dropped".to_owned();
+fn too_long(conn: ConnId, max_frame: usize) -> Input {
+    let message = format!("that line was longer than the {max_frame} bytes the server accepts and was dropped");
     Input::Reject {
         conn,
         id: None,

@@ -59,7 +59,7 @@ fn join_prints_what_others_say() {
     let mut out = crate::support::Lines::spawn("reader", child.stdout.take().unwrap());
     talker.lines.expect("-- reader joined lobby");
     talker.say("hello reader\u{1b}[31m");
-    out.expect("<talker> hello reader^[[31m");
+    out.expect("<talker> hello reader␛[31m");
     talker.say("/join side");
     talker.say("over here");
     talker.say("/msg reader direct");

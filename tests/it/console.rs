@@ -57,5 +57,5 @@ fn without_a_console_stdin_is_not_read() {
         let _ = writeln!(stdin, "should not be said");
     }
     one.say("/who");
-    one.lines.expect("-- lobby has 1 members: user1");
+    one.lines.expect("-- lobby has 1 member: user1");
 }

@@ -142,13 +142,16 @@ fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
     let mut bob = PlainClient::named(server.addr, "bob");
     bob.say("hello alice");
     ui.wait_for("<bob> hello alice");
-    bob.write(b"\x1b]2;pwned\x07\x1b[2J\x1b[31mred?\x1b[0m after-escape\n");
+    bob.write(b"look \x1b]2;pwned\x07\x1b[2J\x1b[31mred?\x1b[0m after-escape\n");
     let screen = ui.wait_for("after-escape");
     assert!(
         screen.contains("<bob> hello alice"),
         "the screen was not cleared:\n{screen}"
     );
-    assert!(screen.contains("␛]2;pwned␇␛[2J␛[31mred?␛[0m after-escape"), "{screen}");
+    assert!(
+        screen.contains("look ␛]2;pwned␇␛[2J␛[31mred?␛[0m after-escape"),
+        "{screen}"
+    );
     assert_ne!(ui.show("#{pane_title}"), "pwned");
     ui.type_line("hi bob, 日本語 works");
     bob.lines.expect("<alice> hi bob, 日本語 works");
@@ -193,7 +196,7 @@ fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     }
     let mut erin = PlainClient::named(again.addr, "erin");
     erin.say("/who ops");
-    erin.lines.expect("-- ops has 1 members: dave");
+    erin.lines.expect("-- ops has 1 member: dave");
     erin.say("/join ops");
     ui.wait_for("joined: erin");
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::editor::{Edit, Editor};
-use super::sanitize::sanitize;
 use super::window::{Delivery, Entry, Kind, Window};
 use crate::client::Welcome;
 use crate::names::{Nick, RoomName};
 use crate::protocol::{Command, Event, Message, Millis, Recipient, Request, RequestId};
+use crate::terminal_text::sanitize;
 use crate::transport::text::{self, HELP};
 
 /// A pasted or typed message longer than this many lines asks for confirmation before it is sent.
@@ -500,7 +500,11 @@ impl App {
             }
             Event::Help => HELP.lines().for_each(|l| self.notice_active(l, false)),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
-            Event::Welcome { .. } | Event::Pong | Event::Connected { .. } | Event::Disconnected { .. } => {}
+            Event::Welcome { .. }
+            | Event::Echo(_)
+            | Event::Pong
+            | Event::Connected { .. }
+            | Event::Disconnected { .. } => {}
         }
     }
 
