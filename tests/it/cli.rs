@@ -137,8 +137,10 @@ fn send_to_a_nick_and_to_a_room() {
 fn send_refuses_what_it_cannot_deliver() {
     let server = TestServer::start(&["--max-message", "100"]);
     let addr = server.addr.to_string();
-    let cases: [(&[&str], &[u8], &str); 3] = [
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let cases: [(&[&str], &[u8], &str); 4] = [
         (&["--to", "nobody"], b"x", "not delivered: nobody is called nobody"),
+        (&["--nick", "ann"], b"as ann?", "the nick ann is taken"),
         (&[], &[b'x'; 101], "larger than the server's limit of 100 bytes"),
         (&[], b"", "there is nothing to send"),
     ];
@@ -153,6 +155,12 @@ fn send_refuses_what_it_cannot_deliver() {
             text(&output.stderr)
         );
     }
+    ann.say("/ping");
+    let mut heard = Vec::new();
+    while let Some(line) = ann.lines.next().filter(|l| l != "-- pong") {
+        heard.push(line);
+    }
+    assert!(!heard.iter().any(|l| l.contains("as ann?")), "{heard:?}");
 }
 
 #[test]

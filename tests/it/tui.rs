@@ -200,3 +200,16 @@ fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     erin.say("/join ops");
     ui.wait_for("joined: erin");
 }
+
+#[test]
+fn a_first_connection_that_fails_exits_one_with_the_reason() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ui = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]);
+    assert_eq!(ui.wait_exit(), "1");
+    let screen = ui.screen();
+    assert!(screen.contains("cannot connect to"), "{screen}");
+    assert!(!screen.contains("retrying"), "{screen}");
+}
