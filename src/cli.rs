@@ -1,5 +1,6 @@
 //! The command line: subcommands and flags. The doc comments are the help text.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +90,17 @@ pub struct ServeArgs {
     /// The operator's nick in the chat.
     #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_nick)]
     pub operator_nick: Nick,
+    /// Append the log to FILE instead of stderr. Without it, a console on a terminal keeps the
+    /// operator's typing clear: only warnings and the "listening on" line go to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Whether the operator console runs: given `--console`, or stdin is a terminal and not `--no-console`.
+    pub fn console_runs(&self) -> bool {
+        self.console || (!self.no_console && std::io::stdin().is_terminal())
+    }
 }
 
 #[derive(Debug, Args)]

@@ -271,6 +271,10 @@ impl Hub {
                 Ok(Done::Answered(None))
             }
             Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
+            Command::Quit { .. } if self.operators.contains(&conn) => Err((
+                ErrorCode::NotPermitted,
+                "the console stays as long as the server runs; Ctrl-C stops the server".to_owned(),
+            )),
             Command::Quit { reason } => {
                 let bye = reason.clone().unwrap_or_else(|| "goodbye".to_owned());
                 out.tell(conn, Event::Bye { reason: bye });

@@ -123,7 +123,7 @@ impl Server {
         };
         for listener in self.listeners {
             if let Ok(addr) = listener.local_addr() {
-                info!("listening on {addr}");
+                info!(target: "sockchat::server::listening", "listening on {addr}");
             }
             tracker.spawn(accept_loop(listener, admission.clone(), shutdown.clone()));
         }

@@ -87,7 +87,7 @@ where
             written = &mut writing => {
                 let reason = match written {
                     Ok(()) => "closed by the server".to_owned(),
-                    Err(e) => e.to_string(),
+                    Err(e) => lost(conn, &e),
                 };
                 disconnect(&hub, conn, reason.clone()).await;
                 reason
@@ -95,6 +95,20 @@ where
         };
         info!(%conn, reason, "session ended");
     }
+}
+
+/// Why a connection failed, in words for the people who share its rooms; the details go to the log.
+fn lost(conn: ConnId, error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    info!(%conn, %error, "connection failed");
+    let words = match error.kind() {
+        ErrorKind::ConnectionReset => "connection reset",
+        ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => "connection lost",
+        ErrorKind::TimedOut => "connection timed out",
+        ErrorKind::NetworkDown | ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => "network unreachable",
+        _ => "connection error",
+    };
+    words.to_owned()
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {
@@ -116,7 +130,7 @@ fn read_requests<'a, S: Source>(
         loop {
             let first = match frames.next().await {
                 None => return "connection closed by the client".to_owned(),
-                Some(Err(e)) => return e.to_string(),
+                Some(Err(e)) => return lost(conn, &e),
                 Some(Ok(frame)) => frame,
             };
             let max_frame = frames.max_frame_bytes();

@@ -214,3 +214,16 @@ fn commands_with_extra_words_are_refused_with_their_usage() {
     ann.say("/rooms");
     ann.lines.expect("-- 1 room:");
 }
+
+#[test]
+fn a_reset_connection_is_told_in_words() {
+    use std::io::Write;
+    let server = TestServer::start(&[]);
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut rude = std::net::TcpStream::connect(server.addr).unwrap();
+    rude.write_all(b"/nick rude\n").unwrap();
+    bob.lines.expect("-- user2 is now known as rude");
+    // Closing with the server's lines unread makes the kernel reset the connection.
+    drop(rude);
+    bob.lines.expect("-- rude quit (connection reset)");
+}

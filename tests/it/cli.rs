@@ -187,3 +187,47 @@ fn usage_errors_exit_two() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("a nick must start with a letter"));
 }
+
+/// Waits until the file at `path` holds `text`, and returns what it holds.
+fn file_until(path: &std::path::Path, text: &str) -> String {
+    let deadline = std::time::Instant::now() + crate::support::TIMEOUT;
+    loop {
+        let held = std::fs::read_to_string(path).unwrap_or_default();
+        if held.contains(text) {
+            return held;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{text:?} never reached {path:?}: {held}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_log_can_go_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("sockchat-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("serve.log");
+    let mut server = binary()
+        .args(["serve", "--no-console", "--listen", "127.0.0.1:0", "--log-file"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logged = file_until(&log, "listening on 127.0.0.1:");
+    let addr = logged
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the address is logged");
+    let _ann = PlainClient::connect(addr, "ann");
+    file_until(&log, "connected");
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    assert_eq!(text(&output.stderr), "", "nothing goes to stderr");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -213,3 +213,30 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
     assert!(screen.contains("cannot connect to"), "{screen}");
     assert!(!screen.contains("retrying"), "{screen}");
 }
+
+#[test]
+fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
+    let ui = Tmux::start(&["serve", "--listen", "127.0.0.1:0"]);
+    let screen = ui.wait_for("listening on 127.0.0.1:");
+    let addr: std::net::SocketAddr = screen
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the address is on the screen");
+    ui.keys(&["-l", "half a li"]);
+    let mut ann = PlainClient::named(addr, "ann");
+    ann.say("hello console");
+    let screen = ui.wait_for("<ann> hello console");
+    assert!(screen.contains("-- #1 user1 connected from"), "{screen}");
+    let logged: Vec<&str> = screen.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert_eq!(logged.len(), 1, "only the listening line is logged here:\n{screen}");
+    ui.keys(&["-l", "ne"]);
+    ui.keys(&["Enter"]);
+    ann.lines.expect("<server> half a line");
+    ui.type_line("/quit");
+    ui.wait_for("!! the console stays as long as the server runs; Ctrl-C stops the server");
+    // Ctrl-C would reach the test's shell too; SIGTERM is the same shutdown.
+    Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
+    assert_eq!(ui.wait_exit(), "0");
+}
