@@ -49,6 +49,10 @@ pub enum Subcommands {
     /// Fetch a URL with HTTP/1.1 (GET or HEAD), as curl does; the body goes to stdout.
     Get(GetArgs),
     /// Load a chat server (sockchat, an IRC server, ncat --chat) and measure deliveries and latency.
+    ///
+    /// The report counts deliveries: lost (expected, never arrived), duplicated, out of order (after a
+    /// later message of the same sender) and foreign (a stamped message this run did not send: a
+    /// leftover of an earlier run, or a server mixing up its streams).
     Bench(BenchArgs),
 }
 
@@ -258,7 +262,9 @@ pub struct BenchArgs {
     /// Connections being set up at once.
     #[arg(long, default_value_t = 200)]
     pub connects: usize,
-    /// The server's process id: report its memory per connection and CPU time.
+    /// The server's process id: report its memory per connection and CPU time. Memory per connection
+    /// is the RSS growth while the clients connect, so it is right only against a freshly started
+    /// server (an allocator reuses what earlier connections freed); the report says when it is not.
     #[arg(long)]
     pub pid: Option<u32>,
     /// Seconds allowed for connecting and joining.
