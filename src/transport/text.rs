@@ -22,14 +22,14 @@ pub enum Typed {
 /// The commands, as `/help` lists them.
 pub const HELP: &str = "\
 commands:
-  TEXT                  say TEXT in your current room (start it with // to say a line that starts with /)
+  TEXT                  say TEXT in your current room (// to start it with /)
   /me ACTION            act in your current room
   /msg NICK TEXT        send TEXT to NICK alone
   /nick NAME            change your nick
   /join ROOM            join ROOM (creating it) and make it your current room
   /part [ROOM]          leave ROOM, or your current room
   /topic [TEXT]         show or set the topic of your current room
-  /who [ROOM]           list the members of ROOM, or of your current room (or /names)
+  /who [ROOM]           list who is in ROOM, or in your current room (/names)
   /rooms                list the rooms (or /list)
   /ping                 ask the server for a pong
   /help                 this list
@@ -286,7 +286,12 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             notice(out, &format!("{room} has {count}: {}", names.join(" ")));
         }
         Event::Rooms { rooms } => write_rooms(out, rooms),
-        Event::Help => HELP.lines().for_each(|l| notice(out, l)),
+        // The server's own text, aligned with runs of spaces that others' text may not have.
+        Event::Help => HELP.lines().for_each(|l| {
+            out.push_str("-- ");
+            out.push_str(l);
+            out.push('\n');
+        }),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
         Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
@@ -541,6 +546,7 @@ mod tests {
                 "-- lobby has no topic\n",
             ),
             (Event::Bye { reason: "x".into() }, "-- bye: x\n"),
+            (Event::Help, "-- commands:\n--   TEXT                  say TEXT"),
             (
                 Event::Echo(Message {
                     id: MessageId(1),
@@ -564,7 +570,11 @@ mod tests {
             ),
         ];
         for (event, want) in cases {
-            assert_eq!(render(&event, Focus::Current), want.as_bytes(), "{event:?}");
+            let got = render(&event, Focus::Current);
+            match event {
+                Event::Help => assert!(got.starts_with(want.as_bytes()), "{got:?}"),
+                _ => assert_eq!(got, want.as_bytes(), "{event:?}"),
+            }
         }
     }
 }

@@ -281,7 +281,7 @@ impl App {
         let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
         let rest = rest.trim();
         match name {
-            "/help" => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            "/help" => self.help(),
             "/clear" => self.windows[self.active].entries.clear(),
             "/query" => match Nick::parse(rest) {
                 Ok(nick) => self.active = self.window_for(Kind::Direct(nick)),
@@ -529,7 +529,7 @@ impl App {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
                 self.notice_active(&format!("rooms: {}", listed.join(", ")), false);
             }
-            Event::Help => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
             | Event::Echo(_)
@@ -663,6 +663,18 @@ impl App {
         }
         self.windows.push(Window::new(kind));
         self.windows.len() - 1
+    }
+
+    /// The client's own help, aligned with runs of spaces the sanitizer would cut from others' text.
+    fn help(&mut self) {
+        for line in HELP.lines() {
+            let entry = Entry::Notice {
+                ts: self.now,
+                text: line.to_owned(),
+                error: false,
+            };
+            self.windows[self.active].push(entry, true);
+        }
     }
 
     fn notice_active(&mut self, text: &str, error: bool) {
