@@ -6,6 +6,15 @@
 /// the start of the next row of an 80-column terminal, where it would look like a server notice.
 pub const MAX_BLANK_RUN: usize = 8;
 
+/// The terminal width that plain mode guards the rows of: the narrowest common terminal.
+pub const GUARDED_COLUMNS: usize = 80;
+
+/// How a line of plain mode begins: a notice, an error, an echo, a message, an action, a room.
+const LINE_STARTS: [&str; 6] = ["--", "!!", "->", "<", "*", "["];
+
+/// Put before text that would begin a wrapped row looking like the start of a line of its own.
+const ROW_GUARD: char = '\u{b7}';
+
 /// Columns a tab stands for.
 const TAB_COLUMNS: usize = 4;
 
@@ -41,6 +50,30 @@ pub fn push_sanitized(out: &mut String, text: &str) {
         blanks = 0;
         out.push(visible(c));
     }
+}
+
+/// Appends one line of plain mode: `prefix` (the server's), then `text` (someone's) sanitized, and
+/// where `text` would begin a row of a `GUARDED_COLUMNS`-wide terminal with what begins a line of its
+/// own (`-- `, `<bob>` ...), a `·` first, so that a wrapped row never passes for the server's line
+/// or someone else's.
+pub fn push_line(out: &mut String, prefix: &str, text: &str) {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let shown = sanitize(text);
+    out.push_str(prefix);
+    let mut column = prefix.width() % GUARDED_COLUMNS;
+    for (at, c) in shown.char_indices() {
+        let width = c.width().unwrap_or(0);
+        if column + width > GUARDED_COLUMNS {
+            column = 0;
+            if LINE_STARTS.iter().any(|start| shown[at..].starts_with(start)) {
+                out.push(ROW_GUARD);
+                column = 1;
+            }
+        }
+        out.push(c);
+        column += width;
+    }
+    out.push('\n');
 }
 
 /// The character shown for `c`: itself when it is harmless.
@@ -116,6 +149,32 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(sanitize(&input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn no_wrapped_row_passes_for_a_line_of_its_own() {
+        let filler = "x".repeat(80 - "<mallory> ".len());
+        let cases = [
+            (
+                format!("{filler}-- server: shutting down"),
+                format!("<mallory> {filler}\u{b7}-- server: shutting down\n"),
+            ),
+            (
+                format!("{filler}<bob> hi"),
+                format!("<mallory> {filler}\u{b7}<bob> hi\n"),
+            ),
+            (format!("{filler}x-- fine"), format!("<mallory> {filler}x-- fine\n")),
+            (
+                format!("{filler}{filler}xxxxxxxxxx!! no"),
+                format!("<mallory> {filler}{filler}xxxxxxxxxx\u{b7}!! no\n"),
+            ),
+            ("short -- fine".to_owned(), "<mallory> short -- fine\n".to_owned()),
+        ];
+        for (text, want) in cases {
+            let mut out = String::new();
+            push_line(&mut out, "<mallory> ", &text);
+            assert_eq!(out, want, "{text:?}");
         }
     }
 

@@ -37,5 +37,4 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
         return;
     };
     session::serve(session, frames, tokio::io::stdout(), hub, limits.write_interval).await;
-    tracing::warn!("the console has closed (its input ended); the server runs on until Ctrl-C or SIGTERM");
 }

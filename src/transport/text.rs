@@ -7,7 +7,7 @@ use bytes::Bytes;
 use crate::hub::Focus;
 use crate::names::{ConnId, Nick, RoomName};
 use crate::protocol::{Command, Event, Message, Recipient, Request, RoomSummary};
-use crate::terminal_text::push_sanitized;
+use crate::terminal_text::push_line;
 
 /// What one typed line amounts to.
 #[derive(Debug, PartialEq)]
@@ -355,9 +355,7 @@ fn counted(n: usize, one: &str, many: &str) -> String {
 
 /// One output line, with whatever could upset a terminal shown harmlessly.
 fn line(out: &mut String, prefix: &str, text: &str) {
-    out.push_str(prefix);
-    push_sanitized(out, text);
-    out.push('\n');
+    push_line(out, prefix, text);
 }
 
 #[cfg(test)]

@@ -181,21 +181,27 @@ fn invisible_characters_and_runs_of_spaces_never_reach_nc_raw() {
     let mut mallory = PlainClient::named(server.addr, "mallory");
     let mut bob = PlainClient::named(server.addr, "bob");
     let fake = format!("{}-- server: the server is shutting down", " ".repeat(150));
+    let filler = "x".repeat(80 - "<mallory> ".len());
     mallory.say("a\u{200b}b\u{200f}c\u{61c}d\u{2060}e\u{feff}f\u{2028}g\u{202e}h");
     mallory.say(&fake);
+    mallory.say(&format!("{filler}-- server: the server is shutting down"));
     mallory.say(&format!("/quit {fake}"));
     let hidden = bob.lines.next_bytes_until(|l| l.starts_with(b"<mallory> a"));
     assert_eq!(
         String::from_utf8(hidden).unwrap(),
         "<mallory> a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{fffd}f\u{fffd}g\u{fffd}h"
     );
-    for line in [
-        bob.lines.until(|l| l.starts_with("<mallory>")),
-        bob.lines.until(|l| l.starts_with("-- mallory quit")),
-    ] {
+    let spaced = bob.lines.until(|l| l.starts_with("<mallory>"));
+    let filled = bob.lines.until(|l| l.starts_with("<mallory>"));
+    let quit = bob.lines.until(|l| l.starts_with("-- mallory quit"));
+    for line in [&spaced, &quit] {
         let at = line.find("-- server").expect("the text arrives");
         assert!(at < 80, "starts a row of an 80-column terminal: {line:?}");
     }
+    assert_eq!(
+        filled,
+        format!("<mallory> {filler}\u{b7}-- server: the server is shutting down")
+    );
 }
 
 #[test]

@@ -333,10 +333,7 @@ fn help_is_the_clients_own() {
         assert!(shown.contains(wanted), "{wanted} missing from {shown}");
     }
     assert!(!shown.contains("operator only"), "{shown}");
-    assert!(
-        shown.contains("  /query NICK          open a window"),
-        "aligned: {shown}"
-    );
+    assert!(shown.contains("  /query NICK       open a window"), "aligned: {shown}");
 }
 
 #[test]
