@@ -69,6 +69,7 @@ fn fan_out(c: &mut Criterion) {
             room: None,
             peer: String::new(),
             operator: false,
+            echo: false,
         };
         hub.handle(Input::Connect(arrival), 0);
     }

@@ -98,8 +98,50 @@ pub struct ServerUse {
     pub rss_before_bytes: u64,
     pub rss_connected_bytes: u64,
     pub rss_after_bytes: u64,
+    /// The growth of the server's RSS while the clients connected, per client. Memory that earlier
+    /// connections freed is reused without growing RSS, so this is right only against a server that
+    /// has not served more connections before: `memory_caveat` says when it is not to be trusted.
     pub bytes_per_connection: f64,
+    pub memory_caveat: Option<MemoryCaveat>,
     pub cpu_seconds: f64,
+}
+
+/// Why `bytes_per_connection` may be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryCaveat {
+    /// Too little to be a connection's state: the server reused memory freed by earlier
+    /// connections (a second run against the same server), so the figure is too low.
+    Reused,
+    /// The server kept most of what the clients cost after they left (allocators do): this figure is
+    /// right, but a later run against the same server will come out too low.
+    KeptAfterwards,
+}
+
+/// Less than this per connection is not a server's state for it but memory reused from before.
+pub const MIN_PLAUSIBLE_BYTES_PER_CONNECTION: f64 = 256.0;
+
+/// Whether the RSS figures of a run can be trusted for memory per connection.
+pub fn memory_caveat(before: u64, connected: u64, after: u64, clients: usize) -> Option<MemoryCaveat> {
+    let grown = connected.saturating_sub(before);
+    if (grown as f64) < MIN_PLAUSIBLE_BYTES_PER_CONNECTION * clients as f64 {
+        return Some(MemoryCaveat::Reused);
+    }
+    let kept = after.saturating_sub(before);
+    (kept * 2 > grown).then_some(MemoryCaveat::KeptAfterwards)
+}
+
+impl MemoryCaveat {
+    fn explain(self) -> &'static str {
+        match self {
+            MemoryCaveat::Reused => {
+                "not to be trusted: too low, the server reused memory freed by earlier connections; restart it and run again"
+            }
+            MemoryCaveat::KeptAfterwards => {
+                "right for this run; the server kept that memory after the clients left, so restart it before measuring again"
+            }
+        }
+    }
 }
 
 /// Which clients finished joining before the run began; later ones are turned away.
@@ -272,6 +314,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Report> {
                 rss_connected_bytes: connected_rss,
                 rss_after_bytes: rss_after,
                 bytes_per_connection: connected_rss.saturating_sub(rss_before) as f64 / options.clients.max(1) as f64,
+                memory_caveat: memory_caveat(rss_before, connected_rss, rss_after, options.clients.max(1)),
                 cpu_seconds: cpu_after - cpu_before,
             }),
     })
@@ -593,7 +636,7 @@ impl Report {
         );
         out.push_str(&format!("connect+join   {:.3} s\n", self.connect_join_seconds));
         out.push_str(&format!(
-            "deliveries     {} of {} expected: {} lost, {} duplicated, {} out of order, {} foreign\n",
+            "deliveries     {} of {} expected: {} lost, {} duplicated, {} out of order, {} foreign (not sent by this run)\n",
             self.counts.received,
             self.expected,
             self.lost,
@@ -619,7 +662,42 @@ impl Report {
                 s.bytes_per_connection,
                 s.cpu_seconds
             ));
+            if let Some(caveat) = s.memory_caveat {
+                out.push_str(&format!("               bytes per connection: {}\n", caveat.explain()));
+            }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_per_connection_is_trusted_only_when_it_can_be() {
+        const MIB: u64 = 1 << 20;
+        let cases = [
+            // A fresh server that gives the memory back.
+            (10 * MIB, 40 * MIB, 12 * MIB, 10_000, None),
+            // A fresh server that keeps it: right now, wrong next time.
+            (10 * MIB, 40 * MIB, 39 * MIB, 10_000, Some(MemoryCaveat::KeptAfterwards)),
+            // The next run against that server: 20 bytes per connection.
+            (
+                39 * MIB,
+                39 * MIB + 200_000,
+                39 * MIB,
+                10_000,
+                Some(MemoryCaveat::Reused),
+            ),
+            (39 * MIB, 38 * MIB, 38 * MIB, 10_000, Some(MemoryCaveat::Reused)),
+        ];
+        for (before, connected, after, clients, want) in cases {
+            assert_eq!(
+                memory_caveat(before, connected, after, clients),
+                want,
+                "{before} {connected} {after} {clients}"
+            );
+        }
     }
 }

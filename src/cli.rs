@@ -1,5 +1,6 @@
 //! The command line: subcommands and flags. The doc comments are the help text.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,6 +65,10 @@ pub enum Subcommands {
     /// Fetch a URL with HTTP/1.1 (GET or HEAD), as curl does; the body goes to stdout.
     Get(GetArgs),
     /// Load a chat server (sockchat, an IRC server, ncat --chat) and measure deliveries and latency.
+    ///
+    /// The report counts deliveries: lost (expected, never arrived), duplicated, out of order (after a
+    /// later message of the same sender) and foreign (a stamped message this run did not send: a
+    /// leftover of an earlier run, or a server mixing up its streams).
     Bench(BenchArgs),
 }
 
@@ -137,6 +142,17 @@ pub struct ServeArgs {
     /// The operator's nick in the chat; nobody else may take it, with or without the console.
     #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_nick)]
     pub operator_nick: Nick,
+    /// Append the log to FILE instead of stderr. Without it, a console on a terminal keeps the
+    /// operator's typing clear: only warnings and the "listening on" line go to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Whether the operator console runs: given `--console`, or stdin is a terminal and not `--no-console`.
+    pub fn console_runs(&self) -> bool {
+        self.console || (!self.no_console && std::io::stdin().is_terminal())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -294,7 +310,9 @@ pub struct BenchArgs {
     /// Connections being set up at once.
     #[arg(long, default_value_t = 200)]
     pub connects: usize,
-    /// The server's process id: report its memory per connection and CPU time.
+    /// The server's process id: report its memory per connection and CPU time. Memory per connection
+    /// is the RSS growth while the clients connect, so it is right only against a freshly started
+    /// server (an allocator reuses what earlier connections freed); the report says when it is not.
     #[arg(long)]
     pub pid: Option<u32>,
     /// Seconds allowed for connecting and joining.

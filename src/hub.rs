@@ -56,6 +56,9 @@ pub struct Arrival {
     pub peer: String,
     /// The operator console: may kick and address connections by number.
     pub operator: bool,
+    /// Wants a copy of each direct message it sends (`echo`): plain text and the console keep no
+    /// record of what they sent.
+    pub echo: bool,
 }
 
 /// What the server must do.
@@ -130,6 +133,8 @@ pub struct Hub {
     nicks: HashMap<NickKey, ConnId>,
     rooms: HashMap<RoomName, Room>,
     operators: BTreeSet<ConnId>,
+    /// Connections that get an `echo` of their direct messages.
+    echoed: BTreeSet<ConnId>,
     last_message: u64,
 }
 
@@ -141,6 +146,7 @@ impl Hub {
             nicks: HashMap::new(),
             rooms: HashMap::new(),
             operators: BTreeSet::new(),
+            echoed: BTreeSet::new(),
             last_message: 0,
         }
     }
@@ -219,6 +225,9 @@ impl Hub {
         out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
         if arrival.operator {
             self.operators.insert(conn);
+        }
+        if arrival.echo {
+            self.echoed.insert(conn);
         }
         self.enter(conn, room, out);
     }
@@ -304,13 +313,13 @@ impl Hub {
                 Ok(Done::Answered(None))
             }
             Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
+            Command::Quit { .. } if self.operators.contains(&conn) => Err((
+                ErrorCode::NotPermitted,
+                "the console stays as long as the server runs; Ctrl-C stops the server".to_owned(),
+            )),
             Command::Quit { reason } => {
-                out.tell(
-                    conn,
-                    Event::Bye {
-                        reason: "goodbye".to_owned(),
-                    },
-                );
+                let bye = reason.clone().unwrap_or_else(|| "goodbye".to_owned());
+                out.tell(conn, Event::Bye { reason: capped(bye) });
                 let reason = reason.map_or_else(|| "quit".to_owned(), capped);
                 self.remove(conn, reason, out);
                 Ok(Done::Gone)
@@ -371,6 +380,9 @@ impl Hub {
             text,
             action: false,
         };
+        if self.echoed.contains(&conn) {
+            out.tell(conn, Event::Echo(message.clone()));
+        }
         out.tell(target, Event::Message(message));
         Ok(Done::Answered(Some(id)))
     }
@@ -551,6 +563,7 @@ impl Hub {
             self.neighbours(conn),
         );
         self.operators.remove(&conn);
+        self.echoed.remove(&conn);
         let operators = self.operators.iter().map(|&c| elsewhere(c)).collect();
         out.deliver(
             Event::Disconnected {
@@ -584,6 +597,7 @@ impl Hub {
         self.nicks.clear();
         self.rooms.clear();
         self.operators.clear();
+        self.echoed.clear();
     }
 
     /// Takes `conn` out of `room`; the room it joined before becomes current if this one was.

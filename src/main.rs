@@ -21,7 +21,9 @@ const RUNTIME_STOP: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.command);
+    if let Err(e) = init_logging(&cli.command) {
+        return fail(&e);
+    }
     if let Subcommands::Get(args) = cli.command {
         return get(args);
     }
@@ -38,17 +40,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(command: &Subcommands) {
-    let default = match command {
-        Subcommands::Serve(_) => "info",
-        _ => "warn",
+/// What a console on a terminal lets through to stderr.
+const CONSOLE_LOG_FILTER: &str = "warn,sockchat::server::listening=info";
+
+/// Logs go to stderr, or to `--log-file`. A console on a terminal shares the terminal with stderr, so
+/// there, unless `RUST_LOG` says otherwise, only warnings and the listening address are logged: a
+/// log line in the middle of what the operator types would garble it.
+fn init_logging(command: &Subcommands) -> anyhow::Result<()> {
+    let (default, log_file) = match command {
+        Subcommands::Serve(args) if args.log_file.is_some() => ("info", args.log_file.clone()),
+        Subcommands::Serve(args) if args.console_runs() && std::io::stdin().is_terminal() => (CONSOLE_LOG_FILTER, None),
+        Subcommands::Serve(_) => ("info", None),
+        _ => ("warn", None),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // Where the console shares the terminal, lines short enough for it.
+    let targets = default != CONSOLE_LOG_FILTER;
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_target(targets);
+    match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
+            logs.with_writer(std::sync::Mutex::new(file)).with_ansi(false).init();
+        }
+        None => logs
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+    }
+    Ok(())
 }
 
 async fn run(command: Subcommands) -> anyhow::Result<()> {
@@ -62,7 +85,7 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let console = args.console || (!args.no_console && std::io::stdin().is_terminal());
+    let console = args.console_runs();
     let seconds = |s: f64, flag: &str| {
         Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("{flag} must be a number of seconds"))
     };

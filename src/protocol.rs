@@ -163,6 +163,8 @@ pub enum Event {
         max_message: usize,
     },
     Message(Message),
+    /// A copy of a direct message the client sent, for clients that asked for one (plain text).
+    Echo(Message),
     /// The request `id` was carried out; for a message, `message` is the id it was given.
     Ack {
         id: RequestId,

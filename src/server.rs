@@ -170,7 +170,7 @@ impl Server {
         };
         for listener in self.listeners {
             if let Ok(addr) = listener.local_addr() {
-                info!("listening on {addr}");
+                info!(target: "sockchat::server::listening", "listening on {addr}");
             }
             tracker.spawn(accept_loop(listener, admission.clone(), shutdown.clone()));
         }
@@ -322,6 +322,7 @@ async fn greet(
             room: None,
             peer: peer.to_string(),
             operator: false,
+            echo: true,
         },
         WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
             Some(arrival) => arrival,

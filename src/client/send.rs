@@ -29,7 +29,22 @@ pub async fn send<R: AsyncRead + Unpin>(
         welcome,
         mut events,
         mut commands,
-    } = Connection::connect(addr, Hello { nick, room }).await?;
+    } = Connection::connect(
+        addr,
+        Hello {
+            nick: nick.clone(),
+            room,
+        },
+    )
+    .await?;
+    if let Some(asked) = nick.filter(|asked| *asked != welcome.nick) {
+        let _ = commands.send_unanswered(Command::Quit { reason: None }).await;
+        let _ = commands.finish().await;
+        bail!(
+            "the nick {asked} is taken (the server would call you {}); nothing was sent",
+            welcome.nick
+        );
+    }
     let text = read_message(input, welcome.max_message).await?;
     let command = match to {
         Destination::Room(room) => Command::Say {

@@ -2,8 +2,8 @@
 
 mod app;
 mod editor;
+mod help;
 mod link;
-mod sanitize;
 mod terminal;
 mod view;
 mod window;
@@ -14,9 +14,8 @@ use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 
 pub use app::{Action, App, LinkState, Msg};
-pub use sanitize::sanitize;
 
-use crate::client::Hello;
+use crate::client::{Connection, Hello};
 use crate::names::{Nick, RoomName};
 
 /// How many requests may wait for the connection task.
@@ -26,26 +25,24 @@ pub const EVENT_QUEUE: usize = 4096;
 /// The most events handled between two draws.
 pub const EVENTS_PER_DRAW: usize = 512;
 
-/// Runs the full-screen client until the user quits; the terminal is restored however it ends.
+/// Runs the full-screen client until the user quits; the terminal is restored however it ends. A first
+/// connection that fails is an error: reconnecting is only for a server that once answered.
 pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
+    let hello = Hello { nick: Some(nick), room };
+    let first = Connection::connect(&addr, hello.clone()).await?;
     let mut screen = terminal::enter()?;
-    let result = event_loop(&mut screen, addr, nick, room).await;
+    let result = event_loop(&mut screen, first, addr, hello).await;
     terminal::leave();
     result
 }
 
-async fn event_loop(
-    screen: &mut DefaultTerminal,
-    addr: String,
-    nick: Nick,
-    room: Option<RoomName>,
-) -> anyhow::Result<()> {
-    let mut app = App::new(nick.clone());
+async fn event_loop(screen: &mut DefaultTerminal, first: Connection, addr: String, hello: Hello) -> anyhow::Result<()> {
+    let mut app = App::new(hello.nick.clone().unwrap_or_else(|| first.welcome.nick.clone()));
     let size = screen.size()?;
     app.update(Msg::Resize(size.width, size.height), crate::clock::now());
     let (requests, request_rx) = mpsc::channel(REQUEST_QUEUE);
     let (msg_tx, mut msgs) = mpsc::channel(EVENT_QUEUE);
-    let link = tokio::spawn(link::run(addr, Hello { nick: Some(nick), room }, request_rx, msg_tx));
+    let link = tokio::spawn(link::run(first, addr, hello, request_rx, msg_tx));
     let mut keys = EventStream::new();
     let mut terminate = terminate_signal()?;
     loop {

@@ -23,6 +23,7 @@ fn arrival(conn: u64, nick: Option<&str>) -> Input {
         room: None,
         peer: format!("127.0.0.1:{}", 5000 + conn),
         operator: conn == 0,
+        echo: conn == 0,
     })
 }
 
@@ -355,6 +356,7 @@ fn operator_sees_arrivals_and_may_kick() {
             (
                 request(0, None, r#"{"type":"msg","to":1,"text":"hello one"}"#),
                 &[
+                    r#"#0 away {"type":"echo","id":1,"ts":1700000000000,"from":"server","to":"ann","text":"hello one"}"#,
                     r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"server","to":"ann","text":"hello one"}"#,
                 ],
             ),
@@ -382,7 +384,7 @@ fn quit_and_disconnect_free_the_nick() {
     assert_eq!(
         got,
         [
-            r#"#1 away {"type":"bye","reason":"goodbye"}"#,
+            r#"#1 away {"type":"bye","reason":"bed"}"#,
             r#"#2 away {"type":"quit","nick":"ann","reason":"bed"}"#,
             "#1 closed",
         ]

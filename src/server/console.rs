@@ -32,6 +32,7 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
         room: None,
         peer: "the console".to_owned(),
         operator: true,
+        echo: true,
     };
     let registering = session::register(arrival, mode, &hub, limits.max_queued, &published);
     let Some(session) = Box::pin(registering).await else {

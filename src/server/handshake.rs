@@ -55,6 +55,7 @@ pub async fn hello<W: AsyncWrite + Unpin>(
                         room,
                         peer: peer.to_string(),
                         operator: false,
+                        echo: false,
                     });
                 }
                 Command::Hello { version, .. } => (

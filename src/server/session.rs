@@ -106,7 +106,7 @@ where
             written = &mut writing => {
                 let reason = match written {
                     Ok(()) => "closed by the server".to_owned(),
-                    Err(e) => e.to_string(),
+                    Err(e) => lost(conn, &e),
                 };
                 disconnect(&hub, conn, reason.clone()).await;
                 reason
@@ -114,6 +114,26 @@ where
         };
         info!(%conn, reason, "session ended");
     }
+}
+
+/// Why a connection failed, in words for the people who share its rooms; the details go to the log.
+fn lost(conn: ConnId, error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    info!(%conn, %error, "connection failed");
+    // The server's own errors (a deadline, say) are already words for people.
+    if error.raw_os_error().is_none()
+        && let Some(ours) = error.get_ref()
+    {
+        return ours.to_string();
+    }
+    let words = match error.kind() {
+        ErrorKind::ConnectionReset => "connection reset",
+        ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => "connection lost",
+        ErrorKind::TimedOut => "connection timed out",
+        ErrorKind::NetworkDown | ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => "network unreachable",
+        _ => "connection error",
+    };
+    words.to_owned()
 }
 
 async fn disconnect(hub: &mpsc::Sender<HubMessage>, conn: ConnId, reason: String) {
@@ -146,7 +166,7 @@ fn read_requests<'a, S: Source>(
             }
             let first = match frames.next().await {
                 None => return "connection closed by the client".to_owned(),
-                Some(Err(e)) => return e.to_string(),
+                Some(Err(e)) => return lost(conn, &e),
                 Some(Ok(frame)) => frame,
             };
             let batch = gather(conn, mode, first, frames, outbox.answer_room(), gate.as_mut());
@@ -189,7 +209,7 @@ fn gather<S: Source>(
     let mut next = Some(first);
     while let Some(frame) = next.take() {
         let bytes = frame.wire_bytes();
-        if let Some(input) = input(conn, mode, frame) {
+        if let Some(input) = input(conn, mode, frame, frames.max_frame_bytes()) {
             answers += answer_bytes(&input);
             batch.push(input);
             if let Some(gate) = gate.as_mut() {
@@ -228,9 +248,9 @@ fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, conn: ConnId, outbox: &Arc<Outbox
 }
 
 /// One frame as hub input; `None` for a frame that asks nothing (an empty line).
-fn input(conn: ConnId, mode: WireMode, frame: Frame) -> Option<Input> {
+fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize) -> Option<Input> {
     let input = match frame {
-        Frame::TooLong => too_long(conn),
+        Frame::TooLong => too_long(conn, max_frame),
         Frame::Line(line) => decode(conn, mode, line)?,
     };
     if let Input::Reject { conn, message, .. } = &input {
@@ -239,8 +259,8 @@ fn input(conn: ConnId, mode: WireMode, frame: Frame) -> Option<Input> {
     Some(input)
 }
 
-fn too_long(conn: ConnId) -> Input {
-    let message = "that frame was longer than the server accepts and was dropped".to_owned();
+fn too_long(conn: ConnId, max_frame: usize) -> Input {
+    let message = format!("that line was longer than the {max_frame} bytes the server accepts and was dropped");
     Input::Reject {
         conn,
         id: None,
@@ -329,6 +349,7 @@ mod tests {
                 room: None,
                 peer: String::new(),
                 operator: false,
+                echo: false,
             };
             hub.handle(Input::Connect(arrival), 0);
             if conn <= 200 {

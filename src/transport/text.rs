@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::hub::Focus;
 use crate::names::{ConnId, Nick, RoomName};
 use crate::protocol::{Command, Event, Message, Recipient, Request, RoomSummary};
+use crate::terminal_text::push_line;
 
 /// What one typed line amounts to.
 #[derive(Debug, PartialEq)]
@@ -21,15 +22,16 @@ pub enum Typed {
 /// The commands, as `/help` lists them.
 pub const HELP: &str = "\
 commands:
-  TEXT                  say TEXT in your current room (start it with // to say a line that starts with /)
+  TEXT                  say TEXT in your current room (// to start it with /)
   /me ACTION            act in your current room
   /msg NICK TEXT        send TEXT to NICK alone
   /nick NAME            change your nick
   /join ROOM            join ROOM (creating it) and make it your current room
   /part [ROOM]          leave ROOM, or your current room
   /topic [TEXT]         show or set the topic of your current room
-  /who [ROOM]           list the members of ROOM, or of your current room
-  /rooms                list the rooms
+  /who [ROOM]           list who is in ROOM, or in your current room (/names)
+  /rooms                list the rooms (or /list)
+  /ping                 ask the server for a pong
   /help                 this list
   /quit [REASON]        leave (typing exit alone does too)
 operator only:
@@ -40,7 +42,7 @@ operator only:
 pub fn parse(line: &[u8]) -> Typed {
     let bytes = strip_telnet(line);
     let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_end_matches(['\r', '\0']);
+    let text = after_terminal_keys(text.trim_end_matches(['\r', '\0']));
     if text.trim().is_empty() {
         return Typed::Nothing;
     }
@@ -68,26 +70,32 @@ fn say(text: String, action: bool) -> Typed {
 
 fn slash_command(line: &str) -> Typed {
     let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
-    let rest = rest.trim_start();
-    let arg = rest.split_whitespace().next();
+    let rest = rest.trim();
+    let words: Vec<&str> = rest.split_whitespace().collect();
     let result = match name.to_ascii_lowercase().as_str() {
         "me" if !rest.is_empty() => Ok(say(rest.to_owned(), true)),
-        "msg" | "query" | "m" => direct(rest),
-        "nick" => need(arg, "/nick NAME")
+        "msg" | "m" => direct(rest),
+        "query" if words.len() < 2 => Err(QUERY_HERE.to_owned()),
+        "query" => direct(rest),
+        "nick" => one(&words, "/nick NAME")
             .and_then(|a| Nick::parse(a).map_err(|e| e.to_string()))
             .map(|nick| typed(Command::Nick { nick })),
-        "join" | "j" => need(arg, "/join ROOM")
+        "join" | "j" => one(&words, "/join ROOM")
             .and_then(room)
             .map(|room| typed(Command::Join { room })),
-        "part" | "leave" => arg.map(room).transpose().map(|room| typed(Command::Part { room })),
+        "part" | "leave" => at_most_one(&words, "/part [ROOM]")
+            .and_then(|arg| arg.map(room).transpose())
+            .map(|room| typed(Command::Part { room })),
         "topic" => Ok(typed(Command::Topic {
             room: None,
             topic: (!rest.is_empty()).then(|| rest.to_owned()),
         })),
-        "who" | "names" => who(rest),
-        "rooms" | "list" => arg.map(room).transpose().map(|after| typed(Command::Rooms { after })),
-        "help" => Ok(typed(Command::Help)),
-        "ping" => Ok(typed(Command::Ping)),
+        "who" | "names" => who(&words),
+        "rooms" | "list" => at_most_one(&words, "/rooms [AFTER]")
+            .and_then(|arg| arg.map(room).transpose())
+            .map(|after| typed(Command::Rooms { after })),
+        "help" => none(&words, "/help").map(|()| typed(Command::Help)),
+        "ping" => none(&words, "/ping").map(|()| typed(Command::Ping)),
         "quit" | "exit" => Ok(typed(Command::Quit {
             reason: (!rest.is_empty()).then(|| rest.to_owned()),
         })),
@@ -99,18 +107,80 @@ fn slash_command(line: &str) -> Typed {
 }
 
 /// `/who [ROOM [AFTER]]`: a page of members, those after the nick AFTER.
-fn who(rest: &str) -> Result<Typed, String> {
-    let mut words = rest.split_whitespace();
-    let room = words.next().map(room).transpose()?;
-    let after = words
-        .next()
+fn who(words: &[&str]) -> Result<Typed, String> {
+    let usage = || "usage: /who [ROOM [AFTER]]".to_owned();
+    let (room_word, after_word) = match words {
+        [] => (None, None),
+        [room] => (Some(*room), None),
+        [room, after] => (Some(*room), Some(*after)),
+        _ => return Err(usage()),
+    };
+    let room = room_word.map(room).transpose()?;
+    let after = after_word
         .map(|a| Nick::parse(a).map_err(|e| e.to_string()))
         .transpose()?;
     Ok(typed(Command::Who { room, after }))
 }
 
-fn need<'a>(arg: Option<&'a str>, usage: &str) -> Result<&'a str, String> {
-    arg.ok_or_else(|| format!("usage: {usage}"))
+/// What `/query NICK` gets here: windows belong to the full-screen client.
+const QUERY_HERE: &str =
+    "usage: /msg NICK TEXT (/query NICK opens a window in the full-screen client; here every line is sent on its own)";
+
+fn one<'a>(words: &[&'a str], usage: &str) -> Result<&'a str, String> {
+    match words {
+        [word] => Ok(word),
+        _ => Err(format!("usage: {usage}")),
+    }
+}
+
+fn at_most_one<'a>(words: &[&'a str], usage: &str) -> Result<Option<&'a str>, String> {
+    match words {
+        [] => Ok(None),
+        [word] => Ok(Some(word)),
+        _ => Err(format!("usage: {usage}")),
+    }
+}
+
+fn none(words: &[&str], usage: &str) -> Result<(), String> {
+    match words {
+        [] => Ok(()),
+        _ => Err(format!("usage: {usage} (it takes no words after it)")),
+    }
+}
+
+/// A typed line without the terminal keys pressed before it: Ctrl-L's form feed, an arrow's escape
+/// sequence, a stray NUL. A command typed after them must still be a command; keys pressed later stay
+/// in the text, and readers are shown them defused.
+fn after_terminal_keys(text: &str) -> &str {
+    let mut rest = text;
+    loop {
+        let mut chars = rest.chars();
+        match chars.next() {
+            Some('\x1b') => {
+                skip_escape(&mut chars);
+                rest = chars.as_str();
+            }
+            Some(c) if c.is_ascii_control() && c != '\t' => rest = chars.as_str(),
+            _ => return rest,
+        }
+    }
+}
+
+/// Skips the rest of an escape sequence: CSI (`ESC [ params final`), SS3 (`ESC O x`) or `ESC x`.
+fn skip_escape(chars: &mut std::str::Chars<'_>) {
+    match chars.next() {
+        Some('[') => {
+            for c in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&c) {
+                    break;
+                }
+            }
+        }
+        Some('O') => {
+            chars.next();
+        }
+        _ => {}
+    }
 }
 
 fn room(text: &str) -> Result<RoomName, String> {
@@ -209,6 +279,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             notice(out, "type to talk; /help lists the commands; /quit leaves");
         }
         Event::Message(message) => write_message(out, message, focus),
+        Event::Echo(message) => write_echo(out, message),
         Event::Ack { .. } => {}
         Event::Pong => notice(out, "pong"),
         // Only structured clients are pinged.
@@ -229,18 +300,30 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
         Event::Members { room, nicks, more } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
-            notice(out, &format!("{room} has {} members: {}", nicks.len(), names.join(" ")));
-            if let (true, Some(last)) = (more, nicks.last()) {
-                notice(out, &format!("more follow: /who {room} {last}"));
+            let count = counted(nicks.len(), "member", "members");
+            match (more, nicks.last()) {
+                (true, Some(last)) => notice(
+                    out,
+                    &format!(
+                        "{room} has more than {count}: {} (more: /who {room} {last})",
+                        names.join(" ")
+                    ),
+                ),
+                _ => notice(out, &format!("{room} has {count}: {}", names.join(" "))),
             }
         }
         Event::Rooms { rooms, more } => {
             write_rooms(out, rooms);
             if let (true, Some(last)) = (more, rooms.last()) {
-                notice(out, &format!("more follow: /rooms {}", last.room));
+                notice(out, &format!("more rooms follow: /rooms {}", last.room));
             }
         }
-        Event::Help => HELP.lines().for_each(|l| notice(out, l)),
+        // The server's own text, aligned with runs of spaces that others' text may not have.
+        Event::Help => HELP.lines().for_each(|l| {
+            out.push_str("-- ");
+            out.push_str(l);
+            out.push('\n');
+        }),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
         Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
@@ -276,8 +359,17 @@ fn write_message(out: &mut String, message: &Message, focus: Focus) {
     }
 }
 
+/// One's own direct message, as irssi shows it: `-> *bob* text`.
+fn write_echo(out: &mut String, message: &Message) {
+    let to = message.to.as_ref().map_or("?", Nick::as_str);
+    let prefix = format!("-> *{to}* ");
+    for text_line in message.text.split('\n') {
+        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
+    }
+}
+
 fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
-    notice(out, &format!("{} rooms:", rooms.len()));
+    notice(out, &format!("{}:", counted(rooms.len(), "room", "rooms")));
     for RoomSummary { room, members, topic } in rooms {
         let topic = topic.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
         notice(out, &format!("  {room} ({members}){topic}"));
@@ -288,28 +380,14 @@ fn notice(out: &mut String, text: &str) {
     line(out, "-- ", text);
 }
 
-/// One output line, with whatever could upset a terminal shown harmlessly.
-fn line(out: &mut String, prefix: &str, text: &str) {
-    out.push_str(prefix);
-    for c in text.chars() {
-        push_visible(out, c);
-    }
-    out.push('\n');
+/// `1 room`, `2 rooms`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Control characters as caret notation (`^[` for ESC), and bidirectional overrides as U+FFFD,
-/// so that nobody's text can move another user's cursor or reorder their screen.
-fn push_visible(out: &mut String, c: char) {
-    match c {
-        '\t' => out.push(c),
-        '\0'..='\x1f' => {
-            out.push('^');
-            out.push(char::from(c as u8 + b'@'));
-        }
-        '\x7f' => out.push_str("^?"),
-        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push('\u{fffd}'),
-        _ => out.push(c),
-    }
+/// One output line, with whatever could upset a terminal shown harmlessly.
+fn line(out: &mut String, prefix: &str, text: &str) {
+    push_line(out, prefix, text);
 }
 
 #[cfg(test)]
@@ -360,6 +438,22 @@ mod tests {
             (b"/kick #2 spam", r#"{"type":"kick","target":2,"reason":"spam"}"#),
             (b"/kick bob", r#"{"type":"kick","target":"bob"}"#),
             (b"/frob", "invalid: unknown command /frob; /help lists the commands"),
+            (b"/nick a b", "invalid: usage: /nick NAME"),
+            (b"/join #bad room!", "invalid: usage: /join ROOM"),
+            (b"/part a b", "invalid: usage: /part [ROOM]"),
+            (b"/who a b", r#"{"type":"who","room":"a","after":"b"}"#),
+            (b"/who a b c", "invalid: usage: /who [ROOM [AFTER]]"),
+            (b"/names", r#"{"type":"who"}"#),
+            (b"/list", r#"{"type":"rooms"}"#),
+            (b"/rooms now", r#"{"type":"rooms","after":"now"}"#),
+            (b"/rooms a b", "invalid: usage: /rooms [AFTER]"),
+            (b"/ping", r#"{"type":"ping"}"#),
+            (b"/query bob", &format!("invalid: {QUERY_HERE}")),
+            (b"/query bob hi", r#"{"type":"msg","to":"bob","text":"hi"}"#),
+            (b"\x0c/topic crabs", r#"{"type":"topic","topic":"crabs"}"#),
+            (b"\x1b[A\x1b[D\x1bOPhi\x07", r#"{"type":"say","text":"hi\u0007"}"#),
+            (b"\x00\x0c", "nothing"),
+            (b"a\tb\r", r#"{"type":"say","text":"a\tb"}"#),
         ];
         for (input, want) in cases {
             assert_eq!(parsed(input), *want, "input {:?}", String::from_utf8_lossy(input));
@@ -405,7 +499,7 @@ mod tests {
             (
                 message(Some("lobby"), None, "\x1b[2Jgone\x07", false),
                 Focus::Current,
-                "<ann> ^[[2Jgone^G\n",
+                "<ann> ␛[2Jgone␇\n",
             ),
             (
                 message(Some("lobby"), None, "a\u{202e}b\u{9b}c", false),
@@ -450,7 +544,41 @@ mod tests {
                     nicks: vec![ann.clone()],
                     more: false,
                 },
-                "-- lobby has 1 members: ann\n",
+                "-- lobby has 1 member: ann\n",
+            ),
+            (
+                Event::Members {
+                    room: lobby.clone(),
+                    nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
+                    more: false,
+                },
+                "-- lobby has 2 members: ann bo\n",
+            ),
+            (
+                Event::Members {
+                    room: lobby.clone(),
+                    nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
+                    more: true,
+                },
+                "-- lobby has more than 2 members: ann bo (more: /who lobby bo)\n",
+            ),
+            (
+                Event::Rooms {
+                    rooms: vec![RoomSummary {
+                        room: lobby.clone(),
+                        members: 1,
+                        topic: None,
+                    }],
+                    more: false,
+                },
+                "-- 1 room:\n--   lobby (1)\n",
+            ),
+            (
+                Event::Quit {
+                    nick: ann.clone(),
+                    reason: format!("{}-- server: the server is shutting down\u{200f}", " ".repeat(150)),
+                },
+                "-- ann quit (        -- server: the server is shutting down\u{fffd})\n",
             ),
             (
                 Event::Topic {
@@ -461,6 +589,19 @@ mod tests {
                 "-- lobby has no topic\n",
             ),
             (Event::Bye { reason: "x".into() }, "-- bye: x\n"),
+            (Event::Help, "-- commands:\n--   TEXT                  say TEXT"),
+            (
+                Event::Echo(Message {
+                    id: MessageId(1),
+                    ts: 0,
+                    from: ann.clone(),
+                    room: None,
+                    to: Some(Nick::parse("bob").unwrap()),
+                    text: "psst\nthere".to_owned(),
+                    action: false,
+                }),
+                "-> *bob* psst\n-> *bob* there\n",
+            ),
             (Event::Pong, "-- pong\n"),
             (
                 Event::Ack {
@@ -472,7 +613,11 @@ mod tests {
             ),
         ];
         for (event, want) in cases {
-            assert_eq!(render(&event, Focus::Current), want.as_bytes(), "{event:?}");
+            let got = render(&event, Focus::Current);
+            match event {
+                Event::Help => assert!(got.starts_with(want.as_bytes()), "{got:?}"),
+                _ => assert_eq!(got, want.as_bytes(), "{event:?}"),
+            }
         }
     }
 }

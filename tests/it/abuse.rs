@@ -25,7 +25,7 @@ fn an_endless_line_is_dropped_without_being_buffered_and_the_client_survives() {
     flood.write(b"\nstill here\n");
     flood
         .lines
-        .expect("!! that frame was longer than the server accepts and was dropped");
+        .expect("!! that line was longer than the 4352 bytes the server accepts and was dropped");
     bob.lines.expect("<flood> still here");
 }
 

@@ -74,3 +74,18 @@ fn plain_lines_are_counted_too() {
     assert_eq!(report["counts"]["received"], report["expected"]);
     assert_eq!(report["counts"]["foreign"], 0);
 }
+
+#[test]
+fn memory_per_connection_is_never_shown_implausible_without_a_caveat() {
+    let server = TestServer::start(&[]);
+    let pid = server.pid().to_string();
+    for run in 0..2 {
+        let report = bench(&server, &["-c", "200", "-s", "1", "-m", "10", "--pid", &pid]);
+        let memory = &report["server"];
+        let per_connection = memory["bytes_per_connection"].as_f64().unwrap();
+        assert!(
+            per_connection >= 256.0 || memory["memory_caveat"] == "reused",
+            "run {run}: {memory}"
+        );
+    }
+}

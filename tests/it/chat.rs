@@ -64,6 +64,7 @@ fn direct_messages_reach_only_their_target() {
     let mut cy = PlainClient::named(server.addr, "cy");
     ann.say("/msg BOB just between us");
     bob.lines.expect("*ann* just between us");
+    ann.lines.expect("-> *bob* just between us");
     ann.say("/msg nobody hello?");
     ann.lines.expect("!! nobody is called nobody");
     ann.say("for everyone");
@@ -94,13 +95,13 @@ fn rename_join_part_and_topic_notices() {
     bob.say("/part rust");
     ann.lines.expect("-- bob left rust");
     bob.say("/who rust");
-    bob.lines.expect("-- rust has 1 members: ann");
+    bob.lines.expect("-- rust has 1 member: ann");
     bob.say("/rooms");
     bob.lines.expect("-- 2 rooms:");
     bob.lines.expect("--   lobby (2)");
     bob.lines.expect("--   rust (1): all about crabs");
     bob.say("/quit see you");
-    bob.lines.expect("-- bye: goodbye");
+    bob.lines.expect("-- bye: see you");
     ann.lines.expect("-- bob quit (see you)");
 }
 
@@ -129,8 +130,11 @@ fn escape_sequences_reach_nc_users_defused() {
     let server = TestServer::start(&[]);
     let mut ann = PlainClient::connect(server.addr, "ann");
     let mut bob = PlainClient::connect(server.addr, "bob");
-    ann.write(b"\x1b[2J\x1b]0;owned\x07 hi\n");
-    assert_eq!(bob.lines.until(|l| l.starts_with('<')), "<user1> ^[[2J^[]0;owned^G hi");
+    ann.write(b"look \x1b[2J\x1b]0;owned\x07 hi\n");
+    assert_eq!(
+        bob.lines.until(|l| l.starts_with('<')),
+        "<user1> look ␛[2J␛]0;owned␇ hi"
+    );
 }
 
 #[test]
@@ -139,7 +143,7 @@ fn the_server_listens_on_ipv6_too() {
     assert!(server.addr.is_ipv6());
     let mut ann = PlainClient::connect(server.addr, "ann");
     ann.say("/who");
-    ann.lines.expect("-- lobby has 1 members: user1");
+    ann.lines.expect("-- lobby has 1 member: user1");
 }
 
 #[test]
@@ -169,4 +173,63 @@ fn a_member_hears_two_rooms_and_direct_messages_in_the_order_they_were_sent() {
         };
         assert_eq!(ann.lines.until(|l| l.contains("bob>") || l.starts_with("*bob*")), line);
     }
+}
+
+#[test]
+fn invisible_characters_and_runs_of_spaces_never_reach_nc_raw() {
+    let server = TestServer::start(&[]);
+    let mut mallory = PlainClient::named(server.addr, "mallory");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let fake = format!("{}-- server: the server is shutting down", " ".repeat(150));
+    let filler = "x".repeat(80 - "<mallory> ".len());
+    mallory.say("a\u{200b}b\u{200f}c\u{61c}d\u{2060}e\u{feff}f\u{2028}g\u{202e}h");
+    mallory.say(&fake);
+    mallory.say(&format!("{filler}-- server: the server is shutting down"));
+    mallory.say(&format!("/quit {fake}"));
+    let hidden = bob.lines.next_bytes_until(|l| l.starts_with(b"<mallory> a"));
+    assert_eq!(
+        String::from_utf8(hidden).unwrap(),
+        "<mallory> a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{fffd}f\u{fffd}g\u{fffd}h"
+    );
+    let spaced = bob.lines.until(|l| l.starts_with("<mallory>"));
+    let filled = bob.lines.until(|l| l.starts_with("<mallory>"));
+    let quit = bob.lines.until(|l| l.starts_with("-- mallory quit"));
+    for line in [&spaced, &quit] {
+        let at = line.find("-- server").expect("the text arrives");
+        assert!(at < 80, "starts a row of an 80-column terminal: {line:?}");
+    }
+    assert_eq!(
+        filled,
+        format!("<mallory> {filler}\u{b7}-- server: the server is shutting down")
+    );
+}
+
+#[test]
+fn commands_with_extra_words_are_refused_with_their_usage() {
+    let server = TestServer::start(&[]);
+    let mut ann = PlainClient::named(server.addr, "ann");
+    ann.say("/nick a b");
+    ann.lines.expect("!! usage: /nick NAME");
+    ann.say("/join #bad room!");
+    ann.lines.expect("!! usage: /join ROOM");
+    ann.say("/query bob");
+    let refusal = ann.lines.until(|l| l.starts_with("!! "));
+    assert!(refusal.starts_with("!! usage: /msg NICK TEXT"), "{refusal}");
+    ann.say("\x0c/topic typed after Ctrl-L");
+    ann.lines.expect("-- topic of lobby: typed after Ctrl-L (set by ann)");
+    ann.say("/rooms");
+    ann.lines.expect("-- 1 room:");
+}
+
+#[test]
+fn a_reset_connection_is_told_in_words() {
+    use std::io::Write;
+    let server = TestServer::start(&[]);
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut rude = std::net::TcpStream::connect(server.addr).unwrap();
+    rude.write_all(b"/nick rude\n").unwrap();
+    bob.lines.expect("-- user2 is now known as rude");
+    // Closing with the server's lines unread makes the kernel reset the connection.
+    drop(rude);
+    bob.lines.expect("-- rude quit (connection reset)");
 }

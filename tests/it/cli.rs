@@ -59,7 +59,7 @@ fn join_prints_what_others_say() {
     let mut out = crate::support::Lines::spawn("reader", child.stdout.take().unwrap());
     talker.lines.expect("-- reader joined lobby");
     talker.say("hello reader\u{1b}[31m");
-    out.expect("<talker> hello reader^[[31m");
+    out.expect("<talker> hello reader␛[31m");
     talker.say("/join side");
     talker.say("over here");
     talker.say("/msg reader direct");
@@ -137,8 +137,10 @@ fn send_to_a_nick_and_to_a_room() {
 fn send_refuses_what_it_cannot_deliver() {
     let server = TestServer::start(&["--max-message", "100"]);
     let addr = server.addr.to_string();
-    let cases: [(&[&str], &[u8], &str); 3] = [
+    let mut ann = PlainClient::named(server.addr, "ann");
+    let cases: [(&[&str], &[u8], &str); 4] = [
         (&["--to", "nobody"], b"x", "not delivered: nobody is called nobody"),
+        (&["--nick", "ann"], b"as ann?", "the nick ann is taken"),
         (&[], &[b'x'; 101], "larger than the server's limit of 100 bytes"),
         (&[], b"", "there is nothing to send"),
     ];
@@ -153,6 +155,12 @@ fn send_refuses_what_it_cannot_deliver() {
             text(&output.stderr)
         );
     }
+    ann.say("/ping");
+    let mut heard = Vec::new();
+    while let Some(line) = ann.lines.next().filter(|l| l != "-- pong") {
+        heard.push(line);
+    }
+    assert!(!heard.iter().any(|l| l.contains("as ann?")), "{heard:?}");
 }
 
 #[test]
@@ -178,4 +186,48 @@ fn usage_errors_exit_two() {
     let output = run(&["join", "--nick", "9lives"], b"");
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("a nick must start with a letter"));
+}
+
+/// Waits until the file at `path` holds `text`, and returns what it holds.
+fn file_until(path: &std::path::Path, text: &str) -> String {
+    let deadline = std::time::Instant::now() + crate::support::TIMEOUT;
+    loop {
+        let held = std::fs::read_to_string(path).unwrap_or_default();
+        if held.contains(text) {
+            return held;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{text:?} never reached {path:?}: {held}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_log_can_go_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("sockchat-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("serve.log");
+    let mut server = binary()
+        .args(["serve", "--no-console", "--listen", "127.0.0.1:0", "--log-file"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logged = file_until(&log, "listening on 127.0.0.1:");
+    let addr = logged
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the address is logged");
+    let _ann = PlainClient::connect(addr, "ann");
+    file_until(&log, "connected");
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    assert_eq!(text(&output.stderr), "", "nothing goes to stderr");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,6 +21,15 @@ fn the_operator_talks_to_everyone_to_one_and_kicks() {
 
     server.console_line("/msg #1 just for you");
     one.lines.expect("*server* just for you");
+    server.console_out().expect("-> *user1* just for you");
+
+    server.console_line("\x0c/topic set after Ctrl-L");
+    one.lines.expect("-- topic of lobby: set after Ctrl-L (set by server)");
+
+    server.console_line("/quit");
+    server
+        .console_out()
+        .expect("!! the console stays as long as the server runs; Ctrl-C stops the server");
 
     two.say("hi operator");
     server.console_out().expect("<user2> hi operator");
@@ -57,5 +66,5 @@ fn without_a_console_stdin_is_not_read() {
         let _ = writeln!(stdin, "should not be said");
     }
     one.say("/who");
-    one.lines.expect("-- lobby has 1 members: user1");
+    one.lines.expect("-- lobby has 1 member: user1");
 }

@@ -71,6 +71,17 @@ impl Lines {
         }
     }
 
+    /// Skips lines until one whose raw bytes satisfy `wanted`, and returns them as they came.
+    pub fn next_bytes_until(&mut self, wanted: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        loop {
+            match self.next_bytes() {
+                Some(line) if wanted(&line) => return line,
+                Some(_) => continue,
+                None => panic!("{}: the stream ended; saw {:#?}", self.name, self.seen),
+            }
+        }
+    }
+
     /// Skips lines until one satisfies `wanted`, and returns it.
     pub fn until(&mut self, mut wanted: impl FnMut(&str) -> bool) -> String {
         let deadline = Instant::now() + TIMEOUT;

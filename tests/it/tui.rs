@@ -142,13 +142,16 @@ fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
     let mut bob = PlainClient::named(server.addr, "bob");
     bob.say("hello alice");
     ui.wait_for("<bob> hello alice");
-    bob.write(b"\x1b]2;pwned\x07\x1b[2J\x1b[31mred?\x1b[0m after-escape\n");
+    bob.write(b"look \x1b]2;pwned\x07\x1b[2J\x1b[31mred?\x1b[0m after-escape\n");
     let screen = ui.wait_for("after-escape");
     assert!(
         screen.contains("<bob> hello alice"),
         "the screen was not cleared:\n{screen}"
     );
-    assert!(screen.contains("␛]2;pwned␇␛[2J␛[31mred?␛[0m after-escape"), "{screen}");
+    assert!(
+        screen.contains("look ␛]2;pwned␇␛[2J␛[31mred?␛[0m after-escape"),
+        "{screen}"
+    );
     assert_ne!(ui.show("#{pane_title}"), "pwned");
     ui.type_line("hi bob, 日本語 works");
     bob.lines.expect("<alice> hi bob, 日本語 works");
@@ -193,7 +196,47 @@ fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     }
     let mut erin = PlainClient::named(again.addr, "erin");
     erin.say("/who ops");
-    erin.lines.expect("-- ops has 1 members: dave");
+    erin.lines.expect("-- ops has 1 member: dave");
     erin.say("/join ops");
     ui.wait_for("joined: erin");
+}
+
+#[test]
+fn a_first_connection_that_fails_exits_one_with_the_reason() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ui = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]);
+    assert_eq!(ui.wait_exit(), "1");
+    let screen = ui.screen();
+    assert!(screen.contains("cannot connect to"), "{screen}");
+    assert!(!screen.contains("retrying"), "{screen}");
+}
+
+#[test]
+fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
+    let ui = Tmux::start(&["serve", "--listen", "127.0.0.1:0"]);
+    let screen = ui.wait_for("listening on 127.0.0.1:");
+    let addr: std::net::SocketAddr = screen
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the address is on the screen");
+    ui.keys(&["-l", "half a li"]);
+    let mut ann = PlainClient::named(addr, "ann");
+    ann.say("hello console");
+    let screen = ui.wait_for("<ann> hello console");
+    assert!(screen.contains("-- #1 user1 connected from"), "{screen}");
+    let logged: Vec<&str> = screen.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert_eq!(logged.len(), 1, "only the listening line is logged here:\n{screen}");
+    ui.keys(&["-l", "ne"]);
+    ui.keys(&["Enter"]);
+    ann.lines.expect("<server> half a line");
+    ui.type_line("/quit");
+    ui.wait_for("!! the console stays as long as the server runs; Ctrl-C stops the server");
+    // Ctrl-C would reach the test's shell too; SIGTERM is the same shutdown.
+    Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
+    assert_eq!(ui.wait_exit(), "0");
 }

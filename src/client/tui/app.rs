@@ -6,12 +6,13 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::editor::{Edit, Editor};
-use super::sanitize::sanitize;
+use super::help::{HELP, START_HINT};
 use super::window::{Delivery, Entry, Kind, Window};
 use crate::client::Welcome;
 use crate::names::{Nick, RoomName};
-use crate::protocol::{Command, Event, Message, Millis, Recipient, Request, RequestId};
-use crate::transport::text::{self, HELP};
+use crate::protocol::{Command, ErrorCode, Event, Message, Millis, Recipient, Request, RequestId};
+use crate::terminal_text::sanitize;
+use crate::transport::text;
 
 /// A pasted or typed message longer than this many lines asks for confirmation before it is sent.
 pub const CONFIRM_LINES: usize = 5;
@@ -205,7 +206,9 @@ impl App {
 
     fn complete(&mut self) {
         let text = self.editor.text();
-        let word_start = text[..self.byte_cursor(&text)].rsplit(' ').next().unwrap_or("");
+        let before_cursor = text[..self.byte_cursor(&text)].rsplit(' ').next().unwrap_or("");
+        // While Tab cycles, the word being completed is the one typed, not the last completion.
+        let word_start = self.editor.completing().unwrap_or(before_cursor);
         let candidates: Vec<String> = if word_start.starts_with('/') {
             COMMANDS.iter().map(|c| c.to_string()).collect()
         } else {
@@ -278,7 +281,7 @@ impl App {
         let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
         let rest = rest.trim();
         match name {
-            "/help" => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            "/help" => self.help(),
             "/clear" => self.windows[self.active].entries.clear(),
             "/query" => match Nick::parse(rest) {
                 Ok(nick) => self.active = self.window_for(Kind::Direct(nick)),
@@ -437,7 +440,11 @@ impl App {
         let wanted = self.me.clone();
         self.me = welcome.nick.clone();
         let unanswered = self.pending.clone();
-        if !first {
+        if first {
+            self.landed(&welcome, &wanted);
+        } else {
+            // The server may have restarted: what it said of the rooms before is told again on rejoining.
+            self.windows.iter_mut().for_each(|w| w.topic = None);
             self.rejoin(&welcome, wanted, out);
         }
         for (id, command) in unanswered {
@@ -448,6 +455,24 @@ impl App {
                 id: Some(RequestId::Number(id)),
                 command,
             }));
+        }
+    }
+
+    /// The first welcome: open the landing room's window with the start hint, and say so there if the
+    /// nick asked for was taken.
+    fn landed(&mut self, welcome: &Welcome, wanted: &Nick) {
+        let Some(room) = welcome.room.clone() else {
+            return self.notice_active(START_HINT, false);
+        };
+        let index = self.window_for(Kind::Room(room));
+        self.switch(index);
+        self.notice(index, START_HINT, false);
+        if welcome.nick != *wanted {
+            let text = format!(
+                "the nick {wanted} is taken: you are {}; /nick NAME picks another",
+                welcome.nick
+            );
+            self.notice(index, &text, true);
         }
     }
 
@@ -475,6 +500,12 @@ impl App {
             Event::Error {
                 id: Some(id), message, ..
             } => self.answered(&id, Delivery::Failed, Some(message)),
+            // Said already where the user looks, on landing.
+            Event::Error {
+                id: None,
+                code: ErrorCode::NickTaken,
+                ..
+            } => {}
             Event::Error { id: None, message, .. } => self.notice_active(&message, true),
             Event::Joined { room, nick } => self.joined(room, nick, out),
             Event::Parted { room, nick } => self.parted(room, nick),
@@ -501,9 +532,10 @@ impl App {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
                 self.notice_active(&format!("rooms: {}", listed.join(", ")), false);
             }
-            Event::Help => HELP.lines().for_each(|l| self.notice_active(l, false)),
+            Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
+            | Event::Echo(_)
             | Event::Pong
             | Event::Ping
             | Event::Connected { .. }
@@ -654,6 +686,18 @@ impl App {
         }
         self.windows.push(Window::new(kind));
         self.windows.len() - 1
+    }
+
+    /// The client's own help, aligned with runs of spaces the sanitizer would cut from others' text.
+    fn help(&mut self) {
+        for line in HELP.lines() {
+            let entry = Entry::Notice {
+                ts: self.now,
+                text: line.to_owned(),
+                error: false,
+            };
+            self.windows[self.active].push(entry, true);
+        }
     }
 
     fn notice_active(&mut self, text: &str, error: bool) {

@@ -135,6 +135,11 @@ impl Editor {
         text
     }
 
+    /// The word as typed before Tab was pressed, while Tab cycles through its completions.
+    pub fn completing(&self) -> Option<&str> {
+        self.completing.as_ref().map(|(_, typed, _)| typed.as_str())
+    }
+
     /// Tab: completes the word before the cursor from `candidates`; pressed again, offers the next.
     pub fn complete(&mut self, candidates: &[String]) {
         let (start, typed, next) = match self.completing.take() {

@@ -1,5 +1,5 @@
-//! The connection behind the full-screen client: connect, pass events to the app and its requests to
-//! the server, and after a drop reconnect with doubling waits.
+//! The connection behind the full-screen client: pass events to the app and its requests to the
+//! server, and after a drop reconnect with doubling waits.
 
 use std::time::Duration;
 
@@ -20,11 +20,23 @@ enum Ended {
     Lost(String),
 }
 
-/// Runs until the app drops its end of `requests` or of `msgs`.
-pub async fn run(addr: String, hello: Hello, mut requests: mpsc::Receiver<Request>, msgs: mpsc::Sender<Msg>) {
+/// Runs `first`, the connection that worked, then reconnects whenever it drops; until the app drops its
+/// end of `requests` or of `msgs`.
+pub async fn run(
+    first: Connection,
+    addr: String,
+    hello: Hello,
+    mut requests: mpsc::Receiver<Request>,
+    msgs: mpsc::Sender<Msg>,
+) {
     let mut retry = FIRST_RETRY;
+    let mut first = Some(first);
     loop {
-        let ended = match Connection::connect(&addr, hello.clone()).await {
+        let connecting = match first.take() {
+            Some(connection) => Ok(connection),
+            None => Connection::connect(&addr, hello.clone()).await,
+        };
+        let ended = match connecting {
             Ok(connection) => {
                 retry = FIRST_RETRY;
                 if msgs.send(Msg::Connected(connection.welcome.clone())).await.is_err() {

@@ -86,7 +86,7 @@ pub fn message_width(app: &App) -> usize {
 
 /// How many rows a window's entries take at `width`.
 pub fn total_rows(window: &Window, width: usize) -> usize {
-    window.entries.iter().map(|e| wrap(entry_line(e), width).len()).sum()
+    window.entries.iter().map(|e| entry_rows(e, width).len()).sum()
 }
 
 fn window_bar(app: &App, area: Rect, buf: &mut Buffer) {
@@ -117,7 +117,7 @@ fn messages(window: &Window, area: Rect, buf: &mut Buffer) {
     let mut rows: Vec<Line> = Vec::new();
     let wanted = height + window.scroll;
     for entry in window.entries.iter().rev() {
-        let mut wrapped = wrap(entry_line(entry), width);
+        let mut wrapped = entry_rows(entry, width);
         wrapped.reverse();
         rows.extend(wrapped);
         if rows.len() >= wanted {
@@ -242,6 +242,17 @@ pub(crate) fn clock(ts: u64) -> String {
     }
 }
 
+/// An entry as the rows it takes at `width`.
+fn entry_rows(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    let line = entry_line(entry);
+    // Every entry begins with its time and a mark or nick; the text after them is what wraps.
+    let indent = line.spans.iter().take(PREFIX_SPANS).map(|s| s.content.width()).sum();
+    wrap(line, width, indent)
+}
+
+/// The spans of an entry before its text: the time, and the nick or mark.
+const PREFIX_SPANS: usize = 2;
+
 fn entry_line(entry: &Entry) -> Line<'_> {
     let dim = Style::default().fg(Color::DarkGray);
     match entry {
@@ -286,7 +297,8 @@ fn entry_line(entry: &Entry) -> Line<'_> {
             let mark = if *error { "!! " } else { "-- " };
             Line::from(vec![
                 Span::styled(clock(*ts), dim),
-                Span::styled(format!("{mark}{text}"), style),
+                Span::styled(mark, style),
+                Span::styled(text.as_str(), style),
             ])
         }
         Entry::Presence { ts, joined, left } => {
@@ -299,7 +311,8 @@ fn entry_line(entry: &Entry) -> Line<'_> {
             }
             Line::from(vec![
                 Span::styled(clock(*ts), dim),
-                Span::styled(format!("-- {}", parts.join("; ")), dim),
+                Span::styled("-- ", dim),
+                Span::styled(parts.join("; "), dim),
             ])
         }
     }
@@ -313,34 +326,107 @@ pub fn nick_style(nick: &str) -> Style {
     Style::default().fg(NICK_COLOURS[hash as usize % NICK_COLOURS.len()])
 }
 
-/// Splits a styled line into rows of at most `width` columns, never inside a grapheme; wide
-/// characters take two columns.
-pub fn wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
-    let mut rows = vec![Vec::new()];
-    let mut used = 0;
-    for span in &line.spans {
-        let mut piece = String::new();
-        for grapheme in span.content.graphemes(true) {
-            let w = grapheme.width();
-            if used + w > width && used > 0 {
-                if !piece.is_empty() {
-                    rows.last_mut()
-                        .expect("never empty")
-                        .push(Span::styled(std::mem::take(&mut piece), span.style));
-                }
-                rows.push(Vec::new());
-                used = 0;
-            }
-            piece.push_str(grapheme);
-            used += w;
-        }
-        if !piece.is_empty() {
-            rows.last_mut()
-                .expect("never empty")
-                .push(Span::styled(piece, span.style));
+/// Splits a styled line into rows of at most `width` columns, at spaces, with the rows after the first
+/// indented by `indent` columns (under the text, after the time and nick). A word longer than a row is
+/// broken, never inside a grapheme; wide characters take two columns.
+pub fn wrap(line: Line<'_>, width: usize, prefix: usize) -> Vec<Line<'static>> {
+    // A hanging indent that leaves less than half the row for text would make a narrow column.
+    let indent = if prefix * 2 > width { 0 } else { prefix };
+    let cells: Vec<Cell> = line
+        .spans
+        .iter()
+        .flat_map(|span| {
+            span.content.graphemes(true).map(|g| Cell {
+                text: g,
+                style: span.style,
+                width: g.width(),
+            })
+        })
+        .collect();
+    let mut rows = Rows::new(width, indent);
+    let mut start = cells
+        .iter()
+        .scan(0, |used, cell| {
+            *used += cell.width;
+            Some(*used)
+        })
+        .take_while(|&used| used <= prefix)
+        .count();
+    rows.token(&cells[..start], false);
+    while start < cells.len() {
+        let blank = cells[start].text == " ";
+        let end = cells[start..]
+            .iter()
+            .position(|c| (c.text == " ") != blank)
+            .map_or(cells.len(), |n| start + n);
+        rows.token(&cells[start..end], blank);
+        start = end;
+    }
+    rows.done()
+}
+
+/// One grapheme of a line and how it is drawn.
+struct Cell<'a> {
+    text: &'a str,
+    style: Style,
+    width: usize,
+}
+
+/// The rows being filled by `wrap`.
+struct Rows {
+    width: usize,
+    indent: usize,
+    rows: Vec<Vec<Span<'static>>>,
+    used: usize,
+}
+
+impl Rows {
+    fn new(width: usize, indent: usize) -> Rows {
+        Rows {
+            width,
+            indent,
+            rows: vec![Vec::new()],
+            used: 0,
         }
     }
-    rows.into_iter().map(Line::from).collect()
+
+    /// A word or a run of spaces: on this row if it fits, else on the next; spaces at a break vanish.
+    fn token(&mut self, cells: &[Cell], blank: bool) {
+        let width: usize = cells.iter().map(|c| c.width).sum();
+        if self.used + width <= self.width {
+            return cells.iter().for_each(|c| self.push(c));
+        }
+        if blank {
+            return self.break_row();
+        }
+        if width <= self.width - self.indent && self.used > self.indent {
+            self.break_row();
+        }
+        for cell in cells {
+            if self.used + cell.width > self.width && self.used > self.indent {
+                self.break_row();
+            }
+            self.push(cell);
+        }
+    }
+
+    fn break_row(&mut self) {
+        self.rows.push(vec![Span::raw(" ".repeat(self.indent))]);
+        self.used = self.indent;
+    }
+
+    fn push(&mut self, cell: &Cell) {
+        let row = self.rows.last_mut().expect("never empty");
+        match row.last_mut() {
+            Some(span) if span.style == cell.style => span.content.to_mut().push_str(cell.text),
+            _ => row.push(Span::styled(cell.text.to_owned(), cell.style)),
+        }
+        self.used += cell.width;
+    }
+
+    fn done(self) -> Vec<Line<'static>> {
+        self.rows.into_iter().map(Line::from).collect()
+    }
 }
 
 #[cfg(test)]
@@ -398,7 +484,7 @@ mod tests {
             [
                 " 0:mentions(1)  1:lobby".to_owned(),
                 String::new(),
-                String::new(),
+                format!("{t}-- type /help for commands and keys, Ctrl-C to quit"),
                 format!("{t}-- you are in lobby"),
                 format!("{t}<bob> hi ann, 日本語 too"),
                 format!("{t}<ann> hello bob (sending)"),
@@ -411,12 +497,63 @@ mod tests {
     #[test]
     fn long_lines_wrap_without_splitting_wide_characters() {
         let mut app = sized(connected(), 20, 7);
-        app.update(said("bo", "lobby", "ab日本語日本語"), NOW);
+        app.update(said("bo", "lobby", "ab日本語日本語日本語日本語"), NOW);
         let t = clock(NOW);
         let rows = screen(&app, 20, 7);
         assert_eq!(rows[3], format!("{t}<bo> ab日本語"));
-        assert_eq!(rows[4], "日本語");
+        assert_eq!(rows[4], "日本語日本語日本語");
         assert!(rows.iter().all(|r| r.width() <= 20));
+    }
+
+    #[test]
+    fn lines_wrap_at_spaces_under_the_text() {
+        let t = clock(NOW);
+        let pad = " ".repeat(t.width() + "<bob> ".len());
+        let cases: [(&str, u16, Vec<String>); 4] = [
+            (
+                "the quick brown fox jumps over the lazy dog",
+                30,
+                vec![
+                    format!("{t}<bob> the quick brown"),
+                    format!("{pad}fox jumps over the"),
+                    format!("{pad}lazy dog"),
+                ],
+            ),
+            (
+                "a supercalifragilisticexpialidocious word",
+                30,
+                vec![
+                    format!("{t}<bob> a supercalifragili"),
+                    format!("{pad}sticexpialidocious"),
+                    format!("{pad}word"),
+                ],
+            ),
+            ("fits", 30, vec![format!("{t}<bob> fits")]),
+            (
+                "narrow screens lose the indent",
+                20,
+                vec![
+                    format!("{t}<bob> narrow"),
+                    "screens lose the".to_owned(),
+                    "indent".to_owned(),
+                ],
+            ),
+        ];
+        for (text, width, want) in cases {
+            let mut app = App::new(nick("ann"));
+            app.update(Msg::Resize(width, 10), NOW);
+            app.update(Msg::Connected(crate::client::tui::app::tests::welcome("ann")), NOW);
+            app.update(crate::client::tui::app::tests::joined("lobby", "ann"), NOW);
+            app.update(said("bob", "lobby", text), NOW);
+            let rows = screen(&app, width, 10);
+            let shown: Vec<String> = rows
+                .iter()
+                .skip_while(|r| !r.contains("<bob>"))
+                .take(want.len())
+                .cloned()
+                .collect();
+            assert_eq!(shown, want, "{text:?} at {width} columns");
+        }
     }
 
     #[test]

@@ -294,3 +294,97 @@ fn the_mouse_wheel_scrolls() {
     app.update(wheel(MouseEventKind::ScrollDown), NOW);
     assert_eq!(app.active().scroll, 0);
 }
+
+#[test]
+fn tab_cycles_through_commands_as_through_nicks() {
+    let cases: [(&str, &[&str]); 3] = [
+        ("/m", &["/me ", "/msg ", "/me "]),
+        ("/q", &["/query ", "/quit ", "/query "]),
+        ("/cl", &["/close ", "/clear ", "/close "]),
+    ];
+    for (start, want) in cases {
+        let mut app = connected();
+        app.update(
+            Msg::Server(Event::Members {
+                room: room("lobby"),
+                nicks: vec![nick("ann"), nick("server")],
+                more: false,
+            }),
+            NOW,
+        );
+        for c in start.chars() {
+            app.update(key(KeyCode::Char(c)), NOW);
+        }
+        let got: Vec<String> = want
+            .iter()
+            .map(|_| {
+                app.update(key(KeyCode::Tab), NOW);
+                app.editor.text()
+            })
+            .collect();
+        assert_eq!(got, *want, "{start}");
+    }
+}
+
+#[test]
+fn help_is_the_clients_own() {
+    let mut app = connected();
+    typed(&mut app, "/help");
+    let shown = texts(app.active()).join("\n");
+    for wanted in ["/query NICK", "/close", "/clear", "Ctrl-N", "Alt+Enter"] {
+        assert!(shown.contains(wanted), "{wanted} missing from {shown}");
+    }
+    assert!(!shown.contains("operator only"), "{shown}");
+    assert!(shown.contains("  /query NICK       open a window"), "aligned: {shown}");
+}
+
+#[test]
+fn the_start_says_how_to_get_help_and_a_taken_nick_is_said_where_one_looks() {
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("user323")), NOW);
+    app.update(
+        Msg::Server(Event::Error {
+            id: None,
+            code: ErrorCode::NickTaken,
+            message: "the nick ann is taken; you are user323".into(),
+        }),
+        NOW,
+    );
+    app.update(joined("lobby", "user323"), NOW);
+    assert_eq!(app.active().name(), "lobby");
+    assert_eq!(
+        texts(app.active()),
+        [
+            "-- type /help for commands and keys, Ctrl-C to quit",
+            "-- the nick ann is taken: you are user323; /nick NAME picks another",
+            "-- you are in lobby",
+        ]
+    );
+    assert!(
+        texts(&app.windows[0]).is_empty(),
+        "nothing lands in the mentions window"
+    );
+}
+
+#[test]
+fn a_reconnect_forgets_the_old_topic() {
+    let mut app = connected();
+    app.update(
+        Msg::Server(Event::Topic {
+            room: room("lobby"),
+            topic: Some("before the restart".into()),
+            by: Some(nick("bob")),
+        }),
+        NOW,
+    );
+    assert_eq!(app.active().topic.as_deref(), Some("before the restart"));
+    app.update(
+        Msg::Disconnected {
+            reason: "reset".into(),
+            retry_in: Duration::from_secs(1),
+        },
+        NOW,
+    );
+    app.update(Msg::Connected(welcome("ann")), NOW);
+    assert_eq!(app.active().topic, None);
+}
