@@ -86,3 +86,30 @@ fn a_client_that_never_reads_its_answers_is_slowed_not_dropped() {
     }
     drop(asking);
 }
+
+#[test]
+fn a_flooder_of_large_messages_costs_its_room_nobody() {
+    let server = TestServer::start(&[]);
+    let mut flood = PlainClient::named(server.addr, "flood");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut carol = PlainClient::named(server.addr, "carol");
+    let mut writer = flood.stream.try_clone().unwrap();
+    let flooding = thread::spawn(move || {
+        let line = format!("{}\n", "m".repeat(1024 * 1024 - 1));
+        for _ in 0..20 {
+            if writer.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    carol.lines.until(|l| l.starts_with("<flood> mmm"));
+    bob.say("still talking");
+    carol.lines.expect("<bob> still talking");
+    bob.say("/who");
+    let who = bob.lines.until(|l| l.starts_with("-- lobby has"));
+    assert!(
+        who.contains("carol") && who.contains("flood"),
+        "nobody was dropped: {who}"
+    );
+    drop((flood, flooding));
+}
