@@ -90,7 +90,7 @@ fn a_client_that_never_reads_its_answers_is_slowed_not_dropped() {
 #[test]
 fn a_flooder_of_large_messages_costs_its_room_nobody() {
     let server = TestServer::start(&[]);
-    let mut flood = PlainClient::named(server.addr, "flood");
+    let flood = PlainClient::named(server.addr, "flood");
     let mut bob = PlainClient::named(server.addr, "bob");
     let mut carol = PlainClient::named(server.addr, "carol");
     let mut writer = flood.stream.try_clone().unwrap();
