@@ -1,5 +1,6 @@
 //! Wire modes: how `Command`s arrive as bytes and how `Event`s leave as bytes, encoded once per mode.
 
+pub mod irc;
 pub mod json;
 pub mod line;
 pub mod text;
