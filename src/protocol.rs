@@ -98,8 +98,11 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
     },
+    #[serde(deserialize_with = "no_fields")]
     Rooms,
+    #[serde(deserialize_with = "no_fields")]
     Help,
+    #[serde(deserialize_with = "no_fields")]
     Ping,
     /// Disconnect someone (operator only).
     Kick {
@@ -115,6 +118,15 @@ pub enum Command {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A command without fields still refuses unknown ones: serde's `deny_unknown_fields` covers only
+/// the variants that have fields.
+fn no_fields<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoFields {}
+    NoFields::deserialize(deserializer).map(|NoFields {}| ())
 }
 
 /// A chat message as delivered: to a room or, with `to`, directly to one user.

@@ -82,6 +82,25 @@ mod tests {
             (r#"{"type":"say"}"#, Err((None, "missing field `text`"))),
             (r#"{"type":"say","text":"x""#, Err((None, "EOF while parsing"))),
             ("[1,2]", Err((None, "not a valid frame"))),
+            (r#"{"type":"ping","id":7}"#, Ok(r#"{"id":7,"type":"ping"}"#)),
+            (
+                r#"{"type":"ping","id":7,"extra":1}"#,
+                Err((Some(7), "unknown field `extra`")),
+            ),
+            (r#"{"type":"rooms","page":2}"#, Err((None, "unknown field `page`"))),
+            (r#"{"type":"help","x":null}"#, Err((None, "unknown field `x`"))),
+            (
+                r#"{"type":"say","text":"hi","to":"bob"}"#,
+                Err((None, "unknown field `to`")),
+            ),
+            (
+                r#"{"type":"hello","version":1,"nick":"ann","pass":"x"}"#,
+                Err((None, "unknown field `pass`")),
+            ),
+            (
+                r#"{"type":"quit","reason":"bye","when":0}"#,
+                Err((None, "unknown field `when`")),
+            ),
             (
                 "{\"type\":\"say\",\"text\":\"\u{fffd}\"}",
                 Ok("{\"type\":\"say\",\"text\":\"\u{fffd}\"}"),
