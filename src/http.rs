@@ -2,6 +2,7 @@
 //! chunk sizes, and speak TLS; the exchange on the socket and the framing rules are ours.
 
 mod body;
+mod deadline;
 mod decode;
 mod dial;
 mod exchange;

@@ -619,6 +619,12 @@ fn timeouts() {
     let silent = Fixture::start(|_| Reply::default().held_open());
     let got = get(&["-m", "0.5", &silent.url("/")]);
     assert_eq!(got.code, Some(28), "{}", got.stderr);
+    // The body would take 4 s; every byte arrives well within any per-read timeout.
+    let body = "x".repeat(40);
+    let trickling = Fixture::start(move |_| Reply::ok(&body).trickled(std::time::Duration::from_millis(100)));
+    let got = get(&["-m", "1", &trickling.url("/")]);
+    assert_eq!(got.code, Some(28), "{}", got.stderr);
+    assert!(got.stdout.len() < 40, "got the whole body: {}", got.body());
 
     let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
