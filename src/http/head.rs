@@ -34,7 +34,10 @@ pub enum Framing {
 pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
-    let status = match response.parse(buf) {
+    let status = match httparse::ParserConfig::default()
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .parse_response(&mut response, buf)
+    {
         Ok(status) => status,
         Err(httparse::Error::TooManyHeaders) => {
             return Err(weird(format!("the response has more than {MAX_HEADERS} header fields")));
@@ -55,7 +58,9 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
         .map(|h| {
             (
                 h.name.to_owned(),
-                String::from_utf8_lossy(h.value).trim_matches([' ', '\t']).to_owned(),
+                String::from_utf8_lossy(&unfold(h.value))
+                    .trim_matches([' ', '\t'])
+                    .to_owned(),
             )
         })
         .collect();
@@ -66,6 +71,31 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
         headers,
     };
     Ok(Some((head, used)))
+}
+
+/// A field value with each obsolete line folding (`OWS CRLF RWS`) replaced by one space, as a user agent
+/// must before interpreting it (RFC 9112 section 5.2).
+fn unfold(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut rest = value;
+    while let Some((&byte, after)) = rest.split_first() {
+        rest = after;
+        if byte != b'\r' && byte != b'\n' {
+            out.push(byte);
+            continue;
+        }
+        if byte == b'\r' {
+            rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+        }
+        while out.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            out.pop();
+        }
+        while rest.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            rest = &rest[1..];
+        }
+        out.push(b' ');
+    }
+    out
 }
 
 fn weird(message: String) -> Failure {
@@ -196,6 +226,21 @@ mod tests {
                 false,
                 Ok((200, Framing::UntilClose)),
             ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n",
+                false,
+                Ok((200, Framing::Chunked)),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\t2\r\n\r\n",
+                false,
+                Err("the response has an invalid Content-Length: \"1 2\""),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n folded-first: x\r\n\r\n",
+                false,
+                Err("the response head is malformed"),
+            ),
             (b"HTTP/1.0 200 OK\r\n\r\n", false, Ok((200, Framing::UntilClose))),
             (b"HTTP/1.1 200 OK\n\n", false, Ok((200, Framing::UntilClose))),
             (
@@ -291,6 +336,22 @@ mod tests {
                 (Err(e), Err(w)) => assert!(e.starts_with(w), "{:?}: {e}", String::from_utf8_lossy(input)),
                 (got, _) => panic!("{:?}: {got:?}", String::from_utf8_lossy(input)),
             }
+        }
+    }
+
+    #[test]
+    fn folded_values_are_unfolded_to_one_space() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"X-A: one\r\n two\r\n\r\n", "one two"),
+            (b"X-A: one  \r\n \t two\r\n\tthree\r\n\r\n", "one two three"),
+            (b"X-A: one\n two\n\n", "one two"),
+            (b"X-A:\r\n two\r\n\r\n", "two"),
+            (b"X-A: plain\r\n\r\n", "plain"),
+        ];
+        for (fields, want) in cases {
+            let input = [&b"HTTP/1.1 200 OK\r\n"[..], fields].concat();
+            let (head, _) = parse(&input).unwrap().unwrap();
+            assert_eq!(head.get("x-a"), Some(*want), "{:?}", String::from_utf8_lossy(fields));
         }
     }
 

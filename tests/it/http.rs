@@ -226,6 +226,22 @@ fn head_requests_and_include() {
 }
 
 #[test]
+fn folded_header_lines_are_read_as_one_line() {
+    let response = b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n   second\r\n\tthird\r\nTransfer-Encoding:\r\n chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    for dribble in [false, true] {
+        let got = fetch_raw(response, dribble);
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        assert_eq!(got.body(), "hello", "the folded Transfer-Encoding is chunked");
+    }
+    let server = Fixture::start(move |_| Reply::raw(response));
+    let got = get(&["-i", &server.url("/")]);
+    assert_eq!(
+        got.body(),
+        "HTTP/1.1 200 OK\r\nX-Folded: first second third\r\nTransfer-Encoding: chunked\r\n\r\nhello"
+    );
+}
+
+#[test]
 fn request_heads_carry_what_was_asked() {
     let server = Fixture::start(|_| Reply::ok("x"));
     let url = server.url("/p%20q?a=1#frag");
