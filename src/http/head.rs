@@ -127,7 +127,16 @@ impl Head {
         if request_was_head || (100..200).contains(&self.status) || self.status == 204 || self.status == 304 {
             return Ok(Framing::Empty);
         }
-        let codings: Vec<String> = self.list("transfer-encoding").map(|c| c.to_ascii_lowercase()).collect();
+        let codings = self.transfer_encoding();
+        if let Some(position) = codings.iter().position(|c| c == "chunked") {
+            // Chunked is framing: applied once, and last (RFC 9112 section 6.1).
+            if position + 1 != codings.len() {
+                return Err(weird(format!(
+                    "the response's Transfer-Encoding applies a coding after chunked: {}",
+                    codings.join(", ")
+                )));
+            }
+        }
         if !codings.is_empty() {
             // A length beside a transfer coding is ignored (RFC 9112 section 6.3, rule 3).
             return Ok(match codings.last().map(String::as_str) {
@@ -139,6 +148,20 @@ impl Head {
             Some(length) => Ok(Framing::Length(length)),
             None => Ok(Framing::UntilClose),
         }
+    }
+
+    /// The transfer codings the body carries beyond the framing, in the order they were applied: every
+    /// one Transfer-Encoding lists but a final `chunked`.
+    pub fn transfer_codings(&self) -> Vec<String> {
+        let mut codings = self.transfer_encoding();
+        if codings.last().is_some_and(|c| c == "chunked") {
+            codings.pop();
+        }
+        codings
+    }
+
+    fn transfer_encoding(&self) -> Vec<String> {
+        self.list("transfer-encoding").map(|c| c.to_ascii_lowercase()).collect()
     }
 
     /// The Content-Length, if any. Several values (in one field or several) must agree.
@@ -241,6 +264,16 @@ mod tests {
                 false,
                 Err("the response head is malformed"),
             ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                false,
+                Err("the response's Transfer-Encoding applies a coding after chunked: chunked, gzip"),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false,
+                Err("the response's Transfer-Encoding applies a coding after chunked"),
+            ),
             (b"HTTP/1.0 200 OK\r\n\r\n", false, Ok((200, Framing::UntilClose))),
             (b"HTTP/1.1 200 OK\n\n", false, Ok((200, Framing::UntilClose))),
             (
@@ -336,6 +369,22 @@ mod tests {
                 (Err(e), Err(w)) => assert!(e.starts_with(w), "{:?}: {e}", String::from_utf8_lossy(input)),
                 (got, _) => panic!("{:?}: {got:?}", String::from_utf8_lossy(input)),
             }
+        }
+    }
+
+    #[test]
+    fn transfer_codings_beyond_the_framing() {
+        let cases: &[(&[u8], &[&str])] = &[
+            (b"Transfer-Encoding: chunked\r\n", &[]),
+            (b"Transfer-Encoding: gzip, Chunked\r\n", &["gzip"]),
+            (b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", &["gzip"]),
+            (b"Transfer-Encoding: deflate,gzip\r\n", &["deflate", "gzip"]),
+            (b"Content-Encoding: gzip\r\n", &[]),
+        ];
+        for (fields, want) in cases {
+            let input = [&b"HTTP/1.1 200 OK\r\n"[..], fields, b"\r\n"].concat();
+            let (head, _) = parse(&input).unwrap().unwrap();
+            assert_eq!(head.transfer_codings(), *want, "{:?}", String::from_utf8_lossy(fields));
         }
     }
 

@@ -448,6 +448,79 @@ fn compressed_content_is_decoded() {
 }
 
 #[test]
+fn a_compressed_empty_body_is_empty() {
+    let server = Fixture::start(|seen| match seen.path().as_str() {
+        "/none" => Reply::raw("HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"),
+        "/close" => Reply::raw("HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n"),
+        _ => Reply::with(200, &[("Content-Encoding", "gzip")], ""),
+    });
+    for path in ["/zero", "/none", "/close"] {
+        let got = get(&["--compressed", &server.url(path)]);
+        assert_eq!((got.code, got.body().as_str()), (Some(0), ""), "{path}: {}", got.stderr);
+    }
+    let got = get(&["-I", "--compressed", &server.url("/zero")]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    assert!(got.body().contains("Content-Encoding: gzip\r\n\r\n"), "{}", got.body());
+}
+
+#[test]
+fn transfer_codings_are_undone_never_passed_through() {
+    let text = "a transfer-coded body\n".repeat(50);
+    let gzip = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let chunked = |data: &[u8]| {
+        let mut out = Vec::new();
+        for piece in data.chunks(100) {
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(piece);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    };
+    let response = |coding: &str, body: &[u8]| {
+        let mut bytes = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {coding}\r\n\r\n").into_bytes();
+        bytes.extend_from_slice(body);
+        bytes
+    };
+    let decoded = [
+        response("gzip, chunked", &chunked(&gzip)),
+        response("gzip\r\nTransfer-Encoding: chunked", &chunked(&gzip)),
+        response("gzip", &gzip),
+    ];
+    for bytes in &decoded {
+        let got = fetch_raw(bytes, false);
+        assert_eq!(
+            (got.code, got.body() == text),
+            (Some(0), true),
+            "{}: {}",
+            String::from_utf8_lossy(&bytes[..60]),
+            got.stderr
+        );
+    }
+    let refused: [(Vec<u8>, i32, &str); 2] = [
+        (
+            response("compress, chunked", &chunked(b"whatever")),
+            61,
+            "unsupported transfer encoding: compress",
+        ),
+        (
+            response("chunked, gzip", &chunked(&gzip)),
+            8,
+            "applies a coding after chunked",
+        ),
+    ];
+    for (bytes, code, error) in &refused {
+        let got = fetch_raw(bytes, false);
+        assert_eq!((got.code, got.stdout.len()), (Some(*code), 0), "{}", got.stderr);
+        assert!(got.stderr.contains(error), "{}", got.stderr);
+    }
+}
+
+#[test]
 fn ipv6_loopback() {
     let server = Fixture::start_on("[::1]:0", None, |_| Reply::ok("over six"));
     let url = format!("http://[::1]:{}/", server.addr.port());
@@ -606,6 +679,26 @@ fn remote_name_saves_beside_the_caller() {
     assert_eq!(std::fs::read_to_string(dir.path().join("report.txt")).unwrap(), "named");
     let got = get_in(&["-O", &server.url("/")], Some(dir.path()), &[]);
     assert_eq!(got.code, Some(23), "{}", got.stderr);
+}
+
+#[test]
+fn remote_name_after_redirects_is_the_url_given() {
+    let server = Fixture::start(|seen| match seen.path().as_str() {
+        "/latest/tool.tar.gz" => Reply::with(302, &[("Location", "/v2/tool-2.0.tar.gz")], ""),
+        _ => Reply::ok("version two"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let got = get_in(&["-O", "-L", &server.url("/latest/tool.tar.gz")], Some(dir.path()), &[]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["tool.tar.gz"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tool.tar.gz")).unwrap(),
+        "version two"
+    );
 }
 
 #[test]
