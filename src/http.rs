@@ -1,13 +1,13 @@
 //! `sockchat get`: an HTTP/1.1 client written on raw sockets. Crates parse URLs, status lines and
 //! chunk sizes, and speak TLS; the exchange on the socket and the framing rules are ours.
 
-mod body;
+pub mod body;
 mod deadline;
 mod decode;
 mod dial;
 mod exchange;
 pub mod failure;
-mod head;
+pub mod head;
 mod output;
 mod proxy;
 mod redirect;
