@@ -1,11 +1,12 @@
-//! A response head as `get` reads it: parsed from every arriving prefix, then its framing and codings.
+//! A response head as `get` reads it: parsed from a part of the bytes, then from all of them, then its
+//! framing and codings asked for.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sockchat::http::head;
 
 fuzz_target!(|data: &[u8]| {
-    // The head is parsed again each time bytes arrive: a shorter prefix may only ask for more, or fail.
+    // The head is parsed again each time bytes arrive, so a prefix is as likely an input as the whole.
     let half = data.len() / 2;
     if let Ok(Some((_, used))) = head::parse(&data[..half]) {
         assert!(used <= half);
