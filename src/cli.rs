@@ -195,7 +195,7 @@ pub struct GetArgs {
     /// Write the body to FILE (through FILE.part, renamed when complete) instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "remote_name")]
     pub output: Option<PathBuf>,
-    /// Write the body to a file named like the URL's last path segment.
+    /// Write the body to a file named like the last path segment of the URL given (not a redirect's).
     #[arg(short = 'O', long)]
     pub remote_name: bool,
     /// Print the response head before the body.

@@ -1,12 +1,13 @@
 //! `sockchat get`: an HTTP/1.1 client written on raw sockets. Crates parse URLs, status lines and
 //! chunk sizes, and speak TLS; the exchange on the socket and the framing rules are ours.
 
-mod body;
+pub mod body;
+mod deadline;
 mod decode;
 mod dial;
 mod exchange;
 pub mod failure;
-mod head;
+pub mod head;
 mod output;
 mod proxy;
 mod redirect;
@@ -148,7 +149,7 @@ fn transfer(options: &GetOptions, first: &Url) -> Result<Result<(), Failure>, Re
     let (mut url, mut method) = (first.clone(), options.method);
     let mut trail = redirect::Trail::new(options.max_redirects, first, method);
     loop {
-        let offset = match resume_offset(options, &url) {
+        let offset = match resume_offset(options, first) {
             Ok(offset) => offset,
             Err(failure) => return Ok(Err(failure)),
         };
@@ -159,7 +160,7 @@ fn transfer(options: &GetOptions, first: &Url) -> Result<Result<(), Failure>, Re
         };
         let status = response.head.status;
         if options.include_head || method == Method::Head {
-            let sink = match open_sink(&mut sink, options, &url, 0) {
+            let sink = match open_sink(&mut sink, options, first, 0) {
                 Ok(sink) => sink,
                 Err(failure) => return Ok(Err(failure)),
             };
@@ -194,7 +195,7 @@ fn transfer(options: &GetOptions, first: &Url) -> Result<Result<(), Failure>, Re
                 failure,
             });
         }
-        return Ok(finish(options, &url, response, offset, sink));
+        return Ok(finish(options, first, response, offset, sink));
     }
 }
 
@@ -246,11 +247,11 @@ fn fields(options: &GetOptions, first: &Url, url: &Url, offset: u64) -> Fields {
 }
 
 /// Where a resumed download starts: `-C N`, or for `-C -` the size of the part file.
-fn resume_offset(options: &GetOptions, url: &Url) -> Result<u64, Failure> {
+fn resume_offset(options: &GetOptions, given: &Url) -> Result<u64, Failure> {
     match options.resume {
         None => Ok(0),
         Some(Resume::At(offset)) => Ok(offset),
-        Some(Resume::Auto) => match destination(options, url)? {
+        Some(Resume::Auto) => match destination(options, given)? {
             Some(path) => Ok(std::fs::metadata(output::part_path(&path))
                 .map(|m| m.len())
                 .unwrap_or(0)),
@@ -259,22 +260,24 @@ fn resume_offset(options: &GetOptions, url: &Url) -> Result<u64, Failure> {
     }
 }
 
-fn destination(options: &GetOptions, url: &Url) -> Result<Option<PathBuf>, Failure> {
+/// The file to write, if not stdout. `-O` takes its name from the URL given, not from where redirects
+/// led, as curl does: the name the user typed is the name they look for.
+fn destination(options: &GetOptions, given: &Url) -> Result<Option<PathBuf>, Failure> {
     match &options.output {
         Output::Stdout => Ok(None),
         Output::File(path) => Ok(Some(path.clone())),
-        Output::RemoteName => output::remote_name(url).map(Some),
+        Output::RemoteName => output::remote_name(given).map(Some),
     }
 }
 
 fn open_sink<'a>(
     sink: &'a mut Option<Sink>,
     options: &GetOptions,
-    url: &Url,
+    given: &Url,
     offset: u64,
 ) -> Result<&'a mut Sink, Failure> {
     if sink.is_none() {
-        let opened = match destination(options, url)? {
+        let opened = match destination(options, given)? {
             None => Sink::stdout(),
             Some(path) => {
                 check_part(&path, offset)?;
@@ -305,7 +308,7 @@ fn check_part(path: &std::path::Path, offset: u64) -> Result<(), Failure> {
 /// The last response: judge its status, then stream its body to the output.
 fn finish(
     options: &GetOptions,
-    url: &Url,
+    given: &Url,
     response: Response,
     offset: u64,
     mut sink: Option<Sink>,
@@ -324,12 +327,15 @@ fn finish(
     if failed && options.fail == Fail::Quietly {
         return Err(status_failure());
     }
-    let sink_ref = open_sink(&mut sink, options, url, offset)?;
+    let sink_ref = open_sink(&mut sink, options, given, offset)?;
     let length = head.content_length().ok().flatten();
-    let codings: Vec<String> = if options.compressed {
-        head.list("content-encoding").map(str::to_owned).collect()
-    } else {
-        Vec::new()
+    let codings = Codings {
+        transfer: head.transfer_codings(),
+        content: if options.compressed {
+            head.list("content-encoding").map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        },
     };
     let flow = copy_body(
         body,
@@ -363,15 +369,29 @@ fn check_resumed(head: &Head, offset: u64) -> Result<(), Failure> {
     }
 }
 
+/// The codings to undo on the body, each in the order they were applied.
+struct Codings {
+    transfer: Vec<String>,
+    content: Vec<String>,
+}
+
+impl Codings {
+    fn is_empty(&self) -> bool {
+        self.transfer.is_empty() && self.content.is_empty()
+    }
+}
+
 fn copy_body(
     body: exchange::BodyReader,
-    codings: &[String],
+    codings: &Codings,
     sink: &mut Sink,
     length: Option<u64>,
     progress: bool,
 ) -> Result<Flow, Failure> {
     let decoding = !codings.is_empty();
-    let mut reader = decode::decoded(codings, Box::new(body))?;
+    // Transfer codings were applied last, so they come off first.
+    let reader = decode::decoded(decode::Layer::Transfer, &codings.transfer, Box::new(body))?;
+    let mut reader = decode::decoded(decode::Layer::Content, &codings.content, reader)?;
     let bar = progress.then(|| output::progress(length));
     let mut buf = vec![0u8; COPY_BUFFER_BYTES];
     loop {

@@ -229,4 +229,30 @@ mod tests {
             assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_nick_that_renders_as_typed_or_an_error(text in "\\PC{0,30}|[A-Za-z][A-Za-z0-9_-]{0,25}") {
+            if let Ok(nick) = Nick::parse(&text) {
+                proptest::prop_assert_eq!(nick.to_string(), text.clone());
+                proptest::prop_assert_eq!(Nick::parse(nick.as_str()).map(|n| n.to_string()), Ok(text));
+            }
+        }
+
+        #[test]
+        fn any_text_is_a_room_that_renders_folded_or_an_error(text in "\\PC{0,36}|#?[A-Za-z][A-Za-z0-9_.-]{0,33}") {
+            if let Ok(room) = RoomName::parse(&text) {
+                let typed = text.strip_prefix('#').unwrap_or(&text);
+                proptest::prop_assert_eq!(room.to_string(), typed.to_ascii_lowercase());
+                proptest::prop_assert_eq!(RoomName::parse(room.as_str()), Ok(room));
+            }
+        }
+
+        #[test]
+        fn any_characters_at_all_are_judged_without_panic(chars in proptest::collection::vec(proptest::prelude::any::<char>(), 0..40)) {
+            let text = String::from_iter(chars);
+            let _ = Nick::parse(&text);
+            let _ = RoomName::parse(&text);
+        }
+    }
 }

@@ -106,9 +106,12 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<RoomName>,
     },
+    #[serde(deserialize_with = "no_fields")]
     Help,
+    #[serde(deserialize_with = "no_fields")]
     Ping,
     /// The answer to the server's `ping` event; nothing answers it.
+    #[serde(deserialize_with = "no_fields")]
     Pong,
     /// Disconnect someone (operator only).
     Kick {
@@ -124,6 +127,15 @@ pub enum Command {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A command without fields still refuses unknown ones: serde's `deny_unknown_fields` covers only
+/// the variants that have fields.
+fn no_fields<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoFields {}
+    NoFields::deserialize(deserializer).map(|NoFields {}| ())
 }
 
 /// A chat message as delivered: to a room or, with `to`, directly to one user.

@@ -1,4 +1,5 @@
-//! Content codings (gzip, deflate, br, zstd), undone in reverse order of application as the body streams.
+//! Content and transfer codings (gzip, deflate, br, zstd), undone in reverse order of application as the
+//! body streams.
 
 use std::io::{self, Cursor, Read};
 
@@ -9,13 +10,47 @@ use crate::http::failure::{Failure, Kind};
 /// What `--compressed` asks for.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
-/// Wraps `body` so that reading it yields the content with every coding in `codings` undone.
-/// `codings` is in the order they were applied, as Content-Encoding lists them.
-pub fn decoded<'a>(codings: &[String], body: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, Failure> {
-    codings.iter().rev().try_fold(body, |inner, coding| undo(coding, inner))
+/// Which header field listed the codings, for naming it in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Content-Encoding: undone only with `--compressed`, as curl does.
+    Content,
+    /// Transfer-Encoding (less the final `chunked`, which is framing): always undone.
+    Transfer,
 }
 
-fn undo<'a>(coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, Failure> {
+impl Layer {
+    fn field(self) -> &'static str {
+        match self {
+            Layer::Content => "content encoding",
+            Layer::Transfer => "transfer encoding",
+        }
+    }
+}
+
+/// Wraps `body` so that reading it yields the content with every coding in `codings` undone.
+/// `codings` is in the order they were applied, as the header field lists them. An empty body is empty
+/// whatever its codings say: there is nothing to undo (a gzip-encoded 204-like answer is not corrupt).
+pub fn decoded<'a>(
+    layer: Layer,
+    codings: &[String],
+    mut body: Box<dyn Read + 'a>,
+) -> Result<Box<dyn Read + 'a>, Failure> {
+    if codings.is_empty() {
+        return Ok(body);
+    }
+    let mut first = [0u8; 1];
+    if read_fully(&mut body, &mut first)? == 0 {
+        return Ok(Box::new(io::empty()));
+    }
+    let body: Box<dyn Read + 'a> = Box::new(Cursor::new(first).chain(body));
+    codings
+        .iter()
+        .rev()
+        .try_fold(body, |inner, coding| undo(layer, coding, inner))
+}
+
+fn undo<'a>(layer: Layer, coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, Failure> {
     Ok(match coding.to_ascii_lowercase().as_str() {
         "gzip" | "x-gzip" => Box::new(MultiGzDecoder::new(inner)),
         "deflate" => inflate(inner)?,
@@ -28,7 +63,7 @@ fn undo<'a>(coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a
         other => {
             return Err(Failure::new(
                 Kind::BadEncoding,
-                format!("unsupported content encoding: {other}"),
+                format!("unsupported {}: {other}", layer.field()),
             ));
         }
     })
@@ -37,15 +72,7 @@ fn undo<'a>(coding: &str, inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a
 /// `deflate` is zlib-wrapped by the RFC, but some servers send raw deflate: tell them apart by the header.
 fn inflate<'a>(mut inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, Failure> {
     let mut head = [0u8; 2];
-    let mut got = 0;
-    while got < head.len() {
-        match inner.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(crate::http::failure::from_io(e, Kind::Receive, "reading the body")),
-        }
-    }
+    let got = read_fully(&mut inner, &mut head)?;
     let zlib = got == 2 && head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
     let whole = Cursor::new(head).take(got as u64).chain(inner);
     Ok(if zlib {
@@ -53,6 +80,20 @@ fn inflate<'a>(mut inner: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>, Fail
     } else {
         Box::new(DeflateDecoder::new(whole))
     })
+}
+
+/// Fills `buf` unless the body ends first; returns how much it got.
+fn read_fully(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Failure> {
+    let mut got = 0;
+    while got < buf.len() {
+        match source.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(crate::http::failure::from_io(e, Kind::Receive, "reading the body")),
+        }
+    }
+    Ok(got)
 }
 
 #[cfg(test)]
@@ -84,7 +125,7 @@ mod tests {
 
     fn undo_all(codings: &[&str], data: Vec<u8>) -> Result<Vec<u8>, String> {
         let codings: Vec<String> = codings.iter().map(|c| c.to_string()).collect();
-        let mut reader = decoded(&codings, Box::new(Cursor::new(data))).map_err(|e| e.message)?;
+        let mut reader = decoded(Layer::Content, &codings, Box::new(Cursor::new(data))).map_err(|e| e.message)?;
         let mut out = Vec::new();
         reader.read_to_end(&mut out).map_err(|e| e.to_string())?;
         Ok(out)
@@ -102,9 +143,26 @@ mod tests {
             (&[], text.clone()),
             (&["deflate", "gzip"], gzip(&zlib(&text))),
             (&["GZIP", "identity", "gzip"], gzip(&gzip(&text))),
+            (&["gzip"], gzip(b"a")),
+            (&["deflate"], zlib(b"a")),
         ];
         for (codings, data) in cases {
-            assert_eq!(undo_all(codings, data).unwrap(), text, "{codings:?}");
+            let want = if data.len() < 40 { &b"a"[..] } else { &text[..] };
+            assert_eq!(undo_all(codings, data).unwrap(), want, "{codings:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_body_is_empty_whatever_its_codings() {
+        for codings in [
+            &["gzip"][..],
+            &["deflate"],
+            &["br"],
+            &["zstd"],
+            &["deflate", "gzip"],
+            &["compress"],
+        ] {
+            assert_eq!(undo_all(codings, Vec::new()).unwrap(), b"", "{codings:?}");
         }
     }
 
@@ -121,7 +179,7 @@ mod tests {
         truncated.truncate(truncated.len() - 6);
         assert!(undo_all(&["gzip"], truncated).is_err());
         assert_eq!(
-            undo_all(&["compress"], vec![]).unwrap_err(),
+            undo_all(&["compress"], b"x".to_vec()).unwrap_err(),
             "unsupported content encoding: compress"
         );
     }

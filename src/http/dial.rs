@@ -91,6 +91,10 @@ pub fn connect(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Fai
                 pending -= 1;
                 more = start_next(&mut pending);
                 if !more && pending == 0 {
+                    // The attempt's own timeout is the deadline too: it may report before the loop does.
+                    if e.kind() == std::io::ErrorKind::TimedOut {
+                        return Err(Failure::new(Kind::Timeout, format!("timed out connecting to {addr}")));
+                    }
                     return Err(Failure::new(Kind::Connect, format!("failed to connect to {addr}: {e}")));
                 }
             }

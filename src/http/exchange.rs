@@ -7,16 +7,17 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::ClientConfig;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use url::Url;
 
 use crate::http::body::Body;
+use crate::http::deadline::TimedTcp;
 use crate::http::dial::{self, Family};
 use crate::http::failure::{Failure, Kind};
 use crate::http::head::{self, Head};
 use crate::http::proxy::{self, Proxy, ProxyEnv};
 use crate::http::request::{self, Fields, Method};
-use crate::http::tls::{self, TlsOptions, TlsStream};
+use crate::http::tls::{self, TlsOptions};
 
 /// The size of the buffer responses are read through.
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -77,9 +78,12 @@ impl Trace {
     }
 }
 
+/// A TLS session over a connection held to the deadline.
+pub type TlsStream = StreamOwned<ClientConnection, TimedTcp>;
+
 /// A connection, plain or TLS.
 pub enum Conn {
-    Plain(TcpStream),
+    Plain(TimedTcp),
     Tls(Box<TlsStream>),
 }
 
@@ -131,6 +135,7 @@ pub fn exchange(url: &Url, method: Method, fields: &Fields, net: &Network, trace
         Some(p) => dial_proxy(p, net, trace)?,
         None => dial_host(host, port, net, trace, Kind::Resolve)?,
     };
+    let tcp = TimedTcp::new(tcp, net.deadline);
     let https = url.scheme() == "https";
     let mut fields = fields.clone();
     let mut conn = match (&proxy, https) {
@@ -177,14 +182,6 @@ fn dial_host(host: &str, port: u16, net: &Network, trace: Trace, resolve_kind: K
         trace.info(&format!("Connected to {host} ({}) port {}", peer.ip(), peer.port()));
     }
     let _ = stream.set_nodelay(true);
-    let timeout = net.deadline.map(|d| {
-        d.saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1))
-    });
-    stream
-        .set_read_timeout(timeout)
-        .and_then(|()| stream.set_write_timeout(timeout))
-        .map_err(|e| send_error(&e))?;
     Ok(stream)
 }
 
@@ -194,7 +191,7 @@ fn dial_proxy(proxy: &Proxy, net: &Network, trace: Trace) -> Result<TcpStream, F
 }
 
 /// Asks an HTTP proxy for a tunnel to the target with CONNECT.
-fn tunnel(mut tcp: TcpStream, proxy: &Proxy, url: &Url, trace: Trace) -> Result<TcpStream, Failure> {
+fn tunnel(mut tcp: TimedTcp, proxy: &Proxy, url: &Url, trace: Trace) -> Result<TimedTcp, Failure> {
     let host = url.host_str().unwrap_or("");
     let authority = format!("{host}:{}", url.port_or_known_default().unwrap_or(443));
     let mut fields = Fields::default();

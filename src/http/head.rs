@@ -34,7 +34,10 @@ pub enum Framing {
 pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
-    let status = match response.parse(buf) {
+    let status = match httparse::ParserConfig::default()
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .parse_response(&mut response, buf)
+    {
         Ok(status) => status,
         Err(httparse::Error::TooManyHeaders) => {
             return Err(weird(format!("the response has more than {MAX_HEADERS} header fields")));
@@ -55,7 +58,9 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
         .map(|h| {
             (
                 h.name.to_owned(),
-                String::from_utf8_lossy(h.value).trim_matches([' ', '\t']).to_owned(),
+                String::from_utf8_lossy(&unfold(h.value))
+                    .trim_matches([' ', '\t'])
+                    .to_owned(),
             )
         })
         .collect();
@@ -66,6 +71,31 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
         headers,
     };
     Ok(Some((head, used)))
+}
+
+/// A field value with each obsolete line folding (`OWS CRLF RWS`) replaced by one space, as a user agent
+/// must before interpreting it (RFC 9112 section 5.2).
+fn unfold(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut rest = value;
+    while let Some((&byte, after)) = rest.split_first() {
+        rest = after;
+        if byte != b'\r' && byte != b'\n' {
+            out.push(byte);
+            continue;
+        }
+        if byte == b'\r' {
+            rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+        }
+        while out.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            out.pop();
+        }
+        while rest.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            rest = &rest[1..];
+        }
+        out.push(b' ');
+    }
+    out
 }
 
 fn weird(message: String) -> Failure {
@@ -97,7 +127,16 @@ impl Head {
         if request_was_head || (100..200).contains(&self.status) || self.status == 204 || self.status == 304 {
             return Ok(Framing::Empty);
         }
-        let codings: Vec<String> = self.list("transfer-encoding").map(|c| c.to_ascii_lowercase()).collect();
+        let codings = self.transfer_encoding();
+        if let Some(position) = codings.iter().position(|c| c == "chunked") {
+            // Chunked is framing: applied once, and last (RFC 9112 section 6.1).
+            if position + 1 != codings.len() {
+                return Err(weird(format!(
+                    "the response's Transfer-Encoding applies a coding after chunked: {}",
+                    codings.join(", ")
+                )));
+            }
+        }
         if !codings.is_empty() {
             // A length beside a transfer coding is ignored (RFC 9112 section 6.3, rule 3).
             return Ok(match codings.last().map(String::as_str) {
@@ -109,6 +148,20 @@ impl Head {
             Some(length) => Ok(Framing::Length(length)),
             None => Ok(Framing::UntilClose),
         }
+    }
+
+    /// The transfer codings the body carries beyond the framing, in the order they were applied: every
+    /// one Transfer-Encoding lists but a final `chunked`.
+    pub fn transfer_codings(&self) -> Vec<String> {
+        let mut codings = self.transfer_encoding();
+        if codings.last().is_some_and(|c| c == "chunked") {
+            codings.pop();
+        }
+        codings
+    }
+
+    fn transfer_encoding(&self) -> Vec<String> {
+        self.list("transfer-encoding").map(|c| c.to_ascii_lowercase()).collect()
     }
 
     /// The Content-Length, if any. Several values (in one field or several) must agree.
@@ -195,6 +248,31 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
                 false,
                 Ok((200, Framing::UntilClose)),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n",
+                false,
+                Ok((200, Framing::Chunked)),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\t2\r\n\r\n",
+                false,
+                Err("the response has an invalid Content-Length: \"1 2\""),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n folded-first: x\r\n\r\n",
+                false,
+                Err("the response head is malformed"),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                false,
+                Err("the response's Transfer-Encoding applies a coding after chunked: chunked, gzip"),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false,
+                Err("the response's Transfer-Encoding applies a coding after chunked"),
             ),
             (b"HTTP/1.0 200 OK\r\n\r\n", false, Ok((200, Framing::UntilClose))),
             (b"HTTP/1.1 200 OK\n\n", false, Ok((200, Framing::UntilClose))),
@@ -291,6 +369,38 @@ mod tests {
                 (Err(e), Err(w)) => assert!(e.starts_with(w), "{:?}: {e}", String::from_utf8_lossy(input)),
                 (got, _) => panic!("{:?}: {got:?}", String::from_utf8_lossy(input)),
             }
+        }
+    }
+
+    #[test]
+    fn transfer_codings_beyond_the_framing() {
+        let cases: &[(&[u8], &[&str])] = &[
+            (b"Transfer-Encoding: chunked\r\n", &[]),
+            (b"Transfer-Encoding: gzip, Chunked\r\n", &["gzip"]),
+            (b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", &["gzip"]),
+            (b"Transfer-Encoding: deflate,gzip\r\n", &["deflate", "gzip"]),
+            (b"Content-Encoding: gzip\r\n", &[]),
+        ];
+        for (fields, want) in cases {
+            let input = [&b"HTTP/1.1 200 OK\r\n"[..], fields, b"\r\n"].concat();
+            let (head, _) = parse(&input).unwrap().unwrap();
+            assert_eq!(head.transfer_codings(), *want, "{:?}", String::from_utf8_lossy(fields));
+        }
+    }
+
+    #[test]
+    fn folded_values_are_unfolded_to_one_space() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"X-A: one\r\n two\r\n\r\n", "one two"),
+            (b"X-A: one  \r\n \t two\r\n\tthree\r\n\r\n", "one two three"),
+            (b"X-A: one\n two\n\n", "one two"),
+            (b"X-A:\r\n two\r\n\r\n", "two"),
+            (b"X-A: plain\r\n\r\n", "plain"),
+        ];
+        for (fields, want) in cases {
+            let input = [&b"HTTP/1.1 200 OK\r\n"[..], fields].concat();
+            let (head, _) = parse(&input).unwrap().unwrap();
+            assert_eq!(head.get("x-a"), Some(*want), "{:?}", String::from_utf8_lossy(fields));
         }
     }
 

@@ -1,8 +1,7 @@
 //! HTTPS: a rustls client over a TCP stream, verifying the server against the system's roots, a
 //! `--cacert` file, or (with `--insecure`) not at all.
 
-use std::io;
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,9 +12,6 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme, StreamOwned};
 
 use crate::http::failure::{Failure, Kind};
-
-/// A TLS session over a TCP connection.
-pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
 
 /// How to trust servers.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +65,11 @@ fn roots(options: &TlsOptions) -> Result<RootCertStore, Failure> {
 }
 
 /// Completes the handshake with `host` over `tcp`.
-pub fn handshake(config: Arc<ClientConfig>, host: &str, mut tcp: TcpStream) -> Result<TlsStream, Failure> {
+pub fn handshake<S: Read + Write>(
+    config: Arc<ClientConfig>,
+    host: &str,
+    mut tcp: S,
+) -> Result<StreamOwned<ClientConnection, S>, Failure> {
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| Failure::new(Kind::Tls, format!("{host} is not a name TLS can check: {e}")))?;
     let mut session = ClientConnection::new(config, name).map_err(|e| Failure::new(Kind::Tls, e.to_string()))?;

@@ -175,4 +175,38 @@ mod tests {
         assert_eq!(got, vec![None, Some("after".to_owned())]);
         assert!(peak <= 1024 + 4096, "peak buffer {peak}");
     }
+
+    /// The frames of `input` read in the pieces `cuts` marks, then the end of the stream.
+    fn frames_cut_at(max: usize, input: &[u8], cuts: &[usize]) -> Vec<Frame> {
+        let mut codec = LineCodec::new(max);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        points.push(input.len());
+        points.sort_unstable();
+        let mut start = 0;
+        for end in points {
+            buf.extend_from_slice(&input[start..end]);
+            start = end;
+            while let Some(frame) = codec.decode(&mut buf).unwrap() {
+                out.push(frame);
+            }
+        }
+        while let Some(frame) = codec.decode_eof(&mut buf).unwrap() {
+            out.push(frame);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_split_gives_the_same_frames(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\r\n\xff".to_vec()), 0..200),
+            cuts in proptest::collection::vec(0usize..1000, 0..12),
+            max in 1usize..24,
+        ) {
+            let whole = frames_cut_at(max, &input, &[]);
+            proptest::prop_assert_eq!(frames_cut_at(max, &input, &cuts), whole);
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use crate::support::TIMEOUT;
 
@@ -40,6 +41,8 @@ pub struct Reply {
     pub dribble: bool,
     /// Keep the connection open after the bytes, until the client closes it.
     pub hold_open: bool,
+    /// After the first `.0` bytes, the rest one byte every `.1`: a server that trickles.
+    pub trickle: Option<(usize, Duration)>,
 }
 
 impl Reply {
@@ -69,6 +72,17 @@ impl Reply {
 
     pub fn held_open(mut self) -> Reply {
         self.hold_open = true;
+        self
+    }
+
+    /// Sends the head at once and the body a byte every `gap`.
+    pub fn trickled(mut self, gap: Duration) -> Reply {
+        let head_end = self
+            .bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |p| p + 4);
+        self.trickle = Some((head_end, gap));
         self
     }
 }
@@ -148,7 +162,16 @@ fn answer<S: Read + Write>(stream: S, handler: &Handler, seen: &Sender<Seen>) ->
     let reply = handler(&request);
     let _ = seen.send(request);
     let stream = reader.get_mut();
-    if reply.dribble {
+    if let Some((at, gap)) = reply.trickle {
+        stream.write_all(&reply.bytes[..at])?;
+        stream.flush()?;
+        for byte in &reply.bytes[at..] {
+            // Pacing the server, not synchronising the test: the client must give up by its deadline.
+            thread::sleep(gap);
+            stream.write_all(std::slice::from_ref(byte))?;
+            stream.flush()?;
+        }
+    } else if reply.dribble {
         for byte in &reply.bytes {
             stream.write_all(std::slice::from_ref(byte))?;
             stream.flush()?;

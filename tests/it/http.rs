@@ -226,6 +226,22 @@ fn head_requests_and_include() {
 }
 
 #[test]
+fn folded_header_lines_are_read_as_one_line() {
+    let response = b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n   second\r\n\tthird\r\nTransfer-Encoding:\r\n chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    for dribble in [false, true] {
+        let got = fetch_raw(response, dribble);
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        assert_eq!(got.body(), "hello", "the folded Transfer-Encoding is chunked");
+    }
+    let server = Fixture::start(move |_| Reply::raw(response));
+    let got = get(&["-i", &server.url("/")]);
+    assert_eq!(
+        got.body(),
+        "HTTP/1.1 200 OK\r\nX-Folded: first second third\r\nTransfer-Encoding: chunked\r\n\r\nhello"
+    );
+}
+
+#[test]
 fn request_heads_carry_what_was_asked() {
     let server = Fixture::start(|_| Reply::ok("x"));
     let url = server.url("/p%20q?a=1#frag");
@@ -432,6 +448,79 @@ fn compressed_content_is_decoded() {
 }
 
 #[test]
+fn a_compressed_empty_body_is_empty() {
+    let server = Fixture::start(|seen| match seen.path().as_str() {
+        "/none" => Reply::raw("HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"),
+        "/close" => Reply::raw("HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n"),
+        _ => Reply::with(200, &[("Content-Encoding", "gzip")], ""),
+    });
+    for path in ["/zero", "/none", "/close"] {
+        let got = get(&["--compressed", &server.url(path)]);
+        assert_eq!((got.code, got.body().as_str()), (Some(0), ""), "{path}: {}", got.stderr);
+    }
+    let got = get(&["-I", "--compressed", &server.url("/zero")]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    assert!(got.body().contains("Content-Encoding: gzip\r\n\r\n"), "{}", got.body());
+}
+
+#[test]
+fn transfer_codings_are_undone_never_passed_through() {
+    let text = "a transfer-coded body\n".repeat(50);
+    let gzip = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let chunked = |data: &[u8]| {
+        let mut out = Vec::new();
+        for piece in data.chunks(100) {
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(piece);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    };
+    let response = |coding: &str, body: &[u8]| {
+        let mut bytes = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {coding}\r\n\r\n").into_bytes();
+        bytes.extend_from_slice(body);
+        bytes
+    };
+    let decoded = [
+        response("gzip, chunked", &chunked(&gzip)),
+        response("gzip\r\nTransfer-Encoding: chunked", &chunked(&gzip)),
+        response("gzip", &gzip),
+    ];
+    for bytes in &decoded {
+        let got = fetch_raw(bytes, false);
+        assert_eq!(
+            (got.code, got.body() == text),
+            (Some(0), true),
+            "{}: {}",
+            String::from_utf8_lossy(&bytes[..60]),
+            got.stderr
+        );
+    }
+    let refused: [(Vec<u8>, i32, &str); 2] = [
+        (
+            response("compress, chunked", &chunked(b"whatever")),
+            61,
+            "unsupported transfer encoding: compress",
+        ),
+        (
+            response("chunked, gzip", &chunked(&gzip)),
+            8,
+            "applies a coding after chunked",
+        ),
+    ];
+    for (bytes, code, error) in &refused {
+        let got = fetch_raw(bytes, false);
+        assert_eq!((got.code, got.stdout.len()), (Some(*code), 0), "{}", got.stderr);
+        assert!(got.stderr.contains(error), "{}", got.stderr);
+    }
+}
+
+#[test]
 fn ipv6_loopback() {
     let server = Fixture::start_on("[::1]:0", None, |_| Reply::ok("over six"));
     let url = format!("http://[::1]:{}/", server.addr.port());
@@ -593,6 +682,26 @@ fn remote_name_saves_beside_the_caller() {
 }
 
 #[test]
+fn remote_name_after_redirects_is_the_url_given() {
+    let server = Fixture::start(|seen| match seen.path().as_str() {
+        "/latest/tool.tar.gz" => Reply::with(302, &[("Location", "/v2/tool-2.0.tar.gz")], ""),
+        _ => Reply::ok("version two"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let got = get_in(&["-O", "-L", &server.url("/latest/tool.tar.gz")], Some(dir.path()), &[]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["tool.tar.gz"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tool.tar.gz")).unwrap(),
+        "version two"
+    );
+}
+
+#[test]
 fn fail_and_fail_with_body() {
     let server = Fixture::start(|_| Reply::with(404, &[], "not here"));
     let got = get(&[&server.url("/")]);
@@ -619,6 +728,12 @@ fn timeouts() {
     let silent = Fixture::start(|_| Reply::default().held_open());
     let got = get(&["-m", "0.5", &silent.url("/")]);
     assert_eq!(got.code, Some(28), "{}", got.stderr);
+    // The body would take 4 s; every byte arrives well within any per-read timeout.
+    let body = "x".repeat(40);
+    let trickling = Fixture::start(move |_| Reply::ok(&body).trickled(std::time::Duration::from_millis(100)));
+    let got = get(&["-m", "1", &trickling.url("/")]);
+    assert_eq!(got.code, Some(28), "{}", got.stderr);
+    assert!(got.stdout.len() < 40, "got the whole body: {}", got.body());
 
     let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
