@@ -17,8 +17,9 @@ pub const DEFAULT_MAX_MESSAGE: usize = 1024 * 1024;
 /// The default cap on clients connected at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The default number of bytes of its own events (answers, direct messages, notices) that may wait
-/// for one client, as encoded (2 MiB).
-pub const DEFAULT_MAX_QUEUED: usize = 2 * 1024 * 1024;
+/// for one client, as encoded (8 MiB): more than the two largest direct messages one sender may send at
+/// once, escaped six times over as JSON may.
+pub const DEFAULT_MAX_QUEUED: usize = 8 * 1024 * 1024;
 /// The default sustained rate of requests from one client, per second.
 pub const DEFAULT_FLOOD_RATE: f64 = 8.0;
 /// The default number of requests one client may send at once after a quiet spell.
@@ -99,7 +100,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PER_SEC", default_value_t = DEFAULT_FLOOD_RATE, value_parser = positive)]
     pub flood_rate: f64,
     /// Flood control: requests one client may send at once after a quiet spell.
-    #[arg(long, value_name = "REQUESTS", default_value_t = DEFAULT_FLOOD_BURST, value_parser = positive)]
+    #[arg(long, value_name = "REQUESTS", default_value_t = DEFAULT_FLOOD_BURST, value_parser = at_least_one_request)]
     pub flood_burst: f64,
     /// Flood control: bytes per second one client may send, sustained; it may send twice
     /// --max-message at once after a quiet spell.
@@ -116,22 +117,23 @@ pub struct ServeArgs {
     /// sent together, which costs far fewer system calls under load; 0 writes each as it comes.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_WRITE_INTERVAL_MS)]
     pub write_interval_ms: u64,
-    /// Bytes that messages still arriving may hold together, beyond 64 KiB each; a client whose
-    /// message would pass it is not read until others finish. At least the largest frame.
+    /// Bytes that messages still arriving may hold together, beyond 64 KiB each (a large one takes its
+    /// largest frame's share at once); a client whose share is not free is not read until others
+    /// finish. At least the share of the largest structured frame.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNFINISHED)]
     pub max_unfinished: usize,
     /// Seconds the rest of a message may take to arrive once it has begun; a client that takes
     /// longer is disconnected.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_FRAME_TIMEOUT_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_FRAME_TIMEOUT_SECS, value_parser = timeout_secs)]
     pub frame_timeout: f64,
     /// Seconds a structured client may stay silent before the server pings it.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_AFTER_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_AFTER_SECS, value_parser = timeout_secs)]
     pub ping_after: f64,
     /// Seconds a pinged structured client has to answer (any request) before it is disconnected.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_TIMEOUT_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_TIMEOUT_SECS, value_parser = timeout_secs)]
     pub ping_timeout: f64,
     /// Seconds a structured client has, from connecting, to finish its hello.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS, value_parser = timeout_secs)]
     pub handshake_timeout: f64,
     /// Read operator commands from stdin even when it is not a terminal (a pipe, say).
     #[arg(long, conflicts_with = "no_console")]
@@ -140,7 +142,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_console: bool,
     /// The operator's nick in the chat; nobody else may take it, with or without the console.
-    #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_nick)]
+    #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_operator_nick)]
     pub operator_nick: Nick,
     /// Append the log to FILE instead of stderr. Without it, a console on a terminal keeps the
     /// operator's typing clear: only warnings and the "listening on" line go to stderr.
@@ -357,12 +359,41 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A burst below one request would never let one through.
+fn at_least_one_request(text: &str) -> Result<f64, String> {
+    match positive(text)? {
+        n if n >= 1.0 => Ok(n),
+        _ => Err("expected at least 1".to_owned()),
+    }
+}
+
+/// The longest any of the server's timeouts may be.
+const MAX_TIMEOUT_SECS: f64 = 24.0 * 3600.0;
+
+fn timeout_secs(text: &str) -> Result<f64, String> {
+    match positive(text)? {
+        n if n <= MAX_TIMEOUT_SECS => Ok(n),
+        _ => Err(format!("expected at most {MAX_TIMEOUT_SECS} seconds (a day)")),
+    }
+}
+
 fn on_off(text: &str) -> Result<bool, String> {
     match text {
         "on" => Ok(true),
         "off" => Ok(false),
         _ => Err("expected on or off".to_owned()),
     }
+}
+
+/// The operator's nick may not look like one the server gives guests: they would collide.
+fn parse_operator_nick(text: &str) -> Result<Nick, String> {
+    let nick = parse_nick(text)?;
+    if nick.is_guest_shaped() {
+        return Err(format!(
+            "{nick} looks like a nick the server gives guests; choose another"
+        ));
+    }
+    Ok(nick)
 }
 
 fn parse_nick(text: &str) -> Result<Nick, String> {

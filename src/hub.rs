@@ -165,7 +165,11 @@ impl Hub {
                 id,
                 code,
                 message,
-            } => out.tell(conn, Event::Error { id, code, message }),
+            } => {
+                // The message may quote the frame (an unknown command, say): as long as the frame.
+                let message = capped(message);
+                out.tell(conn, Event::Error { id, code, message })
+            }
             Input::Disconnect { conn, reason } => self.remove(conn, reason, &mut out),
             Input::Shutdown => self.shutdown(&mut out),
         }
@@ -252,7 +256,7 @@ impl Hub {
         if nick.key() == self.config.operator_nick.key() && !operator {
             return Some((ErrorCode::NickTaken, format!("the nick {nick} is the operator's")));
         }
-        if is_guest_nick(nick) && self.members.get(&conn).is_none_or(|m| m.nick.key() != nick.key()) {
+        if nick.is_guest_shaped() && self.members.get(&conn).is_none_or(|m| m.nick.key() != nick.key()) {
             let why = format!("nicks like {nick} are given by the server to those who ask for none");
             return Some((ErrorCode::NickTaken, why));
         }
@@ -510,22 +514,20 @@ impl Hub {
     }
 
     fn room_list(&self, after: Option<&RoomName>) -> Event {
-        let rooms = self
-            .rooms
-            .iter()
-            .map(|(name, room)| {
-                let summary = RoomSummary {
-                    room: name.clone(),
-                    members: room.len(),
-                    topic: room.topic.as_ref().map(|t| t.text.clone()),
-                };
-                (name.clone(), summary)
+        // Only the page's rooms are copied.
+        let rooms = self.rooms.iter().map(|(name, room)| (name, (name, room))).collect();
+        let (page, more) = listing::page(rooms, after.as_ref(), |(name, room)| {
+            let topic = room.topic.as_ref().map_or(0, |t| t.text.len());
+            name.as_str().len() + topic * TEXT_EXPANSION + ROOM_ENTRY_OVERHEAD_BYTES
+        });
+        let rooms = page
+            .into_iter()
+            .map(|(name, room)| RoomSummary {
+                room: name.clone(),
+                members: room.len(),
+                topic: room.topic.as_ref().map(|t| t.text.clone()),
             })
             .collect();
-        let (rooms, more) = listing::page(rooms, after, |summary| {
-            let topic = summary.topic.as_ref().map_or(0, String::len);
-            summary.room.as_str().len() + topic * TEXT_EXPANSION + ROOM_ENTRY_OVERHEAD_BYTES
-        });
         Event::Rooms { rooms, more }
     }
 
@@ -729,16 +731,7 @@ enum Done {
     Gone,
 }
 
-/// The shape of nicks the server makes up: `user` or `guest` and a number.
-fn is_guest_nick(nick: &Nick) -> bool {
-    let text = nick.as_str().to_ascii_lowercase();
-    ["user", "guest"].iter().any(|prefix| {
-        text.strip_prefix(prefix)
-            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-    })
-}
-
-/// A reason cut to `MAX_REASON_BYTES`, at a character's edge.
+/// A reason (or a refusal's message) cut to `MAX_REASON_BYTES`, at a character's edge.
 fn capped(mut reason: String) -> String {
     if reason.len() > MAX_REASON_BYTES {
         let mut end = MAX_REASON_BYTES;

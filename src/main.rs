@@ -13,7 +13,7 @@ use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Hello, line, tui};
 use sockchat::http;
 use sockchat::names::Nick;
-use sockchat::server::{FloodPolicy, Limits, Server, ServerConfig};
+use sockchat::server::{FloodPolicy, Limits, Server, ServerConfig, budget_for_frame};
 use sockchat::transport::WireMode;
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
@@ -91,9 +91,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let handshake_timeout = seconds(args.handshake_timeout, "--handshake-timeout")?;
     let frame_timeout = seconds(args.frame_timeout, "--frame-timeout")?;
-    let largest_frame = WireMode::Json.max_frame_bytes(args.max_message);
-    if args.max_unfinished < largest_frame {
-        anyhow::bail!("--max-unfinished must be at least the largest frame, {largest_frame} bytes");
+    let least = budget_for_frame(WireMode::Json.max_frame_bytes(args.max_message));
+    if args.max_unfinished < least {
+        anyhow::bail!("--max-unfinished must be at least {least} bytes: what the largest frame takes of it");
     }
     let config = ServerConfig {
         listen: args.listen,

@@ -56,6 +56,16 @@ impl Nick {
         Ok(Nick(text.to_owned()))
     }
 
+    /// Whether it has the shape of the nicks the server gives those who ask for none: `user` or
+    /// `guest` and a number.
+    pub fn is_guest_shaped(&self) -> bool {
+        let text = self.0.to_ascii_lowercase();
+        ["user", "guest"].iter().any(|prefix| {
+            text.strip_prefix(prefix)
+                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -119,6 +129,16 @@ impl RoomName {
     /// The room every client lands in.
     pub fn lobby() -> RoomName {
         RoomName("lobby".to_owned())
+    }
+
+    /// Whether it has the shape of the nicks the server gives those who ask for none: `user` or
+    /// `guest` and a number.
+    pub fn is_guest_shaped(&self) -> bool {
+        let text = self.0.to_ascii_lowercase();
+        ["user", "guest"].iter().any(|prefix| {
+            text.strip_prefix(prefix)
+                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        })
     }
 
     pub fn as_str(&self) -> &str {

@@ -8,7 +8,9 @@ mod flood;
 mod followers;
 mod handshake;
 mod hub_task;
+mod liveness;
 mod outbox;
+mod pacing;
 mod reader;
 mod sequence;
 mod session;
@@ -31,12 +33,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub use console::CONSOLE_CONN;
 pub use flood::FloodPolicy;
 pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
+pub use reader::budget_for_frame;
 pub use session::FLUSH_GRACE;
 pub use unfinished::FREE_FRAME_BYTES;
 
@@ -106,9 +109,7 @@ impl Limits {
     fn sweep_interval(&self) -> Duration {
         (self.ping_after.min(self.ping_timeout) / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
     }
-}
 
-impl Limits {
     /// How a client's session is paced.
     fn pace(&self) -> session::Pace {
         session::Pace {
@@ -204,7 +205,6 @@ async fn until_shutdown(shutdown: &CancellationToken, hub_task: &mut JoinHandle<
         },
         Err(e) => e.to_string(),
     };
-    error!("the hub task ended ({why}); the server stops");
     anyhow::bail!("the hub task ended ({why}); the server stopped")
 }
 

@@ -12,6 +12,7 @@ use tracing::warn;
 use super::Limits;
 use super::feed::Feed;
 use super::followers::Followers;
+use super::liveness::{Liveness, Sweep};
 use super::outbox::{Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Effect, Focus, Input};
@@ -26,20 +27,16 @@ pub struct Link {
     pub mode: WireMode,
 }
 
-/// When a session was last heard from, and whether it has been pinged since.
-struct Heard {
-    at: Instant,
-    pinged: bool,
-}
-
 pub struct Fanout {
     sessions: ConnMap<Link>,
     /// Structured sessions only: plain ones cannot answer a ping (TCP keepalive finds their peers).
-    heard: ConnMap<Heard>,
+    liveness: Liveness,
     rooms: HashMap<RoomName, Followers>,
     published: Arc<Published>,
     last: Seq,
     limits: Limits,
+    /// The session whose requests the effects being applied answer.
+    requester: Option<ConnId>,
     /// What to wake once the current input's effects are published.
     outboxes_to_wake: Vec<Arc<Outbox>>,
     feeds_to_wake: Vec<Arc<Feed>>,
@@ -50,7 +47,8 @@ impl Fanout {
     pub fn new(published: Arc<Published>, limits: Limits) -> Fanout {
         Fanout {
             sessions: ConnMap::default(),
-            heard: ConnMap::default(),
+            liveness: Liveness::new(limits.ping_after, limits.ping_timeout),
+            requester: None,
             rooms: HashMap::new(),
             published,
             last: Seq::default(),
@@ -63,33 +61,22 @@ impl Fanout {
 
     pub fn connect(&mut self, conn: ConnId, link: Link, now: Instant) {
         if link.mode == WireMode::Json {
-            self.heard.insert(conn, Heard { at: now, pinged: false });
+            self.liveness.heard(conn, now);
         }
         self.sessions.insert(conn, link);
     }
 
     /// The session sent something: it is alive.
     pub fn heard(&mut self, conn: ConnId, now: Instant) {
-        if let Some(heard) = self.heard.get_mut(&conn) {
-            *heard = Heard { at: now, pinged: false };
-        }
+        self.liveness.heard_again(conn, now);
     }
 
     /// Pings the structured sessions silent for `ping_after`, and drops those that have not answered a
     /// ping within `ping_timeout`; returns their disconnections for the hub.
     pub fn sweep(&mut self, now: Instant) -> Vec<Input> {
-        let (ping_after, ping_timeout) = (self.limits.ping_after, self.limits.ping_timeout);
-        let mut to_ping = Vec::new();
-        let mut dead = Vec::new();
-        for (&conn, heard) in &mut self.heard {
-            let silent = now.saturating_duration_since(heard.at);
-            if !heard.pinged && silent >= ping_after {
-                heard.pinged = true;
-                to_ping.push(conn);
-            } else if heard.pinged && silent >= ping_after + ping_timeout {
-                dead.push(conn);
-            }
-        }
+        self.requester = None;
+        let Sweep { ping: to_ping, dead } = self.liveness.sweep(now);
+        let ping_timeout = self.liveness.ping_timeout();
         let mut dropped = Vec::new();
         let ping = json::render_event(&Event::Ping);
         for conn in to_ping {
@@ -105,7 +92,11 @@ impl Fanout {
 
     /// Carries out one input's effects; returns the disconnections of sessions that could not keep up.
     /// Nobody sees them until they are published.
-    pub fn apply(&mut self, effects: Vec<Effect>) -> Vec<Input> {
+    ///
+    /// What goes to `requester`, whose requests these effects answer, is never refused for its size:
+    /// the session's reader paces itself so that its answers are bounded.
+    pub fn apply(&mut self, effects: Vec<Effect>, requester: Option<ConnId>) -> Vec<Input> {
+        self.requester = requester;
         let mut dropped = Vec::new();
         for effect in effects {
             self.last = self.last.next();
@@ -196,7 +187,7 @@ impl Fanout {
     /// Nothing more goes to `conn`: what is queued for it, and what its rooms said before now, is
     /// still written.
     fn close(&mut self, conn: ConnId) {
-        self.heard.remove(&conn);
+        self.liveness.forget(conn);
         if let Some(link) = self.sessions.remove(&conn) {
             link.outbox.close(self.last);
             self.outboxes_to_wake.push(link.outbox);
@@ -207,7 +198,12 @@ impl Fanout {
         let Some(link) = self.sessions.get(&conn) else {
             return;
         };
-        match link.outbox.push(self.last, item) {
+        let pushed = if self.requester == Some(conn) {
+            link.outbox.push_answer(self.last, item)
+        } else {
+            link.outbox.push(self.last, item)
+        };
+        match pushed {
             Pushed::First => self.outboxes_to_wake.push(link.outbox.clone()),
             Pushed::Queued | Pushed::Closed => {}
             Pushed::Full => {
@@ -223,7 +219,7 @@ impl Fanout {
     /// Cuts off a session that fell too far behind; returns its disconnection for the hub, which
     /// takes it out of its rooms.
     fn drop_slow(&mut self, conn: ConnId, reason: String) -> Option<Input> {
-        self.heard.remove(&conn);
+        self.liveness.forget(conn);
         let link = self.sessions.remove(&conn)?;
         link.outbox.kill();
         warn!(%conn, "{reason}; disconnecting");

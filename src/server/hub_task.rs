@@ -20,7 +20,7 @@ pub const HUB_INBOX_CAPACITY: usize = 4096;
 pub enum HubMessage {
     /// A session is ready for events; `link` is how to reach it.
     Connect { arrival: Arrival, link: Link },
-    /// A session's requests, what it read together (at most `INPUT_BATCH` of them); it reads no more
+    /// A session's requests, what it read together (at most `pacing::INPUT_BATCH` of them); it reads no more
     /// until told, through its outbox, that they were handled.
     Requests {
         conn: ConnId,
@@ -44,7 +44,7 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>, mut fanout
             }
             HubMessage::Requests { conn, outbox, inputs } => {
                 fanout.heard(conn, now);
-                (inputs, Some(outbox))
+                (inputs, Some((conn, outbox)))
             }
             HubMessage::Tick => (fanout.sweep(now), None),
             HubMessage::Inputs(inputs) => (inputs, None),
@@ -53,11 +53,11 @@ pub async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<HubMessage>, mut fanout
         let mut pending = VecDeque::from(inputs);
         while let Some(input) = pending.pop_front() {
             let effects = hub.handle(input, clock::now());
-            pending.extend(fanout.apply(effects));
+            pending.extend(fanout.apply(effects, requester.as_ref().map(|(conn, _)| *conn)));
         }
         // Published once for everything a message brought: writers wake to all of it together.
         fanout.publish();
-        if let Some(outbox) = requester {
+        if let Some((_, outbox)) = requester {
             outbox.input_taken();
         }
         if shutdown {

@@ -38,8 +38,8 @@ pub const ITEM_OVERHEAD_BYTES: usize = 64;
 #[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
-    /// The most bytes queued; a frame is still taken into an emptier queue, so a reader that keeps up
-    /// is never dropped for one large frame.
+    /// The most bytes of others' events queued: one more item is still taken while less waits, so a
+    /// reader that keeps up is never dropped for one large frame.
     capacity: usize,
     published: Arc<Published>,
 }
@@ -90,7 +90,7 @@ pub enum Pushed {
 }
 
 impl Outbox {
-    /// An outbox of at most `capacity` bytes (but for one frame taken into a queue holding less).
+    /// An outbox of at most about `capacity` bytes (see `push` and `push_answer`).
     pub fn new(capacity: usize, published: Arc<Published>) -> Outbox {
         let capacity = capacity.max(1);
         Outbox {
@@ -116,16 +116,28 @@ impl Outbox {
         &self.published
     }
 
+    /// Queues an event from someone else (a direct message, a notice): refused once `capacity` bytes
+    /// wait, since only a client that does not read can let that happen.
     pub fn push(&self, seq: Seq, item: Item) -> Pushed {
+        self.queue(seq, item, true)
+    }
+
+    /// Queues an answer to the session's own requests. Never refused: the reader's pacing bounds
+    /// these (it reads while at most half the capacity waits, and no more requests than their answers
+    /// fit in the other half), and a client must not be dropped for asking.
+    pub fn push_answer(&self, seq: Seq, item: Item) -> Pushed {
+        self.queue(seq, item, false)
+    }
+
+    fn queue(&self, seq: Seq, item: Item, bounded: bool) -> Pushed {
         let mut state = self.lock();
         if state.closed {
             return Pushed::Closed;
         }
-        let bytes = item.bytes();
-        if state.bytes > 0 && state.bytes + bytes > self.capacity {
+        if bounded && state.bytes >= self.capacity {
             return Pushed::Full;
         }
-        state.bytes += bytes;
+        state.bytes += item.bytes();
         state.items.push_back((seq, item));
         if state.items.len() == 1 {
             Pushed::First
@@ -299,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn bounded_in_bytes_but_a_large_frame_fits_an_empty_queue() {
+    fn bounded_in_bytes_but_a_large_frame_fits_an_emptier_queue() {
         let outbox = Outbox::new(10, Arc::default());
         assert_eq!(outbox.push(Seq(1), frame("a frame of 20 bytes!")), Pushed::First);
         assert_eq!(outbox.push(Seq(2), frame("x")), Pushed::Full);
@@ -308,6 +320,11 @@ mod tests {
         assert_eq!(outbox.push(Seq(4), frame("1234")), Pushed::Queued);
         assert_eq!(outbox.push(Seq(5), frame("1")), Pushed::Full);
         assert_eq!(outbox.queued_bytes(), 10);
+        assert_eq!(
+            outbox.push_answer(Seq(6), frame("an answer")),
+            Pushed::Queued,
+            "answers are never refused"
+        );
     }
 
     #[test]

@@ -72,14 +72,24 @@ impl<S: Source> FrameReader<S> {
         next
     }
 
-    /// The next frame already read, if there is one; it never waits.
     /// The longest frame read, in bytes.
     pub fn max_frame_bytes(&self) -> usize {
         self.codec.max_bytes()
     }
 
+    /// The next frame already read, if there is one; it never waits.
     pub fn next_buffered(&mut self) -> Option<Frame> {
         self.codec.next_frame(&mut self.buf)
+    }
+
+    /// Ready with an error once this reader has held part of the server-wide budget for longer than
+    /// the frame timeout while its session did not read (it was paced): a client must not keep the
+    /// budget by not reading its answers. Pending while it holds none.
+    pub fn poll_held_too_long(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        match &mut self.unfinished {
+            Some(unfinished) if unfinished.holds_budget() => unfinished.poll_deadline(&self.budget, cx),
+            _ => Poll::Pending,
+        }
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
@@ -104,28 +114,60 @@ impl<S: Source> FrameReader<S> {
                 if let Err(e) = ready!(self.source.poll_ready(cx)) {
                     return Poll::Ready(Some(Err(e)));
                 }
-            } else {
-                let unfinished = self.unfinished.get_or_insert_with(Box::default);
-                if let Poll::Ready(e) = unfinished.poll_deadline(&self.budget, cx) {
-                    return Poll::Ready(Some(Err(e)));
-                }
             }
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK_BYTES / 4 {
-                // What `reserve` may grow the buffer to: double, or what is asked.
-                let grown = (self.buf.capacity() * 2).max(self.buf.len() + READ_CHUNK_BYTES);
-                if grown > FREE_FRAME_BYTES {
+            if let Err(e) = ready!(self.poll_room(cx)) {
+                return Poll::Ready(Some(Err(e)));
+            }
+            match poll_read_buf(Pin::new(&mut self.source), cx, &mut self.buf) {
+                Poll::Ready(Ok(0)) => self.eof = true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Poll::Pending if self.buf.is_empty() => return Poll::Pending,
+                // Part of a frame is here and the rest is awaited: that wait has a deadline.
+                Poll::Pending => {
                     let unfinished = self.unfinished.get_or_insert_with(Box::default);
-                    if let Err(e) = ready!(unfinished.poll_room(&self.budget, grown, cx)) {
-                        return Poll::Ready(Some(Err(e)));
-                    }
+                    return unfinished.poll_deadline(&self.budget, cx).map(|e| Some(Err(e)));
                 }
-                self.buf.reserve(READ_CHUNK_BYTES);
-            }
-            match ready!(poll_read_buf(Pin::new(&mut self.source), cx, &mut self.buf)) {
-                Ok(0) => self.eof = true,
-                Ok(_) => {}
-                Err(e) => return Poll::Ready(Some(Err(e))),
             }
         }
     }
+
+    /// Makes room for the next read. Up to `FREE_FRAME_BYTES` the buffer grows as it needs; past that
+    /// it takes its largest frame's share of the budget, and grows to that size at once (its pages
+    /// are only touched as bytes arrive).
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.buf.capacity() - self.buf.len() >= READ_CHUNK_BYTES / 4 {
+            return Poll::Ready(Ok(()));
+        }
+        let needed = self.buf.len() + READ_CHUNK_BYTES;
+        if needed <= FREE_FRAME_BYTES {
+            let doubled = (self.buf.capacity() * 2).clamp(needed, FREE_FRAME_BYTES);
+            self.regrow(doubled);
+            return Poll::Ready(Ok(()));
+        }
+        let largest = self.largest_buffer();
+        let unfinished = self.unfinished.get_or_insert_with(Box::default);
+        ready!(unfinished.poll_budget(&self.budget, largest - FREE_FRAME_BYTES, cx))?;
+        self.regrow(largest);
+        Poll::Ready(Ok(()))
+    }
+
+    /// The most the buffer ever needs: the largest frame, the byte of a `\r\n` that has not arrived
+    /// whole, and one read.
+    fn largest_buffer(&self) -> usize {
+        self.codec.max_bytes() + 1 + READ_CHUNK_BYTES
+    }
+
+    /// Moves what is buffered into an allocation of exactly `capacity` bytes, so the budget counts what
+    /// the buffer really holds.
+    fn regrow(&mut self, capacity: usize) {
+        let mut grown = BytesMut::with_capacity(capacity.max(self.buf.len()));
+        grown.extend_from_slice(&self.buf);
+        self.buf = grown;
+    }
+}
+
+/// The budget the largest frame of `max_frame_bytes` takes from `--max-unfinished`.
+pub fn budget_for_frame(max_frame_bytes: usize) -> usize {
+    (max_frame_bytes + 1 + READ_CHUNK_BYTES).saturating_sub(FREE_FRAME_BYTES)
 }

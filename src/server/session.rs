@@ -17,6 +17,7 @@ use super::fanout::Link;
 use super::flood::{FloodGate, FloodPolicy};
 use super::hub_task::HubMessage;
 use super::outbox::Outbox;
+use super::pacing::{gather, paced};
 use super::reader::{FrameReader, Source};
 use super::sequence::Published;
 use super::writer::write_queued;
@@ -28,8 +29,6 @@ use crate::transport::{WireMode, json, text};
 
 /// How long queued output may take to drain after the client stopped sending.
 pub const FLUSH_GRACE: Duration = Duration::from_secs(5);
-/// The most requests a session hands the hub in one message.
-pub const INPUT_BATCH: usize = 256;
 
 /// A session the hub knows about: its number, its wire mode, and the queue the hub fills for it.
 pub struct Registered {
@@ -160,16 +159,17 @@ fn read_requests<'a, S: Source>(
     async move {
         let mut gate = flood.map(|policy| FloodGate::new(policy, Instant::now().into_std()));
         loop {
-            std::future::poll_fn(|cx| outbox.poll_accepting_input(cx)).await;
-            if let Some(gate) = &mut gate {
-                hold_back(gate).await;
+            if let Err(e) = paced(outbox, frames, gate.as_mut()).await {
+                return lost(conn, &e);
             }
             let first = match frames.next().await {
                 None => return "connection closed by the client".to_owned(),
                 Some(Err(e)) => return lost(conn, &e),
                 Some(Ok(frame)) => frame,
             };
-            let batch = gather(conn, mode, first, frames, outbox.answer_room(), gate.as_mut());
+            let max_frame = frames.max_frame_bytes();
+            let decode = |frame| input(conn, mode, frame, max_frame);
+            let batch = gather(first, frames, outbox.answer_room(), gate.as_mut(), decode);
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
             if !batch.is_empty() {
@@ -179,64 +179,6 @@ fn read_requests<'a, S: Source>(
                 }
             }
         }
-    }
-}
-
-/// Waits until the flood budget lets the next request be read; a boxed timer, and only when needed.
-async fn hold_back(gate: &mut FloodGate<'_>) {
-    let wait = gate.wait(Instant::now().into_std());
-    if !wait.is_zero() {
-        debug!(?wait, "flood control");
-        Box::pin(tokio::time::sleep(wait)).await;
-    }
-}
-
-/// The requests to hand the hub at once, from `first` and what is already read behind it: at most
-/// `INPUT_BATCH`, no more than the flood budget allows, and no more than their answers fit in the
-/// outbox's `answer_room`. The rest stays in the reader's buffer for the next batch.
-fn gather<S: Source>(
-    conn: ConnId,
-    mode: WireMode,
-    first: Frame,
-    frames: &mut FrameReader<S>,
-    answer_room: usize,
-    mut gate: Option<&mut FloodGate<'_>>,
-) -> Vec<Input> {
-    let now = Instant::now().into_std();
-    let allowed = gate.as_mut().map_or(INPUT_BATCH, |g| g.allowance(now).min(INPUT_BATCH));
-    let mut batch = Vec::new();
-    let mut answers = 0;
-    let mut next = Some(first);
-    while let Some(frame) = next.take() {
-        let bytes = frame.wire_bytes();
-        if let Some(input) = input(conn, mode, frame, frames.max_frame_bytes()) {
-            answers += answer_bytes(&input);
-            batch.push(input);
-            if let Some(gate) = gate.as_mut() {
-                gate.charge(bytes);
-            }
-        }
-        let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
-        if batch.len() >= allowed || spent || answers + LIST_ANSWER_BYTES > answer_room {
-            break;
-        }
-        next = frames.next_buffered();
-    }
-    batch
-}
-
-/// The most bytes of answers one request may cause to its sender, as encoded: an ack or an error, a
-/// join's notices and topic, a rename, a pong.
-pub const SMALL_ANSWER_BYTES: usize = 8 * 1024;
-/// The most bytes of answers a listing may cause (`who`, `rooms`): the hub pages them.
-pub const LIST_ANSWER_BYTES: usize = 128 * 1024;
-
-fn answer_bytes(input: &Input) -> usize {
-    match input {
-        Input::Request { request, .. } if matches!(request.command, Command::Who { .. } | Command::Rooms { .. }) => {
-            LIST_ANSWER_BYTES
-        }
-        _ => SMALL_ANSWER_BYTES,
     }
 }
 
@@ -291,96 +233,5 @@ fn decode(conn: ConnId, mode: WireMode, line: BytesMut) -> Option<Input> {
             Ok(request) => Some(Input::Request { conn, request }),
             Err(malformed) => Some(reject(malformed.id, malformed.reason)),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::hub::{Arrival, Effect, Focus, Hub, HubConfig, MAX_TOPIC_BYTES};
-    use crate::names::{MAX_NICK_CHARS, MAX_ROOM_CHARS, Nick, RoomName};
-    use crate::protocol::{Event, Request};
-    use crate::transport::Encoded;
-
-    fn ask(hub: &mut Hub, conn: u64, command: Command) -> Vec<Effect> {
-        let request = Request::new(command);
-        hub.handle(
-            Input::Request {
-                conn: ConnId(conn),
-                request,
-            },
-            0,
-        )
-    }
-
-    /// The largest encoding of the first event the hub answers `command` with.
-    fn largest_answer(hub: &mut Hub, command: Command) -> usize {
-        let effects = ask(hub, 1, command);
-        let Some(Effect::Deliver { event, .. }) = effects.first() else {
-            panic!("no answer: {effects:?}");
-        };
-        assert!(matches!(
-            event,
-            Event::Rooms { more: true, .. } | Event::Members { more: true, .. }
-        ));
-        let mut encoded = Encoded::new(event);
-        [WireMode::Json, WireMode::Text]
-            .into_iter()
-            .map(|mode| encoded.bytes(mode, Focus::Elsewhere).len())
-            .max()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_listing_at_its_worst_fits_what_a_listing_is_counted_at() {
-        let mut hub = Hub::new(HubConfig {
-            server: "test".to_owned(),
-            max_message: 1024,
-            presence_limit: 10,
-            max_rooms: 100_000,
-            operator_nick: Nick::parse("server").unwrap(),
-        });
-        let topic = "\u{1}".repeat(MAX_TOPIC_BYTES);
-        for conn in 1..=4000u64 {
-            let name = format!("n{conn:0width$}", width = MAX_NICK_CHARS - 1);
-            let arrival = Arrival {
-                conn: ConnId(conn),
-                nick: Some(Nick::parse(&name).unwrap()),
-                room: None,
-                peer: String::new(),
-                operator: false,
-                echo: false,
-            };
-            hub.handle(Input::Connect(arrival), 0);
-            if conn <= 200 {
-                let room = RoomName::parse(&format!("r{conn:0width$}", width = MAX_ROOM_CHARS - 1)).unwrap();
-                ask(&mut hub, conn, Command::Join { room: room.clone() });
-                let topic = Some(topic.clone());
-                ask(
-                    &mut hub,
-                    conn,
-                    Command::Topic {
-                        room: Some(room),
-                        topic,
-                    },
-                );
-            }
-        }
-        let rooms = largest_answer(&mut hub, Command::Rooms { after: None });
-        let lobby = Some(RoomName::lobby());
-        let who = largest_answer(
-            &mut hub,
-            Command::Who {
-                room: lobby,
-                after: None,
-            },
-        );
-        for (what, bytes) in [("rooms", rooms), ("who", who)] {
-            assert!(bytes <= LIST_ANSWER_BYTES, "a page of {what} took {bytes} bytes");
-            assert!(
-                bytes > LIST_ANSWER_BYTES / 4,
-                "a page of {what} is far smaller than counted: {bytes}"
-            );
-        }
     }
 }

@@ -53,27 +53,26 @@ pub struct Unfinished {
 }
 
 impl Unfinished {
-    /// Ready once the reader may grow its buffer to `capacity` bytes: it holds budget for all of it
-    /// beyond the free allowance. Waits (not reading) while the budget is spent by others.
-    pub fn poll_room(&mut self, budget: &FrameBudget, capacity: usize, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        loop {
-            let held = self.held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
-            let needed = capacity.saturating_sub(FREE_FRAME_BYTES).saturating_sub(held);
-            if needed == 0 {
-                return Poll::Ready(Ok(()));
-            }
-            let acquiring = self.acquiring.get_or_insert_with(|| {
-                let count = u32::try_from(needed).unwrap_or(u32::MAX);
-                Box::pin(budget.bytes.clone().acquire_many_owned(count))
-            });
-            let permit = ready!(acquiring.as_mut().poll(cx));
-            self.acquiring = None;
-            let permit = permit.map_err(|_| io::Error::other("the server is shutting down"))?;
-            match &mut self.held {
-                Some(held) => held.merge(permit),
-                None => self.held = Some(permit),
-            }
+    /// Ready once the reader holds `bytes` of the budget: all that its largest frame can need beyond
+    /// the allowance, taken at once, so that two readers never each hold part of what both wait for.
+    /// While others hold the budget it waits, and its deadline does not run: the wait is the server's.
+    pub fn poll_budget(&mut self, budget: &FrameBudget, bytes: usize, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.held.is_some() {
+            return Poll::Ready(Ok(()));
         }
+        let acquiring = self.acquiring.get_or_insert_with(|| {
+            let count = u32::try_from(bytes).unwrap_or(u32::MAX);
+            Box::pin(budget.bytes.clone().acquire_many_owned(count))
+        });
+        let permit = ready!(acquiring.as_mut().poll(cx));
+        self.acquiring = None;
+        self.held = Some(permit.map_err(|_| io::Error::other("the server is shutting down"))?);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether this reader holds part of the server-wide budget.
+    pub fn holds_budget(&self) -> bool {
+        self.held.is_some()
     }
 
     /// Ready with an error once the unfinished frame has taken longer than the budget's timeout since
@@ -91,7 +90,7 @@ impl Unfinished {
         let secs = budget.timeout.as_secs_f64();
         Poll::Ready(io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("the rest of a message did not arrive within {secs} s"),
+            format!("a message took longer than {secs} s to arrive"),
         ))
     }
 
@@ -105,31 +104,21 @@ impl Unfinished {
 mod tests {
     use super::*;
 
-    fn poll_room(unfinished: &mut Unfinished, budget: &FrameBudget, capacity: usize) -> Poll<io::Result<()>> {
-        unfinished.poll_room(budget, capacity, &mut Context::from_waker(std::task::Waker::noop()))
+    fn poll_budget(unfinished: &mut Unfinished, budget: &FrameBudget, bytes: usize) -> Poll<io::Result<()>> {
+        unfinished.poll_budget(budget, bytes, &mut Context::from_waker(std::task::Waker::noop()))
     }
 
     #[tokio::test]
-    async fn frames_beyond_the_allowance_share_one_budget() {
+    async fn large_frames_share_one_budget_each_taking_its_whole_share_at_once() {
         let budget = FrameBudget::new(100_000, Duration::from_secs(1));
         let (mut a, mut b) = (Unfinished::default(), Unfinished::default());
-        assert!(poll_room(&mut a, &budget, FREE_FRAME_BYTES).is_ready(), "free");
-        assert!(poll_room(&mut a, &budget, FREE_FRAME_BYTES + 60_000).is_ready());
-        assert!(
-            poll_room(&mut b, &budget, FREE_FRAME_BYTES + 60_000).is_pending(),
-            "40,000 left"
-        );
-        assert!(
-            poll_room(&mut b, &budget, FREE_FRAME_BYTES + 40_000).is_pending(),
-            "its first ask waits"
-        );
+        assert!(poll_budget(&mut a, &budget, 60_000).is_ready());
+        assert!(a.holds_budget());
+        assert!(poll_budget(&mut a, &budget, 60_000).is_ready(), "already held");
+        assert!(poll_budget(&mut b, &budget, 60_000).is_pending(), "40,000 left");
+        assert!(!b.holds_budget(), "no part of it is held while waiting");
         drop(a);
-        assert!(
-            poll_room(&mut b, &budget, FREE_FRAME_BYTES + 60_000).is_ready(),
-            "a's bytes came back"
-        );
-        assert!(poll_room(&mut b, &budget, FREE_FRAME_BYTES + 100_000).is_ready());
-        assert!(poll_room(&mut b, &budget, FREE_FRAME_BYTES + 100_001).is_pending());
+        assert!(poll_budget(&mut b, &budget, 60_000).is_ready(), "a's share came back");
     }
 
     #[tokio::test(start_paused = true)]
@@ -137,6 +126,6 @@ mod tests {
         let budget = FrameBudget::new(0, Duration::from_secs(30));
         let mut unfinished = Unfinished::default();
         let error = std::future::poll_fn(|cx| unfinished.poll_deadline(&budget, cx)).await;
-        assert_eq!(error.to_string(), "the rest of a message did not arrive within 30 s");
+        assert_eq!(error.to_string(), "a message took longer than 30 s to arrive");
     }
 }
