@@ -1,6 +1,7 @@
 //! The client side of the structured protocol: `Connection` connects, says hello, then splits into a
 //! stream of events and a sender of commands that work at the same time. Presentation lives elsewhere.
 
+pub mod dial;
 pub mod line;
 pub mod send;
 pub mod tui;
@@ -10,9 +11,10 @@ use std::io;
 use anyhow::{Context as _, bail};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_util::codec::FramedRead;
+
+pub use dial::Dialer;
+use dial::{ReadHalf, WriteHalf};
 
 use crate::names::{ConnId, Nick, RoomName};
 use crate::protocol::{Command, Event, PROTOCOL_VERSION, Request, RequestId};
@@ -46,13 +48,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`) and completes the handshake.
-    pub async fn connect(addr: &str, hello: Hello) -> anyhow::Result<Connection> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
+    /// Connects to the server `dialer` names and completes the handshake.
+    pub async fn connect(dialer: &Dialer, hello: Hello) -> anyhow::Result<Connection> {
+        let addr = dialer.target();
+        let (reader, writer) = dialer.open().await?;
         let mut commands = Commands { writer, last_id: 0 };
         let command = Command::Hello {
             version: PROTOCOL_VERSION,
@@ -82,7 +81,7 @@ impl Connection {
 
 /// The events the server sends, in order.
 pub struct Events {
-    frames: FramedRead<OwnedReadHalf, LineCodec>,
+    frames: FramedRead<ReadHalf, LineCodec>,
 }
 
 impl Events {
@@ -140,7 +139,7 @@ impl Events {
 
 /// Sends commands, numbering each so that its answer can be matched.
 pub struct Commands {
-    writer: OwnedWriteHalf,
+    writer: WriteHalf,
     last_id: u64,
 }
 

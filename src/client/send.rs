@@ -3,7 +3,7 @@
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::{Connection, Hello};
+use super::{Connection, Dialer, Hello};
 use crate::names::{Nick, RoomName};
 use crate::protocol::{Command, Event, Recipient};
 
@@ -16,7 +16,7 @@ pub enum Destination {
 
 /// Sends everything `input` holds (less one final line ending) as one message.
 pub async fn send<R: AsyncRead + Unpin>(
-    addr: &str,
+    dialer: &Dialer,
     nick: Option<Nick>,
     to: Destination,
     input: R,
@@ -29,7 +29,7 @@ pub async fn send<R: AsyncRead + Unpin>(
         welcome,
         mut events,
         mut commands,
-    } = Connection::connect(addr, Hello { nick, room }).await?;
+    } = Connection::connect(dialer, Hello { nick, room }).await?;
     let text = read_message(input, welcome.max_message).await?;
     let command = match to {
         Destination::Room(room) => Command::Say {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 pub use app::{Action, App, LinkState, Msg};
 pub use sanitize::sanitize;
 
-use crate::client::Hello;
+use crate::client::{Dialer, Hello};
 use crate::names::{Nick, RoomName};
 
 /// How many requests may wait for the connection task.
@@ -27,7 +27,7 @@ pub const EVENT_QUEUE: usize = 4096;
 pub const EVENTS_PER_DRAW: usize = 512;
 
 /// Runs the full-screen client until the user quits; the terminal is restored however it ends.
-pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
+pub async fn run(addr: Dialer, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
     let mut screen = terminal::enter()?;
     let result = event_loop(&mut screen, addr, nick, room).await;
     terminal::leave();
@@ -36,7 +36,7 @@ pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Re
 
 async fn event_loop(
     screen: &mut DefaultTerminal,
-    addr: String,
+    addr: Dialer,
     nick: Nick,
     room: Option<RoomName>,
 ) -> anyhow::Result<()> {

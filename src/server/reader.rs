@@ -47,10 +47,15 @@ pub struct FrameReader<S> {
 
 impl<S: Source> FrameReader<S> {
     pub fn new(source: S, codec: LineCodec) -> FrameReader<S> {
+        FrameReader::starting_with(source, codec, BytesMut::new())
+    }
+
+    /// A reader whose first bytes were already read (to sniff the mode of a TLS stream, say).
+    pub fn starting_with(source: S, codec: LineCodec, read: BytesMut) -> FrameReader<S> {
         FrameReader {
             source,
             codec,
-            buf: BytesMut::new(),
+            buf: read,
             eof: false,
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::app::Msg;
-use crate::client::{Connection, Hello};
+use crate::client::{Connection, Dialer, Hello};
 use crate::protocol::Request;
 
 /// The first wait before reconnecting; it doubles after each failure up to `MAX_RETRY`.
@@ -21,7 +21,7 @@ enum Ended {
 }
 
 /// Runs until the app drops its end of `requests` or of `msgs`.
-pub async fn run(addr: String, hello: Hello, mut requests: mpsc::Receiver<Request>, msgs: mpsc::Sender<Msg>) {
+pub async fn run(addr: Dialer, hello: Hello, mut requests: mpsc::Receiver<Request>, msgs: mpsc::Sender<Msg>) {
     let mut retry = FIRST_RETRY;
     loop {
         let ended = match Connection::connect(&addr, hello.clone()).await {

@@ -1,0 +1,139 @@
+//! One accepted connection, from its first byte to its last: the TLS handshake when its scheme has
+//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::time::{Instant, timeout_at};
+use tracing::info;
+
+use super::Limits;
+use super::admission::IpSlot;
+use super::handshake;
+use super::hub_task::HubMessage;
+use super::reader::FrameReader;
+use super::sequence::Published;
+use super::session::{self, Registered};
+use super::stream::ChatStream;
+use super::tls::Certificates;
+use crate::hub::Arrival;
+use crate::names::ConnId;
+use crate::scheme::{Protocol, Scheme};
+use crate::transport::WireMode;
+use crate::transport::line::LineCodec;
+
+/// What every connection's task shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub hub: mpsc::Sender<HubMessage>,
+    pub published: Arc<Published>,
+    pub limits: Limits,
+    /// The pair TLS listeners serve; `Some` whenever a listener has TLS.
+    pub certificates: Option<Arc<Certificates>>,
+}
+
+/// A connection let in, and what it holds while it lasts.
+pub struct Admitted {
+    pub conn: ConnId,
+    pub peer: SocketAddr,
+    pub scheme: Scheme,
+    /// Its place under `--max-connections`, given back when the connection ends.
+    pub _slot: OwnedSemaphorePermit,
+    /// Its count against its address, unless exempt; uncounted when the connection ends.
+    pub _ip_slot: Option<IpSlot>,
+}
+
+/// Serves `stream` as `admitted.scheme` says until either side ends it.
+pub async fn serve(stream: TcpStream, admitted: Admitted, shared: Shared) {
+    // The handshake deadline runs from the accept, so TLS and the hello share it.
+    let deadline = Instant::now() + shared.limits.handshake_timeout;
+    if !admitted.scheme.tls() {
+        return speak(stream, admitted, shared, deadline).await;
+    }
+    let Some(certificates) = shared.certificates.clone() else {
+        // Server::bind refuses a TLS listener without a certificate.
+        return;
+    };
+    // Boxed, so what the handshake holds is freed before the session, which may last for days.
+    let handshake = Box::pin(timeout_at(deadline, certificates.acceptor().accept(stream)));
+    match handshake.await {
+        Ok(Ok(tls)) => speak(tls, admitted, shared, deadline).await,
+        Ok(Err(e)) => info!(conn = %admitted.conn, error = %e, "TLS handshake failed"),
+        Err(_elapsed) => info!(conn = %admitted.conn, "no TLS handshake in time"),
+    }
+}
+
+/// The scheme's protocol on the opened stream: the one place a new protocol adds an arm.
+async fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) {
+    match admitted.scheme.protocol() {
+        Protocol::Chat => chat(stream, admitted, shared, deadline).await,
+    }
+}
+
+/// A chat client: sniffed, greeted, then served. The greeting (sniff, hello, registration) is boxed
+/// so that what it holds is freed before the session.
+async fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) {
+    let greeting = Box::pin(greet(stream, admitted.conn, admitted.peer, shared.clone(), deadline));
+    let write_interval = shared.limits.write_interval;
+    // Built in one expression so the greeting's parts are not kept beside the session that owns them.
+    let serving = match greeting.await {
+        Some(Greeted {
+            session,
+            frames,
+            writer,
+        }) => session::serve(session, frames, writer, shared.hub, write_interval),
+        None => return,
+    };
+    serving.await;
+    drop(admitted);
+}
+
+/// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
+struct Greeted<C: ChatStream> {
+    session: Registered,
+    frames: FrameReader<C::Read>,
+    writer: C::Write,
+}
+
+async fn greet<C: ChatStream>(
+    mut stream: C,
+    conn: ConnId,
+    peer: SocketAddr,
+    shared: Shared,
+    deadline: Instant,
+) -> Option<Greeted<C>> {
+    let limits = shared.limits;
+    let (mode, read) = stream.sniff().await?;
+    let (reader, mut writer) = stream.split();
+    let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
+    let mut frames = FrameReader::starting_with(reader, codec, read);
+    let arrival = match mode {
+        WireMode::Text => Arrival {
+            conn,
+            nick: None,
+            room: None,
+            peer: peer.to_string(),
+            operator: false,
+        },
+        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+            Some(arrival) => arrival,
+            None => {
+                let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
+                return None;
+            }
+        },
+    };
+    let session = session::register(arrival, mode, &shared.hub, limits.max_queued, &shared.published).await?;
+    Some(Greeted {
+        session,
+        frames,
+        writer,
+    })
+}
+
+/// How long past the handshake deadline a refused client's stream may take to close.
+const GOODBYE_GRACE: Duration = Duration::from_secs(1);
