@@ -8,6 +8,8 @@ mod cli;
 mod console;
 mod fixture;
 mod http;
+mod limits;
 mod structured;
 mod support;
+mod tls;
 mod tui;
