@@ -24,6 +24,9 @@ use crate::transport::{WireMode, json};
 /// The longest frame accepted before the welcome has told the real limit.
 pub const GREETING_FRAME_BYTES: usize = 64 * 1024;
 
+/// The most of a refusal line shown to the user.
+pub const REFUSAL_CHARS: usize = 200;
+
 /// What to ask for when connecting.
 #[derive(Debug, Clone, Default)]
 pub struct Hello {
@@ -105,9 +108,14 @@ impl Events {
 
     /// Skips anything before the welcome that is not JSON (a server may greet plain clients first).
     async fn welcome(&mut self) -> anyhow::Result<Welcome> {
+        // A refusal at the door (server full, too many from this address) is one plain `!!` line.
+        let mut refusal: Option<String> = None;
         loop {
             let Some(frame) = self.frames.next().await.transpose()? else {
-                bail!("the server closed the connection")
+                match refusal {
+                    Some(why) => bail!("the server refused: {why}"),
+                    None => bail!("the server closed the connection"),
+                }
             };
             let Frame::Line(line) = frame else {
                 bail!("the server's greeting was too long")
@@ -131,7 +139,13 @@ impl Events {
                 }
                 Ok(Event::Error { message, .. }) => bail!("the server refused: {message}"),
                 Ok(other) => bail!("expected a welcome, got {other:?}"),
-                Err(_) => continue,
+                Err(_) => {
+                    if let Some(why) = line.strip_prefix(b"!! ") {
+                        // Shown on a terminal: no control characters, and a line's worth at most.
+                        let why = String::from_utf8_lossy(why);
+                        refusal = Some(why.chars().filter(|c| !c.is_control()).take(REFUSAL_CHARS).collect());
+                    }
+                }
             }
         }
     }

@@ -107,3 +107,17 @@ fn loopback_is_exempt_by_default_and_all_exempts_everyone() {
     let everyone = TestServer::start(&["--limits-exempt", "all", "--max-conns-per-ip", "1"]);
     let _any: Vec<From> = (0..3).map(|_| welcomed("127.0.0.9", everyone.addr)).collect();
 }
+
+#[test]
+fn a_refused_client_says_why() {
+    let server = TestServer::start(&["--max-connections", "1"]);
+    let _first = welcomed("127.0.0.1", server.addr);
+    let output = crate::support::binary()
+        .args(["send", &server.addr.to_string()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let why = String::from_utf8_lossy(&output.stderr);
+    assert!(why.contains("the server refused: the server is full"), "{why}");
+}
