@@ -42,19 +42,22 @@ def make_pair(folder):
     return cert, key
 
 
-def start(cert, key):
+def start(cert, key, log):
+    # The log goes to a file: a pipe nobody reads would fill and stall the server.
     server = subprocess.Popen(
         [SOCKCHAT, "serve", "--no-console", "--listen", "127.0.0.1:0", "--listen", "chats://127.0.0.1:0",
          "--tls-cert", cert, "--tls-key", key, "--max-connections", "20000"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     ports = {}
-    while len(ports) < 2:
-        line = server.stderr.readline()
-        if not line:
-            raise RuntimeError("the server did not start")
-        found = re.search(r"listening on (chats://)?127\.0\.0\.1:(\d+)", line)
-        if found:
-            ports["chats" if found.group(1) else "chat"] = int(found.group(2))
+    deadline = time.time() + 10
+    while len(ports) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+        with open(log.name) as text:
+            for found in re.finditer(r"listening on (chats://)?127\.0\.0\.1:(\d+)", text.read()):
+                ports["chats" if found.group(1) else "chat"] = int(found.group(2))
+    if len(ports) < 2:
+        server.kill()
+        raise RuntimeError("the server did not start")
     return server, ports
 
 
@@ -68,7 +71,11 @@ def welcomed(sock):
 
 
 def run(scheme, clients, cert, key):
-    server, ports = start(cert, key)
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as log:
+        return measure(scheme, clients, cert, *start(cert, key, log))
+
+
+def measure(scheme, clients, cert, server, ports):
     try:
         time.sleep(0.5)
         before = rss(server.pid)
@@ -76,6 +83,7 @@ def run(scheme, clients, cert, key):
         held = []
         for _ in range(clients):
             sock = socket.create_connection(("127.0.0.1", ports[scheme]))
+            sock.settimeout(20)
             if scheme == "chats":
                 sock = context.wrap_socket(sock, server_hostname="localhost")
             sock.sendall(HELLO)
