@@ -1,7 +1,9 @@
 //! One accepted connection, from its first byte to its last: the TLS handshake when its scheme has
 //! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,29 +50,38 @@ pub struct Admitted {
 }
 
 /// Serves `stream` as `admitted.scheme` says until either side ends it.
-pub async fn serve(stream: TcpStream, admitted: Admitted, shared: Shared) {
+pub fn serve(stream: TcpStream, admitted: Admitted, shared: Shared) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     // The handshake deadline runs from the accept, so TLS and the hello share it.
     let deadline = Instant::now() + shared.limits.handshake_timeout;
-    if !admitted.scheme.tls() {
-        return speak(stream, admitted, shared, deadline).await;
+    if admitted.scheme.tls() {
+        Box::pin(serve_tls(stream, admitted, shared, deadline))
+    } else {
+        Box::pin(speak(stream, admitted, shared, deadline))
     }
+}
+
+async fn serve_tls(stream: TcpStream, admitted: Admitted, shared: Shared, deadline: Instant) {
     let Some(certificates) = shared.certificates.clone() else {
         // Server::bind refuses a TLS listener without a certificate.
         return;
     };
     // Boxed, so what the handshake holds is freed before the session, which may last for days.
     let handshake = Box::pin(timeout_at(deadline, certificates.acceptor().accept(stream)));
-    match handshake.await {
-        Ok(Ok(tls)) => speak(tls, admitted, shared, deadline).await,
-        Ok(Err(e)) => info!(conn = %admitted.conn, error = %e, "TLS handshake failed"),
-        Err(_elapsed) => info!(conn = %admitted.conn, "no TLS handshake in time"),
-    }
+    // A TLS stream is over a kilobyte, and every future that takes it would keep a copy: it is boxed.
+    let tls = match handshake.await {
+        Ok(Ok(tls)) => Box::new(tls),
+        Ok(Err(e)) => return info!(conn = %admitted.conn, error = %e, "TLS handshake failed"),
+        Err(_elapsed) => return info!(conn = %admitted.conn, "no TLS handshake in time"),
+    };
+    drop(certificates);
+    Box::pin(speak(tls, admitted, shared, deadline)).await;
 }
 
-/// The scheme's protocol on the opened stream: the one place a new protocol adds an arm.
-async fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) {
+/// The scheme's protocol on the opened stream: the one place a new protocol adds an arm. Not an
+/// `async fn`, so the protocol's future is all a connection holds.
+fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
     match admitted.scheme.protocol() {
-        Protocol::Chat => chat(stream, admitted, shared, deadline).await,
+        Protocol::Chat => chat(stream, admitted, shared, deadline),
     }
 }
 
@@ -137,3 +148,39 @@ async fn greet<C: ChatStream>(
 
 /// How long past the handshake deadline a refused client's stream may take to close.
 const GOODBYE_GRACE: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use tokio::net::TcpStream;
+    use tokio_rustls::server::TlsStream;
+
+    use super::*;
+
+    fn size_of_output<F: FnOnce() -> R, R>(_: F) -> usize {
+        size_of::<R>()
+    }
+
+    /// Every connected client holds these futures for as long as it stays: a TLS stream (over a
+    /// kilobyte) kept inline in them would be paid by every TLS client again, on top of the stream.
+    #[test]
+    fn the_futures_a_connection_holds_keep_no_tls_stream_inline() {
+        let tls_stream = size_of::<TlsStream<TcpStream>>();
+        let handshaking = size_of_output(|| serve_tls(unreachable(), unreachable(), unreachable(), Instant::now()));
+        assert!(handshaking < tls_stream, "{handshaking} bytes");
+        let plain = size_of_output(|| chat::<TcpStream>(unreachable(), unreachable(), unreachable(), Instant::now()));
+        let tls = size_of_output(|| {
+            chat::<Box<TlsStream<TcpStream>>>(unreachable(), unreachable(), unreachable(), Instant::now())
+        });
+        assert!(
+            tls <= plain + 64,
+            "a TLS session's future is {tls} bytes, a plain one's {plain}"
+        );
+    }
+
+    /// A value of any type, for sizing futures that are never run.
+    fn unreachable<T>() -> T {
+        unreachable!("only the type is used")
+    }
+}

@@ -32,7 +32,8 @@ fn lock(shared: &Shared) -> io::Result<MutexGuard<'_, TlsStream<TcpStream>>> {
         .map_err(|_| io::Error::other("the TLS stream was poisoned by a panic"))
 }
 
-impl ChatStream for TlsStream<TcpStream> {
+/// Boxed, so the futures that carry it until it is split hold a pointer, not the whole stream.
+impl ChatStream for Box<TlsStream<TcpStream>> {
     type Read = TlsReader;
     type Write = TlsWriter;
 
@@ -47,7 +48,7 @@ impl ChatStream for TlsStream<TcpStream> {
     }
 
     fn split(self) -> (TlsReader, TlsWriter) {
-        let shared = Arc::new(Mutex::new(self));
+        let shared = Arc::new(Mutex::new(*self));
         (TlsReader(shared.clone()), TlsWriter(shared))
     }
 }
