@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-pub use admission::EdgeLimits;
+pub use admission::{EdgeLimits, MAX_CLOSING_REFUSALS, REFUSAL_LINGER};
 pub use console::CONSOLE_CONN;
 pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
@@ -151,6 +151,7 @@ impl Server {
             exempt: Arc::new(self.config.edge.exempt.clone()),
             per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
+            closing: Arc::new(Semaphore::new(admission::MAX_CLOSING_REFUSALS)),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
             tracker: tracker.clone(),
         };

@@ -4,10 +4,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
@@ -31,6 +32,8 @@ pub struct Admission {
     pub exempt: Arc<Exempt>,
     pub per_ip: Arc<Mutex<IpTable>>,
     pub slots: Arc<Semaphore>,
+    /// Refused connections closing gracefully, at most `MAX_CLOSING_REFUSALS`.
+    pub closing: Arc<Semaphore>,
     pub next_conn: Arc<AtomicU64>,
     pub tracker: TaskTracker,
 }
@@ -53,10 +56,16 @@ impl Admission {
     pub fn admit(&self, stream: TcpStream, peer: SocketAddr, scheme: Scheme) {
         let ip_slot = match self.count_ip(peer.ip()) {
             Ok(slot) => slot,
-            Err(reason) => return refuse(&stream, peer, scheme, &reason),
+            Err(reason) => return refuse(stream, peer, scheme, &reason, &self.closing),
         };
         let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            return refuse(&stream, peer, scheme, "the server is full; try again later");
+            return refuse(
+                stream,
+                peer,
+                scheme,
+                "the server is full; try again later",
+                &self.closing,
+            );
         };
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         info!(%conn, %peer, %scheme, "connected");
@@ -88,11 +97,31 @@ impl Admission {
     }
 }
 
+/// How many refused connections may be closing gracefully at once; past it they are closed at once.
+pub const MAX_CLOSING_REFUSALS: usize = 256;
+/// How long a refused connection is kept to let its line arrive before the close.
+pub const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+
 /// One clear line and a close. Best effort: the refused client is not waited on. A TLS client could
 /// not read a line in the clear, so it is only closed.
-fn refuse(stream: &TcpStream, peer: SocketAddr, scheme: Scheme, reason: &str) {
+fn refuse(stream: TcpStream, peer: SocketAddr, scheme: Scheme, reason: &str, closing: &Arc<Semaphore>) {
     if !scheme.tls() {
         let _ = stream.try_write(format!("!! {reason}\n").as_bytes());
     }
     warn!(%peer, "refused: {reason}");
+    if let Ok(permit) = closing.clone().try_acquire_owned() {
+        tokio::spawn(linger(stream, permit));
+    }
+}
+
+/// Closing a socket with unread input resets it, and a reset can take the line with it before the
+/// client has read it (a structured client sends its hello at once): so the server says it is done
+/// writing and reads (and drops) what the client sends until it closes too, for `REFUSAL_LINGER`.
+async fn linger(mut stream: TcpStream, _permit: OwnedSemaphorePermit) {
+    let draining = async {
+        let _ = stream.shutdown().await;
+        let mut discard = [0u8; 512];
+        while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, draining).await;
 }

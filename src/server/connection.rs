@@ -109,22 +109,39 @@ fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline:
     }
 }
 
-/// A chat client: sniffed, greeted, then served. The greeting (sniff, hello, registration) is boxed
-/// so that what it holds is freed before the session.
-async fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) {
-    let greeting = Box::pin(greet(stream, admitted.conn, admitted.peer, shared.clone(), deadline));
+/// A chat client: sniffed, greeted, then served. Not an `async fn`, so what the session's future
+/// keeps for days is only what it needs: the greeting (boxed, so what it holds is freed before the
+/// session), the hub, the pacing and the slots the connection holds.
+fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+    let Admitted {
+        conn,
+        peer,
+        _slot,
+        _ip_slot,
+        ..
+    } = admitted;
+    let hub = shared.hub.clone();
     let write_interval = shared.limits.write_interval;
+    let greeting = Box::pin(greet(stream, conn, peer, shared, deadline));
+    serve_greeted(greeting, hub, write_interval, (_slot, _ip_slot))
+}
+
+async fn serve_greeted<C: ChatStream>(
+    greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
+    hub: mpsc::Sender<HubMessage>,
+    write_interval: Duration,
+    _held: (OwnedSemaphorePermit, Option<IpSlot>),
+) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.
     let serving = match greeting.await {
         Some(Greeted {
             session,
             frames,
             writer,
-        }) => session::serve(session, frames, writer, shared.hub, write_interval),
+        }) => session::serve(session, frames, writer, hub, write_interval),
         None => return,
     };
     serving.await;
-    drop(admitted);
 }
 
 /// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
