@@ -37,12 +37,6 @@ impl Dialer {
         Ok(Dialer { target, tls })
     }
 
-    /// A server reached over plain TCP, as `HOST:PORT`.
-    pub fn plain(addr: &str) -> anyhow::Result<Dialer> {
-        let target = addr.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        Dialer::new(target, &TlsOptions::default())
-    }
-
     pub fn target(&self) -> &Target {
         &self.target
     }

@@ -90,3 +90,35 @@ fn prepare(stream: &TcpStream) -> std::io::Result<()> {
     socket.set_tcp_user_timeout(Some(UNACKED_TIMEOUT))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_probe_a_silent_peer_and_give_up_on_a_dead_one() {
+        let bound = bind(Scheme::Chat, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = bound.socket.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = bound.socket.accept().await.unwrap();
+        prepare(&accepted).unwrap();
+        let socket = SockRef::from(&accepted);
+        assert!(socket.keepalive().unwrap());
+        assert!(accepted.nodelay().unwrap());
+        #[cfg(target_os = "linux")]
+        {
+            assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+            assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+            assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE_PROBES);
+            assert_eq!(socket.tcp_user_timeout().unwrap(), Some(UNACKED_TIMEOUT));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_listener_leaves_the_ipv4_port_free() {
+        let v6 = bind(Scheme::Chat, "[::]:0".parse().unwrap()).unwrap();
+        let port = v6.socket.local_addr().unwrap().port();
+        assert!(SockRef::from(&v6.socket).only_v6().unwrap());
+        bind(Scheme::Chat, SocketAddr::from(([0, 0, 0, 0], port))).unwrap();
+    }
+}
