@@ -1,14 +1,15 @@
 //! The command line: subcommands and flags. The doc comments are the help text.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cidr::Exempt;
 use crate::http::HeaderEdit;
 use crate::names::{Nick, RoomName};
+use crate::scheme::{Listener, Target};
 
 /// The address clients connect to and the server listens on when none is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
@@ -45,6 +46,14 @@ pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 pub const DEFAULT_WRITE_INTERVAL_MS: u64 = 10;
 /// The default time a structured client has to say hello, in seconds.
 pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
+/// The default cap on connections open at once from one address (Ergo's).
+pub const DEFAULT_MAX_CONNS_PER_IP: usize = 16;
+/// The default cap on new connections from one address in a minute: one a second on average, in
+/// bursts as large as a client that reconnects its whole set of windows.
+pub const DEFAULT_MAX_CONN_RATE_PER_IP: usize = 60;
+/// The addresses the per-IP limits leave alone by default: loopback, so local tests and benchmarks
+/// are unaffected.
+pub const DEFAULT_LIMITS_EXEMPT: &str = "127.0.0.0/8,::1";
 
 /// A chat system on plain sockets: a server anyone can join with nc, and its clients.
 #[derive(Debug, Parser)]
@@ -75,9 +84,28 @@ pub enum Subcommands {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; repeat for several (e.g. --listen 0.0.0.0:8000 --listen [::]:8000).
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
-    pub listen: Vec<SocketAddr>,
+    /// Where to listen, as [SCHEME://]HOST:PORT; repeat for several (e.g. --listen 0.0.0.0:8000
+    /// --listen [::]:8000 --listen chats://0.0.0.0:8443). SCHEME is chat (the default: plain text for
+    /// nc and JSON lines for programs, told apart by the first byte) or chats (the same over TLS).
+    #[arg(long, value_name = "[SCHEME://]ADDR", default_value = DEFAULT_ADDR)]
+    pub listen: Vec<Listener>,
+    /// PEM certificate chain (leaf first) for the TLS listeners; SIGHUP reloads it and --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Most connections open at once from one IP address (unless exempt); more are refused.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNS_PER_IP, value_parser = at_least_one)]
+    pub max_conns_per_ip: usize,
+    /// Most new connections from one IP address (unless exempt) in a minute; more are refused until
+    /// the minute has passed.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONN_RATE_PER_IP, value_parser = at_least_one)]
+    pub max_conn_rate_per_ip: usize,
+    /// Addresses the per-IP limits leave alone: CIDR ranges separated by commas, or none (the limits
+    /// apply to everyone), or all.
+    #[arg(long, value_name = "CIDR,...|none|all", default_value = DEFAULT_LIMITS_EXEMPT)]
+    pub limits_exempt: Exempt,
     /// Largest message, in bytes; longer ones are refused with an error.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE)]
     pub max_message: usize,
@@ -132,7 +160,8 @@ pub struct ServeArgs {
     /// Seconds a pinged structured client has to answer (any request) before it is disconnected.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PING_TIMEOUT_SECS, value_parser = timeout_secs)]
     pub ping_timeout: f64,
-    /// Seconds a structured client has, from connecting, to finish its hello.
+    /// Seconds a client has, from connecting, to finish its TLS handshake and (if structured) its
+    /// hello.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HANDSHAKE_SECS, value_parser = timeout_secs)]
     pub handshake_timeout: f64,
     /// Read operator commands from stdin even when it is not a terminal (a pipe, say).
@@ -159,9 +188,11 @@ impl ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The server, as HOST:PORT.
-    #[arg(default_value = DEFAULT_ADDR)]
-    pub addr: String,
+    /// The server, as [SCHEME://]HOST:PORT: chat (the default) or chats (TLS).
+    #[arg(value_name = "[SCHEME://]HOST:PORT", default_value = DEFAULT_ADDR)]
+    pub addr: Target,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
     /// The nick to ask for; the server picks one when it is missing or taken.
     #[arg(long, value_parser = parse_nick)]
     pub nick: Option<Nick>,
@@ -175,9 +206,11 @@ pub struct JoinArgs {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The server, as HOST:PORT.
-    #[arg(default_value = DEFAULT_ADDR)]
-    pub addr: String,
+    /// The server, as [SCHEME://]HOST:PORT: chat (the default) or chats (TLS).
+    #[arg(value_name = "[SCHEME://]HOST:PORT", default_value = DEFAULT_ADDR)]
+    pub addr: Target,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
     /// The nick to send as.
     #[arg(long, value_parser = parse_nick)]
     pub nick: Option<Nick>,
@@ -187,6 +220,26 @@ pub struct SendArgs {
     /// Send directly to this nick instead of a room.
     #[arg(long, value_parser = parse_nick)]
     pub to: Option<Nick>,
+}
+
+/// How a chat client trusts a chats:// server.
+#[derive(Debug, Args)]
+pub struct ClientTlsArgs {
+    /// For chats://, trust the certificates in this PEM file instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// For chats://, do not verify the server's certificate.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+}
+
+impl From<ClientTlsArgs> for crate::http::TlsOptions {
+    fn from(args: ClientTlsArgs) -> crate::http::TlsOptions {
+        crate::http::TlsOptions {
+            cacert: args.cacert,
+            insecure: args.insecure,
+        }
+    }
 }
 
 /// curl's flags, as far as GET and HEAD need them. Exit codes are curl's (see README).

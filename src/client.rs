@@ -1,6 +1,7 @@
 //! The client side of the structured protocol: `Connection` connects, says hello, then splits into a
 //! stream of events and a sender of commands that work at the same time. Presentation lives elsewhere.
 
+pub mod dial;
 pub mod line;
 pub mod send;
 pub mod tui;
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Mutex;
 use tokio_util::codec::FramedRead;
+
+pub use dial::Dialer;
+use dial::{ReadHalf, WriteHalf};
 
 use crate::names::{ConnId, Nick, RoomName};
 use crate::protocol::{Command, Event, PROTOCOL_VERSION, Request, RequestId};
@@ -23,6 +25,9 @@ use crate::transport::{WireMode, json};
 
 /// The longest frame accepted before the welcome has told the real limit.
 pub const GREETING_FRAME_BYTES: usize = 64 * 1024;
+
+/// The most of a refusal line shown to the user.
+pub const REFUSAL_CHARS: usize = 200;
 
 /// What to ask for when connecting.
 #[derive(Debug, Clone, Default)]
@@ -48,13 +53,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`) and completes the handshake.
-    pub async fn connect(addr: &str, hello: Hello) -> anyhow::Result<Connection> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
+    /// Connects to the server `dialer` names and completes the handshake.
+    pub async fn connect(dialer: &Dialer, hello: Hello) -> anyhow::Result<Connection> {
+        let addr = dialer.target();
+        let (reader, writer) = dialer.open().await?;
         let writer = Arc::new(Mutex::new(writer));
         let mut commands = Commands {
             writer: writer.clone(),
@@ -89,9 +91,9 @@ impl Connection {
 
 /// The events the server sends, in order. The server's pings are answered here and not passed on.
 pub struct Events {
-    frames: FramedRead<OwnedReadHalf, LineCodec>,
+    frames: FramedRead<ReadHalf, LineCodec>,
     /// Shared with `Commands`, to answer pings while the commands side waits for something to send.
-    pong: Arc<Mutex<OwnedWriteHalf>>,
+    pong: Arc<Mutex<WriteHalf>>,
 }
 
 impl Events {
@@ -104,7 +106,7 @@ impl Events {
             match frame {
                 Frame::Line(line) if line.is_empty() => continue,
                 Frame::Line(line) => match json::parse_event(&line).map_err(io::Error::other)? {
-                    Event::Ping => self.answer_ping().await?,
+                    Event::Ping => Self::answer_ping(&self.pong).await?,
                     event => return Ok(Some(event)),
                 },
                 Frame::TooLong => {
@@ -117,8 +119,8 @@ impl Events {
     /// Answers a ping, unless the commands side is writing: then the server hears from the client
     /// anyway, and waiting for it here could stop events being read while that write waits for the
     /// server to read.
-    async fn answer_ping(&self) -> io::Result<()> {
-        let Ok(mut writer) = self.pong.try_lock() else {
+    async fn answer_ping(pong: &Mutex<WriteHalf>) -> io::Result<()> {
+        let Ok(mut writer) = pong.try_lock() else {
             return Ok(());
         };
         writer
@@ -128,9 +130,14 @@ impl Events {
 
     /// Skips anything before the welcome that is not JSON (a server may greet plain clients first).
     async fn welcome(&mut self) -> anyhow::Result<Welcome> {
+        // A refusal at the door (server full, too many from this address) is one plain `!!` line.
+        let mut refusal: Option<String> = None;
         loop {
             let Some(frame) = self.frames.next().await.transpose()? else {
-                bail!("the server closed the connection")
+                match refusal {
+                    Some(why) => bail!("the server refused: {why}"),
+                    None => bail!("the server closed the connection"),
+                }
             };
             let Frame::Line(line) = frame else {
                 bail!("the server's greeting was too long")
@@ -154,7 +161,13 @@ impl Events {
                 }
                 Ok(Event::Error { message, .. }) => bail!("the server refused: {message}"),
                 Ok(other) => bail!("expected a welcome, got {other:?}"),
-                Err(_) => continue,
+                Err(_) => {
+                    if let Some(why) = line.strip_prefix(b"!! ") {
+                        // Shown on a terminal: no control characters, and a line's worth at most.
+                        let why = String::from_utf8_lossy(why);
+                        refusal = Some(why.chars().filter(|c| !c.is_control()).take(REFUSAL_CHARS).collect());
+                    }
+                }
             }
         }
     }
@@ -162,7 +175,7 @@ impl Events {
 
 /// Sends commands, numbering each so that its answer can be matched.
 pub struct Commands {
-    writer: Arc<Mutex<OwnedWriteHalf>>,
+    writer: Arc<Mutex<WriteHalf>>,
     last_id: u64,
 }
 

@@ -12,7 +12,7 @@ mod output;
 mod proxy;
 mod redirect;
 mod request;
-mod tls;
+pub mod tls;
 
 use std::io::Read;
 use std::path::PathBuf;

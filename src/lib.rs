@@ -1,6 +1,7 @@
 //! sockchat: a chat system on plain sockets. Modules in reading order.
 
 pub mod bench;
+pub mod cidr;
 pub mod cli;
 pub mod client;
 pub mod clock;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod hub;
 pub mod names;
 pub mod protocol;
+pub mod scheme;
 pub mod server;
 pub mod terminal_text;
 pub mod transport;

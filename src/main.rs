@@ -10,10 +10,12 @@ use tracing_subscriber::EnvFilter;
 
 use sockchat::cli::{BenchArgs, Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
-use sockchat::client::{Connection, Hello, line, tui};
+use sockchat::client::{Connection, Dialer, Hello, line, tui};
 use sockchat::http;
 use sockchat::names::Nick;
-use sockchat::server::{FloodPolicy, Limits, Server, ServerConfig, budget_for_frame};
+use sockchat::server::{
+    EdgeLimits, FloodPolicy, Limits, PerIpLimits, Server, ServerConfig, TlsFiles, budget_for_frame,
+};
 use sockchat::transport::WireMode;
 
 /// How long the runtime may take to stop once a subcommand is done (stdin readers never finish).
@@ -97,6 +99,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = ServerConfig {
         listen: args.listen,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
+        edge: EdgeLimits {
+            per_ip: PerIpLimits {
+                max_open: args.max_conns_per_ip,
+                max_new_per_window: args.max_conn_rate_per_ip,
+            },
+            exempt: args.limits_exempt,
+        },
         max_connections: args.max_connections,
         console,
         operator_nick: args.operator_nick,
@@ -144,18 +157,19 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<()> {
+    let dialer = Dialer::new(args.addr, &args.tls.into())?;
     if !args.plain && std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         let nick = args
             .nick
             .or_else(|| std::env::var("USER").ok().and_then(|u| Nick::parse(&u).ok()));
         let nick = nick.unwrap_or_else(|| Nick::parse("guest").expect("a valid nick"));
-        return tui::run(args.addr, nick, args.room).await;
+        return tui::run(dialer, nick, args.room).await;
     }
     let hello = Hello {
         nick: args.nick,
         room: args.room,
     };
-    let connection = Connection::connect(&args.addr, hello).await?;
+    let connection = Connection::connect(&dialer, hello).await?;
     line::run(connection, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
@@ -164,7 +178,8 @@ async fn send_stdin(args: SendArgs) -> anyhow::Result<()> {
         Some(nick) => Destination::Nick(nick),
         None => Destination::Room(args.room),
     };
-    send(&args.addr, args.nick, to, tokio::io::stdin()).await
+    let dialer = Dialer::new(args.addr, &args.tls.into())?;
+    send(&dialer, args.nick, to, tokio::io::stdin()).await
 }
 
 /// `get` is one blocking transfer: no runtime. Exit codes are curl's.

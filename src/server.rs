@@ -1,6 +1,8 @@
-//! The TCP server: listeners, the accept loops, the connection limit, and graceful shutdown.
+//! The server: its listeners, the shared state their connections start from, and graceful shutdown.
 
+mod admission;
 mod backlog;
+mod connection;
 mod console;
 mod fanout;
 mod feed;
@@ -8,62 +10,70 @@ mod flood;
 mod followers;
 mod handshake;
 mod hub_task;
+mod listener;
 mod liveness;
 mod outbox;
 mod pacing;
+mod per_ip;
 mod reader;
 mod sequence;
 mod session;
 mod stage;
+mod stream;
+mod tls;
+mod tls_stream;
 mod unfinished;
 mod writer;
 
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context as _;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use anyhow::{Context as _, bail};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+pub use admission::{EdgeLimits, MAX_CLOSING_REFUSALS, REFUSAL_LINGER};
 pub use console::CONSOLE_CONN;
 pub use flood::FloodPolicy;
 pub use handshake::SNIFF_WINDOW;
 pub use hub_task::HUB_INBOX_CAPACITY;
+pub use listener::{
+    ACCEPT_BACKOFF, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, LISTEN_BACKLOG, UNACKED_TIMEOUT,
+};
+pub use per_ip::{MAX_IDLE_ENTRIES, PerIpLimits, RATE_WINDOW};
 pub use reader::budget_for_frame;
 pub use session::FLUSH_GRACE;
+pub use tls::TlsFiles;
 pub use unfinished::FREE_FRAME_BYTES;
 
-use crate::hub::{Arrival, Hub, HubConfig, Input};
-use crate::names::{ConnId, Nick};
-use crate::transport::WireMode;
-use crate::transport::line::LineCodec;
+use crate::hub::{Hub, HubConfig, Input};
+use crate::names::Nick;
+use crate::scheme::Listener;
+use admission::Admission;
+use connection::Shared;
 use fanout::Fanout;
 use hub_task::HubMessage;
-use reader::FrameReader;
+use listener::Bound;
+use per_ip::IpTable;
 use sequence::Published;
-use session::Registered;
+use tls::Certificates;
 use unfinished::FrameBudget;
 
-/// How many connections the kernel may hold for the accept loop (the OS caps it at net.core.somaxconn).
-pub const LISTEN_BACKLOG: u32 = 4096;
 /// How long shutdown waits for sessions to flush before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long the accept loop rests after a failed accept (out of file descriptors, say).
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<Listener>,
+    /// The certificate chain and key every TLS listener serves.
+    pub tls: Option<TlsFiles>,
+    /// The per-IP limits at the accept edge.
+    pub edge: EdgeLimits,
     /// The most clients connected at once; more are turned away with a line saying so.
     pub max_connections: usize,
     /// Whether the operator chats through the console (stdin and stdout).
@@ -85,7 +95,7 @@ pub struct Limits {
     pub max_queued: usize,
     /// How many bytes of a room's messages a client may leave unread before it is disconnected.
     pub max_backlog: usize,
-    /// How long a structured client has from connecting to finish its hello.
+    /// How long a client has from connecting to finish its TLS handshake and (if structured) its hello.
     pub handshake_timeout: Duration,
     /// Rooms larger than this keep joins, parts, quits and renames to the person concerned.
     pub presence_limit: usize,
@@ -121,20 +131,35 @@ impl Limits {
 
 pub struct Server {
     config: ServerConfig,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Bound>,
+    certificates: Option<Arc<Certificates>>,
 }
 
 impl Server {
     pub async fn bind(config: ServerConfig) -> anyhow::Result<Server> {
+        let certificates = match (&config.tls, config.listen.iter().find(|l| l.scheme.tls())) {
+            (Some(files), _) => Some(Arc::new(Certificates::load(files.clone())?)),
+            (None, Some(listener)) => bail!("{listener} needs --tls-cert FILE and --tls-key FILE"),
+            (None, None) => None,
+        };
         let mut listeners = Vec::new();
-        for addr in &config.listen {
-            listeners.push(listen(*addr).with_context(|| format!("cannot listen on {addr}"))?);
+        for listener in &config.listen {
+            let bound = listener::bind(listener.scheme, listener.addr)
+                .with_context(|| format!("cannot listen on {listener}"))?;
+            listeners.push(bound);
         }
-        Ok(Server { config, listeners })
+        Ok(Server {
+            config,
+            listeners,
+            certificates,
+        })
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+        self.listeners
+            .iter()
+            .filter_map(|l| l.socket.local_addr().ok())
+            .collect()
     }
 
     /// Serves until `shutdown` is cancelled, then says goodbye to every client and returns. If the hub
@@ -158,22 +183,38 @@ impl Server {
             let (nick, limits) = (self.config.operator_nick.clone(), self.config.limits);
             tracker.spawn(console::serve(nick, limits, hub_tx.clone(), published.clone()));
         }
+        if let Some(certificates) = &self.certificates {
+            tracker.spawn(tls::reload_on_hangup(certificates.clone(), shutdown.clone()));
+        }
         let limits = self.config.limits;
         let admission = Admission {
-            hub: hub_tx.clone(),
-            published,
-            limits: self.config.limits,
+            shared: Shared {
+                hub: hub_tx.clone(),
+                published,
+                limits,
+                certificates: self.certificates.clone(),
+                frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
+                pace: Arc::new(limits.pace()),
+            },
+            exempt: Arc::new(self.config.edge.exempt.clone()),
+            per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
             slots: Arc::new(Semaphore::new(self.config.max_connections)),
-            frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
-            pace: Arc::new(limits.pace()),
+            closing: Arc::new(Semaphore::new(admission::MAX_CLOSING_REFUSALS)),
             next_conn: Arc::new(AtomicU64::new(CONSOLE_CONN.0 + 1)),
             tracker: tracker.clone(),
         };
-        for listener in self.listeners {
-            if let Ok(addr) = listener.local_addr() {
-                info!(target: "sockchat::server::listening", "listening on {addr}");
+        for bound in self.listeners {
+            if let Ok(addr) = bound.socket.local_addr() {
+                info!(
+                    target: "sockchat::server::listening",
+                    "listening on {}",
+                    Listener {
+                        scheme: bound.scheme,
+                        addr
+                    }
+                );
             }
-            tracker.spawn(accept_loop(listener, admission.clone(), shutdown.clone()));
+            tracker.spawn(listener::accept_loop(bound, admission.clone(), shutdown.clone()));
         }
         until_shutdown(&shutdown, &mut hub_task).await?;
         info!("shutting down");
@@ -206,138 +247,6 @@ async fn until_shutdown(shutdown: &CancellationToken, hub_task: &mut JoinHandle<
         Err(e) => e.to_string(),
     };
     anyhow::bail!("the hub task ended ({why}); the server stopped")
-}
-
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
-}
-
-/// What the accept loops need to start a session.
-#[derive(Clone)]
-struct Admission {
-    hub: mpsc::Sender<HubMessage>,
-    published: Arc<Published>,
-    limits: Limits,
-    slots: Arc<Semaphore>,
-    frame_budget: Arc<FrameBudget>,
-    /// Shared by every session, so that none keeps a copy.
-    pace: Arc<session::Pace>,
-    next_conn: Arc<AtomicU64>,
-    tracker: TaskTracker,
-}
-
-async fn accept_loop(listener: TcpListener, admission: Admission, shutdown: CancellationToken) {
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => admission.admit(stream, peer),
-            Err(e) => {
-                warn!(error = %e, "accept failed");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
-}
-
-impl Admission {
-    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
-        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            // Best effort: a full server does not wait on the refused client.
-            let _ = stream.try_write(b"!! the server is full; try again later\n");
-            warn!(%peer, "refused: the server is full");
-            return;
-        };
-        let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        info!(%conn, %peer, "connected");
-        let greeting = Box::pin(greet(
-            stream,
-            peer,
-            conn,
-            self.limits,
-            self.hub.clone(),
-            self.published.clone(),
-            self.frame_budget.clone(),
-        ));
-        let hub = self.hub.clone();
-        self.tracker.spawn(serve_tcp(greeting, hub, self.pace.clone(), slot));
-    }
-}
-
-/// One TCP client, from its first byte to its last. The greeting (sniff, hello, registration) is
-/// boxed by the caller so that what it holds is freed before the session, which may last for days.
-async fn serve_tcp(
-    greeting: Pin<Box<impl Future<Output = Option<Greeted>>>>,
-    hub: mpsc::Sender<HubMessage>,
-    pace: Arc<session::Pace>,
-    _slot: OwnedSemaphorePermit,
-) {
-    // Built in one expression so the greeting's parts are not kept beside the session that owns them.
-    let serving = match greeting.await {
-        Some(Greeted {
-            session,
-            frames,
-            writer,
-        }) => session::serve(session, frames, writer, hub, pace),
-        None => return,
-    };
-    serving.await;
-}
-
-/// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
-struct Greeted {
-    session: Registered,
-    frames: FrameReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-}
-
-async fn greet(
-    stream: TcpStream,
-    peer: SocketAddr,
-    conn: ConnId,
-    limits: Limits,
-    hub: mpsc::Sender<HubMessage>,
-    published: Arc<Published>,
-    frame_budget: Arc<FrameBudget>,
-) -> Option<Greeted> {
-    let deadline = Instant::now() + limits.handshake_timeout;
-    let _ = stream.set_nodelay(true);
-    let mode = handshake::sniff(&stream).await?;
-    let (reader, mut writer) = stream.into_split();
-    let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
-    let mut frames = FrameReader::new(reader, codec, frame_budget);
-    let arrival = match mode {
-        WireMode::Text => Arrival {
-            conn,
-            nick: None,
-            room: None,
-            peer: peer.to_string(),
-            operator: false,
-            echo: true,
-        },
-        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
-            Some(arrival) => arrival,
-            None => {
-                let _ = writer.shutdown().await;
-                return None;
-            }
-        },
-    };
-    let session = session::register(arrival, mode, &hub, limits.max_queued, &published).await?;
-    Some(Greeted {
-        session,
-        frames,
-        writer,
-    })
 }
 
 #[cfg(test)]

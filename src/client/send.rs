@@ -3,7 +3,7 @@
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::{Connection, Hello};
+use super::{Connection, Dialer, Hello};
 use crate::names::{Nick, RoomName};
 use crate::protocol::{Command, Event, Recipient};
 
@@ -16,7 +16,7 @@ pub enum Destination {
 
 /// Sends everything `input` holds (less one final line ending) as one message.
 pub async fn send<R: AsyncRead + Unpin>(
-    addr: &str,
+    dialer: &Dialer,
     nick: Option<Nick>,
     to: Destination,
     input: R,
@@ -30,7 +30,7 @@ pub async fn send<R: AsyncRead + Unpin>(
         mut events,
         mut commands,
     } = Connection::connect(
-        addr,
+        dialer,
         Hello {
             nick: nick.clone(),
             room,

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 pub use app::{Action, App, LinkState, Msg};
 
-use crate::client::{Connection, Hello};
+use crate::client::{Connection, Dialer, Hello};
 use crate::names::{Nick, RoomName};
 
 /// How many requests may wait for the connection task.
@@ -27,7 +27,7 @@ pub const EVENTS_PER_DRAW: usize = 512;
 
 /// Runs the full-screen client until the user quits; the terminal is restored however it ends. A first
 /// connection that fails is an error: reconnecting is only for a server that once answered.
-pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
+pub async fn run(addr: Dialer, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
     let hello = Hello { nick: Some(nick), room };
     let first = Connection::connect(&addr, hello.clone()).await?;
     let mut screen = terminal::enter()?;
@@ -36,7 +36,7 @@ pub async fn run(addr: String, nick: Nick, room: Option<RoomName>) -> anyhow::Re
     result
 }
 
-async fn event_loop(screen: &mut DefaultTerminal, first: Connection, addr: String, hello: Hello) -> anyhow::Result<()> {
+async fn event_loop(screen: &mut DefaultTerminal, first: Connection, addr: Dialer, hello: Hello) -> anyhow::Result<()> {
     let mut app = App::new(hello.nick.clone().unwrap_or_else(|| first.welcome.nick.clone()));
     let size = screen.size()?;
     app.update(Msg::Resize(size.width, size.height), crate::clock::now());

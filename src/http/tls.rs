@@ -22,7 +22,14 @@ pub struct TlsOptions {
     pub insecure: bool,
 }
 
+/// The configuration for HTTPS: `options`' trust, offering HTTP/1.1.
 pub fn config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Failure> {
+    config_offering(options, &[b"http/1.1"])
+}
+
+/// A client configuration with `options`' trust, offering the application protocols `alpn` (ALPN);
+/// the chat client shares it with `get`.
+pub fn config_offering(options: &TlsOptions, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Failure> {
     let provider = Arc::new(ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -35,7 +42,7 @@ pub fn config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Failure> {
     } else {
         builder.with_root_certificates(roots(options)?).with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(Arc::new(config))
 }
 

@@ -1,4 +1,4 @@
-//! A new TCP connection's first moments: sniff its wire mode from the first byte, and for a structured
+//! A new connection's first moments: sniff its wire mode from the first byte, and for a structured
 //! client, read its hello.
 
 use std::net::SocketAddr;
@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, timeout_at};
 
-use super::reader::FrameReader;
+use super::reader::{FrameReader, Source};
 use crate::hub::Arrival;
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION};
@@ -30,8 +29,8 @@ pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
 }
 
 /// Reads the structured hello. On failure the client is told why, and `None` is returned.
-pub async fn hello<W: AsyncWrite + Unpin>(
-    frames: &mut FrameReader<OwnedReadHalf>,
+pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
+    frames: &mut FrameReader<S>,
     writer: &mut W,
     conn: ConnId,
     peer: SocketAddr,
@@ -79,7 +78,7 @@ pub async fn hello<W: AsyncWrite + Unpin>(
 }
 
 /// The first non-empty frame, or `None` at EOF or on a read error.
-async fn first_frame(frames: &mut FrameReader<OwnedReadHalf>) -> Option<Frame> {
+async fn first_frame<S: Source>(frames: &mut FrameReader<S>) -> Option<Frame> {
     while let Some(frame) = frames.next().await {
         match frame {
             Ok(Frame::Line(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,

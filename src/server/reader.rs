@@ -53,10 +53,15 @@ pub struct FrameReader<S> {
 
 impl<S: Source> FrameReader<S> {
     pub fn new(source: S, codec: LineCodec, budget: Arc<FrameBudget>) -> FrameReader<S> {
+        FrameReader::starting_with(source, codec, budget, BytesMut::new())
+    }
+
+    /// A reader whose first bytes were already read (to sniff the mode of a TLS stream, say).
+    pub fn starting_with(source: S, codec: LineCodec, budget: Arc<FrameBudget>, read: BytesMut) -> FrameReader<S> {
         FrameReader {
             source,
             codec,
-            buf: BytesMut::new(),
+            buf: read,
             eof: false,
             budget,
             unfinished: None,

@@ -141,11 +141,11 @@ impl TestServer {
         let console_out = Some(Lines::spawn("console", child.stdout.take().unwrap()));
         let mut log = Lines::spawn("server log", child.stderr.take().unwrap());
         let line = log.until(|l| l.contains("listening on ") || l.contains("Error"));
-        let addr = line
-            .rsplit("listening on ")
+        let listener = line.rsplit("listening on ").next().unwrap().trim();
+        let addr = listener
+            .rsplit("://")
             .next()
             .unwrap()
-            .trim()
             .parse()
             .unwrap_or_else(|_| panic!("no address in {line:?}"));
         TestServer {

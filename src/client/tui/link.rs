@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::app::Msg;
-use crate::client::{Connection, Hello};
+use crate::client::{Connection, Dialer, Hello};
 use crate::protocol::Request;
 
 /// The first wait before reconnecting; it doubles after each failure up to `MAX_RETRY`.
@@ -24,7 +24,7 @@ enum Ended {
 /// end of `requests` or of `msgs`.
 pub async fn run(
     first: Connection,
-    addr: String,
+    addr: Dialer,
     hello: Hello,
     mut requests: mpsc::Receiver<Request>,
     msgs: mpsc::Sender<Msg>,

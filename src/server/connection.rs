@@ -1,0 +1,227 @@
+//! One accepted connection, from its first byte to its last: the TLS handshake when its scheme has
+//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::time::{Instant, timeout_at};
+use tokio_rustls::server::TlsStream;
+use tracing::info;
+
+use super::Limits;
+use super::admission::IpSlot;
+use super::handshake;
+use super::hub_task::HubMessage;
+use super::reader::FrameReader;
+use super::sequence::Published;
+use super::session::{self, Pace, Registered};
+use super::stream::ChatStream;
+use super::tls::Certificates;
+use super::unfinished::FrameBudget;
+use crate::hub::Arrival;
+use crate::names::ConnId;
+use crate::scheme::{Protocol, Scheme};
+use crate::transport::WireMode;
+use crate::transport::line::LineCodec;
+
+/// What every connection's task shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub hub: mpsc::Sender<HubMessage>,
+    pub published: Arc<Published>,
+    pub limits: Limits,
+    /// The pair TLS listeners serve; `Some` whenever a listener has TLS.
+    pub certificates: Option<Arc<Certificates>>,
+    /// What unfinished frames may hold together.
+    pub frame_budget: Arc<FrameBudget>,
+    /// Shared by every session, so that none keeps a copy.
+    pub pace: Arc<Pace>,
+}
+
+/// A connection let in, and what it holds while it lasts.
+pub struct Admitted {
+    pub conn: ConnId,
+    pub peer: SocketAddr,
+    pub scheme: Scheme,
+    /// Its place under `--max-connections`, given back when the connection ends.
+    pub _slot: OwnedSemaphorePermit,
+    /// Its count against its address, unless exempt; uncounted when the connection ends.
+    pub _ip_slot: Option<IpSlot>,
+}
+
+/// Serves `stream` as `admitted.scheme` says until either side ends it.
+pub fn serve(stream: TcpStream, admitted: Admitted, shared: Shared) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    // The handshake deadline runs from the accept, so TLS and the hello share it.
+    let deadline = Instant::now() + shared.limits.handshake_timeout;
+    if !admitted.scheme.tls() {
+        return Box::pin(speak(stream, admitted, shared, deadline));
+    }
+    // What an async block captures it keeps for its whole life: a pointer, not the parts.
+    let parts = Box::new((stream, admitted, shared));
+    Box::pin(async move {
+        let (stream, admitted, shared) = unbox(parts);
+        // Boxed, so what the handshake holds is freed before the session, which may last for days.
+        let opened = Box::pin(open_tls(stream, admitted, shared, deadline)).await;
+        if let Some((tls, admitted, shared)) = opened {
+            speak(tls, admitted, shared, deadline).await;
+        }
+    })
+}
+
+/// Frees the box as it hands its value back.
+#[allow(
+    clippy::boxed_local,
+    reason = "the box is what the caller's future holds in place of the value"
+)]
+fn unbox<T>(boxed: Box<T>) -> T {
+    *boxed
+}
+
+/// The TLS handshake, within the connection's deadline; the stream comes back boxed, since it is
+/// over a kilobyte and every future that takes it would keep a copy.
+async fn open_tls(
+    stream: TcpStream,
+    admitted: Admitted,
+    shared: Shared,
+    deadline: Instant,
+) -> Option<(Box<TlsStream<TcpStream>>, Admitted, Shared)> {
+    // Server::bind refuses a TLS listener without a certificate.
+    let acceptor = shared.certificates.as_ref()?.acceptor();
+    match timeout_at(deadline, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some((Box::new(tls), admitted, shared)),
+        Ok(Err(e)) => {
+            info!(conn = %admitted.conn, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_elapsed) => {
+            info!(conn = %admitted.conn, "no TLS handshake in time");
+            None
+        }
+    }
+}
+
+/// The scheme's protocol on the opened stream: the one place a new protocol adds an arm. Not an
+/// `async fn`, so the protocol's future is all a connection holds.
+fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+    match admitted.scheme.protocol() {
+        Protocol::Chat => chat(stream, admitted, shared, deadline),
+    }
+}
+
+/// A chat client: sniffed, greeted, then served. Not an `async fn`, so what the session's future
+/// keeps for days is only what it needs: the greeting (boxed, so what it holds is freed before the
+/// session), the hub, the pacing and the slots the connection holds.
+fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+    let Admitted {
+        conn,
+        peer,
+        _slot,
+        _ip_slot,
+        ..
+    } = admitted;
+    let hub = shared.hub.clone();
+    let pace = shared.pace.clone();
+    let greeting = Box::pin(greet(stream, conn, peer, shared, deadline));
+    serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
+}
+
+async fn serve_greeted<C: ChatStream>(
+    greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
+    hub: mpsc::Sender<HubMessage>,
+    pace: Arc<Pace>,
+    _held: (OwnedSemaphorePermit, Option<IpSlot>),
+) {
+    // Built in one expression so the greeting's parts are not kept beside the session that owns them.
+    let serving = match greeting.await {
+        Some(Greeted {
+            session,
+            frames,
+            writer,
+        }) => session::serve(session, frames, writer, hub, pace),
+        None => return,
+    };
+    serving.await;
+}
+
+/// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
+struct Greeted<C: ChatStream> {
+    session: Registered,
+    frames: FrameReader<C::Read>,
+    writer: C::Write,
+}
+
+async fn greet<C: ChatStream>(
+    mut stream: C,
+    conn: ConnId,
+    peer: SocketAddr,
+    shared: Shared,
+    deadline: Instant,
+) -> Option<Greeted<C>> {
+    let limits = shared.limits;
+    let (mode, read) = stream.sniff().await?;
+    let (reader, mut writer) = stream.split();
+    let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
+    let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
+    let arrival = match mode {
+        WireMode::Text => Arrival {
+            conn,
+            nick: None,
+            room: None,
+            peer: peer.to_string(),
+            operator: false,
+            echo: true,
+        },
+        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+            Some(arrival) => arrival,
+            None => {
+                let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
+                return None;
+            }
+        },
+    };
+    let session = session::register(arrival, mode, &shared.hub, limits.max_queued, &shared.published).await?;
+    Some(Greeted {
+        session,
+        frames,
+        writer,
+    })
+}
+
+/// How long past the handshake deadline a refused client's stream may take to close.
+const GOODBYE_GRACE: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+
+    fn size_of_output<F: FnOnce() -> R, R>(_: F) -> usize {
+        size_of::<R>()
+    }
+
+    /// Every connected client holds its session's future for as long as it stays: a TLS stream (over
+    /// a kilobyte) kept inline in it would be paid by every TLS client again, on top of the stream.
+    #[test]
+    fn a_tls_session_future_is_no_bigger_than_a_plain_one() {
+        let plain = size_of_output(|| chat::<TcpStream>(unreachable(), unreachable(), unreachable(), Instant::now()));
+        let tls = size_of_output(|| {
+            chat::<Box<TlsStream<TcpStream>>>(unreachable(), unreachable(), unreachable(), Instant::now())
+        });
+        assert!(
+            tls <= plain + 64,
+            "a TLS session's future is {tls} bytes, a plain one's {plain}"
+        );
+    }
+
+    /// A value of any type, for sizing futures that are never run.
+    fn unreachable<T>() -> T {
+        unreachable!("only the type is used")
+    }
+}

@@ -1,0 +1,39 @@
+//! The byte stream a chat session runs on, plain TCP or TLS over it: how its wire mode is sniffed,
+//! and its two halves. The session code is generic over it.
+
+use std::future::Future;
+
+use bytes::BytesMut;
+use tokio::io::AsyncWrite;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::handshake;
+use super::reader::Source;
+use crate::transport::WireMode;
+
+/// An accepted, opened stream (for TLS, one whose handshake is done).
+pub trait ChatStream: Send + 'static {
+    type Read: Source + 'static;
+    type Write: AsyncWrite + Unpin + Send + 'static;
+
+    /// Waits for the client's first byte or `SNIFF_WINDOW`, and returns the mode with any bytes that
+    /// had to be read to learn it; `None` if the client left first.
+    fn sniff(&mut self) -> impl Future<Output = Option<(WireMode, BytesMut)>> + Send;
+
+    fn split(self) -> (Self::Read, Self::Write);
+}
+
+impl ChatStream for TcpStream {
+    type Read = OwnedReadHalf;
+    type Write = OwnedWriteHalf;
+
+    async fn sniff(&mut self) -> Option<(WireMode, BytesMut)> {
+        // A peek leaves the byte in the socket, so nothing has to be carried over.
+        Some((handshake::sniff(self).await?, BytesMut::new()))
+    }
+
+    fn split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        self.into_split()
+    }
+}
