@@ -72,12 +72,12 @@ impl<S: Source> FrameReader<S> {
         next
     }
 
-    /// The next frame already read, if there is one; it never waits.
     /// The longest frame read, in bytes.
     pub fn max_frame_bytes(&self) -> usize {
         self.codec.max_bytes()
     }
 
+    /// The next frame already read, if there is one; it never waits.
     pub fn next_buffered(&mut self) -> Option<Frame> {
         self.codec.next_frame(&mut self.buf)
     }
