@@ -38,9 +38,9 @@ commands:
   /join ROOM            join ROOM (creating it) and make it your current room
   /part [ROOM]          leave ROOM, or your current room
   /topic [TEXT]         show or set the topic of your current room
-  /who [ROOM [AFTER]]   list who is in ROOM, or in your current room (/names);
-                        AFTER asks for the next page, after that nick
-  /rooms [AFTER]        list the rooms (or /list); AFTER: the next page
+  /who [ROOM [AFTER]]   list who is in ROOM, or in your current room (/names)
+                        AFTER: only those after that nick (the next page)
+  /rooms [AFTER]        list the rooms (or /list), or those after AFTER
   /ping                 ask the server for a pong
   /help                 this list
   /quit [REASON]        leave (typing exit alone does too)
@@ -718,5 +718,20 @@ mod tests {
         let got = render(&echo, Focus::Current);
         assert!(got.len() <= million_newlines.len() * TEXT_EXPANSION + PLAIN_MESSAGE_SLACK_BYTES);
         assert!(got.ends_with(b" more lines of this message are not shown here)\n"));
+    }
+
+    #[test]
+    fn help_shows_the_pages_of_who_and_rooms_aligned_within_80_columns() {
+        let shown = String::from_utf8(render(&Event::Help, Focus::Current).to_vec()).unwrap();
+        for wanted in [
+            "--   /who [ROOM [AFTER]]   list who is in ROOM",
+            "--                         AFTER: only those after that nick (the next page)",
+            "--   /rooms [AFTER]        list the rooms",
+        ] {
+            assert!(shown.contains(wanted), "{wanted:?} missing from {shown}");
+        }
+        for line in shown.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
     }
 }
