@@ -70,6 +70,8 @@ pub struct App {
     /// The time of the message being handled, for stamping notices and one's own messages.
     now: Millis,
     max_message: usize,
+    /// The nick every connection's hello asks for: the one the client was started with.
+    hello_nick: Nick,
     /// `me` is a nick the server gave (`user<N>`, `guest<N>`) in place of the one asked for, not one
     /// the user chose: a reconnect does not ask for it back, since the server gives such nicks only.
     nick_given: bool,
@@ -84,6 +86,7 @@ const COMMANDS: [&str; 16] = [
 impl App {
     pub fn new(nick: Nick) -> App {
         App {
+            hello_nick: nick.clone(),
             me: nick,
             windows: vec![Window::new(Kind::Mentions)],
             active: 0,
@@ -444,7 +447,7 @@ impl App {
         let wanted = self.me.clone();
         self.me = welcome.nick.clone();
         let ask_back = !self.nick_given && welcome.nick != wanted;
-        self.nick_given |= welcome.nick != wanted;
+        self.nick_given = welcome.nick != self.hello_nick;
         let unanswered = self.pending.clone();
         if first {
             self.landed(&welcome, &wanted);

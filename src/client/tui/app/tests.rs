@@ -505,4 +505,15 @@ fn a_reconnect_asks_back_a_chosen_nick_but_not_one_the_server_gave() {
         sent.iter().any(|s| s.contains(r#""type":"nick","nick":"ann""#)),
         "{sent:?}"
     );
+    // The hello asks for ann each time: once the server gives ann, the server's nick before is not
+    // asked back, and ann is asked back after the next reconnect.
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("user2")), NOW);
+    let sent = reconnect(&mut app, "ann");
+    assert!(!asks_nick(&sent), "{sent:?}");
+    let sent = reconnect(&mut app, "user4");
+    assert!(
+        sent.iter().any(|s| s.contains(r#""type":"nick","nick":"ann""#)),
+        "{sent:?}"
+    );
 }
