@@ -51,7 +51,12 @@ const CONSOLE_LOG_FILTER: &str = "warn,sockchat::server::listening=info";
 fn init_logging(command: &Subcommands) -> anyhow::Result<()> {
     let (default, log_file) = match command {
         Subcommands::Serve(args) if args.log_file.is_some() => ("info", args.log_file.clone()),
-        Subcommands::Serve(args) if args.console_runs() && std::io::stdin().is_terminal() => (CONSOLE_LOG_FILTER, None),
+        // Only where the logs share the console's terminal are they cut down; stderr sent to a file keeps them all.
+        Subcommands::Serve(args)
+            if args.console_runs() && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() =>
+        {
+            (CONSOLE_LOG_FILTER, None)
+        }
         Subcommands::Serve(_) => ("info", None),
         _ => ("warn", None),
     };

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use crate::hub::Focus;
+use crate::hub::{Focus, TEXT_EXPANSION};
 use crate::names::{ConnId, Nick, RoomName};
 use crate::protocol::{Command, Event, Message, Recipient, Request, RoomSummary};
 use crate::terminal_text::push_line;
@@ -19,6 +19,15 @@ pub enum Typed {
     Invalid(String),
 }
 
+/// What a message's plain rendering may take beyond `TEXT_EXPANSION` bytes per byte of its text: room
+/// for the prefix of a few lines. Past the bound the rest of the message is not shown, so that a text of
+/// newlines, each given the `[room] <nick> ` prefix, cannot grow a plain reader's backlog many times
+/// over the message's size.
+pub const PLAIN_MESSAGE_SLACK_BYTES: usize = 4096;
+
+/// Room kept within the bound for the notice that says how many lines are not shown.
+const CUT_NOTICE_BYTES: usize = 96;
+
 /// The commands, as `/help` lists them.
 pub const HELP: &str = "\
 commands:
@@ -29,8 +38,9 @@ commands:
   /join ROOM            join ROOM (creating it) and make it your current room
   /part [ROOM]          leave ROOM, or your current room
   /topic [TEXT]         show or set the topic of your current room
-  /who [ROOM]           list who is in ROOM, or in your current room (/names)
-  /rooms                list the rooms (or /list)
+  /who [ROOM [AFTER]]   list who is in ROOM, or in your current room (/names)
+                        AFTER: only those after that nick (the next page)
+  /rooms [AFTER]        list the rooms (or /list), or those after AFTER
   /ping                 ask the server for a pong
   /help                 this list
   /quit [REASON]        leave (typing exit alone does too)
@@ -284,7 +294,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Pong => notice(out, "pong"),
         // Only structured clients are pinged.
         Event::Ping => {}
-        Event::Error { message, .. } => line(out, "!! ", message),
+        Event::Error { message, .. } => push_line(out, "!! ", message),
         Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
         Event::Renamed { from, to } => notice(out, &format!("{from} is now known as {to}")),
@@ -312,12 +322,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
                 _ => notice(out, &format!("{room} has {count}: {}", names.join(" "))),
             }
         }
-        Event::Rooms { rooms, more } => {
-            write_rooms(out, rooms);
-            if let (true, Some(last)) = (more, rooms.last()) {
-                notice(out, &format!("more rooms follow: /rooms {}", last.room));
-            }
-        }
+        Event::Rooms { rooms, more } => write_rooms(out, rooms, *more),
         // The server's own text, aligned with runs of spaces that others' text may not have.
         Event::Help => HELP.lines().for_each(|l| {
             out.push_str("-- ");
@@ -354,22 +359,45 @@ fn write_message(out: &mut String, message: &Message, focus: Focus) {
             let _ = write!(prefix, "<{from}> ");
         }
     }
-    for text_line in text.split('\n') {
-        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
-    }
+    write_lines(out, &prefix, text);
 }
 
 /// One's own direct message, as irssi shows it: `-> *bob* text`.
 fn write_echo(out: &mut String, message: &Message) {
     let to = message.to.as_ref().map_or("?", Nick::as_str);
-    let prefix = format!("-> *{to}* ");
-    for text_line in message.text.split('\n') {
-        line(out, &prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
+    write_lines(out, &format!("-> *{to}* "), &message.text);
+}
+
+/// Each line of someone's `text` after `prefix`, up to `text.len() * TEXT_EXPANSION +
+/// PLAIN_MESSAGE_SLACK_BYTES` bytes in all; past that, one notice of how many lines are not shown.
+fn write_lines(out: &mut String, prefix: &str, text: &str) {
+    let start = out.len();
+    let bound = text.len() * TEXT_EXPANSION + PLAIN_MESSAGE_SLACK_BYTES - CUT_NOTICE_BYTES;
+    let mut lines = text.split('\n');
+    while let Some(text_line) = lines.next() {
+        let before = out.len();
+        push_line(out, prefix, text_line.strip_suffix('\r').unwrap_or(text_line));
+        if out.len() - start > bound {
+            out.truncate(before);
+            let left = 1 + lines.count();
+            let lines = if left == 1 {
+                "line of this message is"
+            } else {
+                "lines of this message are"
+            };
+            notice(out, &format!("({left} more {lines} not shown here)"));
+            return;
+        }
     }
 }
 
-fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
-    notice(out, &format!("{}:", counted(rooms.len(), "room", "rooms")));
+/// A page of rooms; where more follow, how to ask for them.
+fn write_rooms(out: &mut String, rooms: &[RoomSummary], more: bool) {
+    let count = counted(rooms.len(), "room", "rooms");
+    match (more, rooms.last()) {
+        (true, Some(last)) => notice(out, &format!("{count} (more follow: /rooms {}):", last.room)),
+        _ => notice(out, &format!("{count}:")),
+    }
     for RoomSummary { room, members, topic } in rooms {
         let topic = topic.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
         notice(out, &format!("  {room} ({members}){topic}"));
@@ -377,17 +405,12 @@ fn write_rooms(out: &mut String, rooms: &[RoomSummary]) {
 }
 
 fn notice(out: &mut String, text: &str) {
-    line(out, "-- ", text);
+    push_line(out, "-- ", text);
 }
 
 /// `1 room`, `2 rooms`.
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// One output line, with whatever could upset a terminal shown harmlessly.
-fn line(out: &mut String, prefix: &str, text: &str) {
-    push_line(out, prefix, text);
 }
 
 #[cfg(test)]
@@ -574,6 +597,24 @@ mod tests {
                 "-- 1 room:\n--   lobby (1)\n",
             ),
             (
+                Event::Rooms {
+                    rooms: vec![
+                        RoomSummary {
+                            room: lobby.clone(),
+                            members: 3,
+                            topic: None,
+                        },
+                        RoomSummary {
+                            room: RoomName::parse("rust").unwrap(),
+                            members: 1,
+                            topic: Some("crabs".into()),
+                        },
+                    ],
+                    more: true,
+                },
+                "-- 2 rooms (more follow: /rooms rust):\n--   lobby (3)\n--   rust (1): crabs\n",
+            ),
+            (
                 Event::Quit {
                     nick: ann.clone(),
                     reason: format!("{}-- server: the server is shutting down\u{200f}", " ".repeat(150)),
@@ -618,6 +659,79 @@ mod tests {
                 Event::Help => assert!(got.starts_with(want.as_bytes()), "{got:?}"),
                 _ => assert_eq!(got, want.as_bytes(), "{event:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_message_renders_within_its_bound() {
+        let lines_not_shown = |got: &str| {
+            got.lines()
+                .last()
+                .and_then(|l| l.strip_prefix("-- ("))
+                .and_then(|l| l.split(' ').next())
+                .and_then(|n| n.parse::<usize>().ok())
+        };
+        let million_newlines = "\n".repeat(1 << 20);
+        let cases: [(&str, Focus, Option<&str>); 4] = [
+            (
+                "one\ntwo\r\nthree",
+                Focus::Elsewhere,
+                Some("[rust] <ann> one\n[rust] <ann> two\n[rust] <ann> three\n"),
+            ),
+            (&million_newlines, Focus::Elsewhere, None),
+            (&million_newlines, Focus::Current, None),
+            ("\n", Focus::Elsewhere, Some("[rust] <ann> \n[rust] <ann> \n")),
+        ];
+        for (text, focus, want) in cases {
+            let got = render(&message(Some("rust"), None, text, false), focus);
+            let got = std::str::from_utf8(&got).unwrap();
+            let bound = text.len() * TEXT_EXPANSION + PLAIN_MESSAGE_SLACK_BYTES;
+            assert!(
+                got.len() <= bound,
+                "{} bytes rendered for {} of text",
+                got.len(),
+                text.len()
+            );
+            match want {
+                Some(want) => assert_eq!(got, want),
+                None => {
+                    let shown = got.lines().filter(|l| l.ends_with("<ann> ")).count();
+                    let not_shown = lines_not_shown(got).expect("a notice of the lines not shown");
+                    assert_eq!(
+                        shown + not_shown,
+                        text.split('\n').count(),
+                        "{}",
+                        got.lines().last().unwrap()
+                    );
+                }
+            }
+        }
+        let echo = Event::Echo(Message {
+            id: MessageId(1),
+            ts: 0,
+            from: Nick::parse("ann").unwrap(),
+            room: None,
+            to: Some(Nick::parse("bob").unwrap()),
+            text: million_newlines.clone(),
+            action: false,
+        });
+        let got = render(&echo, Focus::Current);
+        assert!(got.len() <= million_newlines.len() * TEXT_EXPANSION + PLAIN_MESSAGE_SLACK_BYTES);
+        assert!(got.ends_with(b" more lines of this message are not shown here)\n"));
+    }
+
+    #[test]
+    fn help_shows_the_pages_of_who_and_rooms_aligned_within_80_columns() {
+        let shown = String::from_utf8(render(&Event::Help, Focus::Current).to_vec()).unwrap();
+        for wanted in [
+            "--   /who [ROOM [AFTER]]   list who is in ROOM",
+            "--                         AFTER: only those after that nick (the next page)",
+            "--   /rooms [AFTER]        list the rooms",
+        ] {
+            assert!(shown.contains(wanted), "{wanted:?} missing from {shown}");
+        }
+        for line in shown.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Output, Stdio};
 
-use crate::support::{PlainClient, TestServer, binary};
+use crate::support::{Lines, PlainClient, TestServer, binary};
 
 /// Runs `sockchat ARGS` with `input` on stdin and returns what it did.
 fn run(args: &[&str], input: &[u8]) -> Output {
@@ -188,27 +188,39 @@ fn usage_errors_exit_two() {
     assert!(text(&output.stderr).contains("a nick must start with a letter"));
 }
 
-/// Waits until the file at `path` holds `text`, and returns what it holds.
-fn file_until(path: &std::path::Path, text: &str) -> String {
-    let deadline = std::time::Instant::now() + crate::support::TIMEOUT;
-    loop {
-        let held = std::fs::read_to_string(path).unwrap_or_default();
-        if held.contains(text) {
-            return held;
+#[cfg(unix)]
+/// A named pipe at `path`, so that the test reads the log as it is written instead of polling a file.
+fn named_pipe(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: c_path is a valid NUL-terminated string that outlives the call.
+    let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+    assert_eq!(made, 0, "mkfifo {path:?}: {}", std::io::Error::last_os_error());
+}
+
+#[cfg(unix)]
+/// Reads a named pipe, opened on the first read: opening it waits for the writer, and that wait
+/// belongs on the reading thread, where `Lines` times it out.
+struct PipeReader {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl std::io::Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.file.is_none() {
+            self.file = Some(std::fs::File::open(&self.path)?);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{text:?} never reached {path:?}: {held}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.file.as_mut().map_or(Ok(0), |file| file.read(buf))
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn the_log_can_go_to_a_file() {
-    let dir = std::env::temp_dir().join(format!("sockchat-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("serve.log");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    named_pipe(&log);
     let mut server = binary()
         .args(["serve", "--no-console", "--listen", "127.0.0.1:0", "--log-file"])
         .arg(&log)
@@ -217,17 +229,17 @@ fn the_log_can_go_to_a_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let logged = file_until(&log, "listening on 127.0.0.1:");
-    let addr = logged
+    let mut logged = Lines::spawn("log file", PipeReader { path: log, file: None });
+    let listening = logged.until(|line| line.contains("listening on 127.0.0.1:"));
+    let addr = listening
         .split("listening on ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|addr| addr.parse().ok())
         .expect("the address is logged");
     let _ann = PlainClient::connect(addr, "ann");
-    file_until(&log, "connected");
+    logged.until(|line| line.contains("connected"));
     server.kill().unwrap();
     let output = server.wait_with_output().unwrap();
     assert_eq!(text(&output.stderr), "", "nothing goes to stderr");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -203,10 +203,12 @@ fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
 
 #[test]
 fn a_first_connection_that_fails_exits_one_with_the_reason() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
+    // Bound but not listening: connecting is refused, and no other process can take the port meanwhile.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .unwrap();
+    let closed = socket.local_addr().unwrap().as_socket().unwrap();
     let ui = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]);
     assert_eq!(ui.wait_exit(), "1");
     let screen = ui.screen();

@@ -70,6 +70,11 @@ pub struct App {
     /// The time of the message being handled, for stamping notices and one's own messages.
     now: Millis,
     max_message: usize,
+    /// The nick every connection's hello asks for: the one the client was started with.
+    hello_nick: Nick,
+    /// `me` is a nick the server gave (`user<N>`, `guest<N>`) in place of the one asked for, not one
+    /// the user chose: a reconnect does not ask for it back, since the server gives such nicks only.
+    nick_given: bool,
 }
 
 /// Commands the client handles itself or completes, for Tab.
@@ -81,6 +86,7 @@ const COMMANDS: [&str; 16] = [
 impl App {
     pub fn new(nick: Nick) -> App {
         App {
+            hello_nick: nick.clone(),
             me: nick,
             windows: vec![Window::new(Kind::Mentions)],
             active: 0,
@@ -93,6 +99,7 @@ impl App {
             focus_on_join: None,
             now: 0,
             max_message: usize::MAX,
+            nick_given: false,
         }
     }
 
@@ -439,13 +446,15 @@ impl App {
         self.max_message = welcome.max_message;
         let wanted = self.me.clone();
         self.me = welcome.nick.clone();
+        let ask_back = !self.nick_given && welcome.nick != wanted;
+        self.nick_given = welcome.nick != self.hello_nick;
         let unanswered = self.pending.clone();
         if first {
             self.landed(&welcome, &wanted);
         } else {
             // The server may have restarted: what it said of the rooms before is told again on rejoining.
             self.windows.iter_mut().for_each(|w| w.topic = None);
-            self.rejoin(&welcome, wanted, out);
+            self.rejoin(&welcome, ask_back.then_some(wanted), out);
         }
         for (id, command) in unanswered {
             self.windows.iter_mut().for_each(|w| {
@@ -476,11 +485,12 @@ impl App {
         }
     }
 
-    /// After a reconnect: the nick wanted, the rooms that were open, and not the landing room if it was not.
-    fn rejoin(&mut self, welcome: &Welcome, wanted: Nick, out: &mut Vec<Action>) {
+    /// After a reconnect: the nick to ask back, the rooms that were open, and not the landing room if
+    /// it was not.
+    fn rejoin(&mut self, welcome: &Welcome, ask_back: Option<Nick>, out: &mut Vec<Action>) {
         self.notice_active("reconnected", false);
-        if welcome.nick != wanted {
-            self.post(Command::Nick { nick: wanted }, out);
+        if let Some(nick) = ask_back {
+            self.post(Command::Nick { nick }, out);
         }
         let rooms: Vec<RoomName> = self.windows.iter().filter_map(|w| w.room().cloned()).collect();
         for room in &rooms {
@@ -528,9 +538,13 @@ impl App {
                 self.notice(index, &text, false);
             }
             Event::Members { room, nicks, more } => self.members_page(room, nicks, more, out),
-            Event::Rooms { rooms, .. } => {
+            Event::Rooms { rooms, more } => {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
-                self.notice_active(&format!("rooms: {}", listed.join(", ")), false);
+                let follow = match (more, rooms.last()) {
+                    (true, Some(last)) => format!("; more follow: /rooms {}", last.room),
+                    _ => String::new(),
+                };
+                self.notice_active(&format!("rooms: {}{follow}", listed.join(", ")), false);
             }
             Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
@@ -585,6 +599,9 @@ impl App {
     fn answered(&mut self, id: &RequestId, delivery: Delivery, error: Option<String>) {
         let RequestId::Number(id) = *id else { return };
         self.pending.retain(|(pending, _)| *pending != id);
+        self.windows
+            .iter_mut()
+            .for_each(|w| w.pages_asked.retain(|asked| *asked != id));
         let marked = self.windows.iter_mut().any(|w| w.mark(id, delivery));
         if let Some(error) = error {
             let text = if marked {
@@ -596,22 +613,41 @@ impl App {
         }
     }
 
-    /// A page of a room's members: the first replaces the list, later ones add to it, and while more
-    /// follow the next page is asked for.
+    /// A page of a room's members: a page this client asked for as the next one adds to the list,
+    /// any other replaces it; while more follow the next page is asked for.
     fn members_page(&mut self, room: RoomName, nicks: Vec<Nick>, more: bool, out: &mut Vec<Action>) {
+        let answering = self.who_answered(&room);
         let index = self.window_for(Kind::Room(room.clone()));
         let window = &mut self.windows[index];
-        if !window.members_partial {
+        let asked_by_app = answering.is_some_and(|id| window.pages_asked.contains(&id));
+        if asked_by_app {
+            window.pages_asked.retain(|id| Some(*id) != answering);
+            if window.page_continuing != answering {
+                return;
+            }
+        } else {
             window.members.clear();
         }
+        window.page_continuing = None;
         let last = nicks.last().cloned();
         window.members.extend(nicks);
-        window.members_partial = more;
         if let (true, Some(after)) = (more, last) {
             let room = Some(room);
             let after = Some(after);
-            self.post(Command::Who { room, after }, out);
+            let id = self.send(Command::Who { room, after }, out);
+            let window = &mut self.windows[index];
+            window.pages_asked.push(id);
+            window.page_continuing = Some(id);
         }
+    }
+
+    /// The id of the `who` request a page of `room`'s members answers: the oldest unanswered one for
+    /// that room, since the server answers a connection's requests in order.
+    fn who_answered(&self, room: &RoomName) -> Option<u64> {
+        self.pending.iter().find_map(|(id, command)| match command {
+            Command::Who { room: asked, .. } if asked.as_ref().is_none_or(|r| r == room) => Some(*id),
+            _ => None,
+        })
     }
 
     fn joined(&mut self, room: RoomName, nick: Nick, out: &mut Vec<Action>) {
@@ -649,6 +685,8 @@ impl App {
     fn renamed(&mut self, from: Nick, to: Nick) {
         if from == self.me {
             self.me = to.clone();
+            // The server renames only on request: this nick was chosen.
+            self.nick_given = false;
         }
         let text = format!("{from} is now known as {to}");
         for index in 0..self.windows.len() {

@@ -7,20 +7,20 @@ pub const START_HINT: &str = "type /help for commands and keys, Ctrl-C to quit";
 /// terminal after the time and mark.
 pub const HELP: &str = "\
 commands:
-  TEXT              say TEXT here (// to start it with /)
-  /me ACTION        act in this window's room
-  /msg NICK TEXT    send TEXT to NICK alone, in NICK's window
-  /query NICK       open a window to talk to NICK
-  /close            leave this room, or close this conversation
-  /clear            clear this window
-  /nick NAME        change your nick
-  /join ROOM        join ROOM (creating it) in a window of its own
-  /part [ROOM]      leave ROOM, or this window's room
-  /topic [TEXT]     show or set this room's topic
-  /who [ROOM]       list who is in ROOM or this room (/names)
-  /rooms            list the rooms (/list)
-  /ping             ask the server for a pong
-  /quit [REASON]    leave and quit
+  TEXT                 say TEXT here (// to start it with /)
+  /me ACTION           act in this window's room
+  /msg NICK TEXT       send TEXT to NICK alone, in NICK's window
+  /query NICK          open a window to talk to NICK
+  /close               leave this room, or close this conversation
+  /clear               clear this window
+  /nick NAME           change your nick
+  /join ROOM           join ROOM (creating it) in a window of its own
+  /part [ROOM]         leave ROOM, or this window's room
+  /topic [TEXT]        show or set this room's topic
+  /who [ROOM [AFTER]]  list who is in ROOM or this room (/names)
+  /rooms [AFTER]       list the rooms (/list), or those after AFTER
+  /ping                ask the server for a pong
+  /quit [REASON]       leave and quit
 keys:
   Alt+0..9, Ctrl-N, Ctrl-P   switch windows
   PageUp, PageDown, wheel    scroll

@@ -63,8 +63,12 @@ pub struct Window {
     /// Entries that arrived below while scrolled up.
     pub unseen_below: usize,
     pub members: Vec<Nick>,
-    /// Pages of `members` are still coming: the next one adds to the list rather than replacing it.
-    pub members_partial: bool,
+    /// The ids of the `who` requests this client sent itself for the next page of `members`, not yet
+    /// answered. A page that answers none of them starts the list afresh.
+    pub pages_asked: Vec<u64>,
+    /// Which of `pages_asked` continues the list shown now; the others belong to a listing that a
+    /// fresh `who` overtook, and their pages are dropped.
+    pub page_continuing: Option<u64>,
     pub topic: Option<String>,
 }
 
@@ -78,7 +82,8 @@ impl Window {
             scroll: 0,
             unseen_below: 0,
             members: Vec::new(),
-            members_partial: false,
+            pages_asked: Vec::new(),
+            page_continuing: None,
             topic: None,
         }
     }

@@ -335,7 +335,10 @@ fn help_is_the_clients_own() {
         assert!(shown.contains(wanted), "{wanted} missing from {shown}");
     }
     assert!(!shown.contains("operator only"), "{shown}");
-    assert!(shown.contains("  /query NICK       open a window"), "aligned: {shown}");
+    assert!(
+        shown.contains("  /query NICK          open a window"),
+        "aligned: {shown}"
+    );
 }
 
 #[test]
@@ -387,4 +390,130 @@ fn a_reconnect_forgets_the_old_topic() {
     );
     app.update(Msg::Connected(welcome("ann")), NOW);
     assert_eq!(app.active().topic, None);
+}
+
+fn members(room_name: &str, nicks: &[&str], more: bool) -> Msg {
+    Msg::Server(Event::Members {
+        room: room(room_name),
+        nicks: nicks.iter().map(|n| nick(n)).collect(),
+        more,
+    })
+}
+
+fn ack(id: u64) -> Msg {
+    Msg::Server(Event::Ack {
+        id: RequestId::Number(id),
+        message: None,
+        ts: None,
+    })
+}
+
+fn member_list(app: &App) -> Vec<String> {
+    app.active().members.iter().map(Nick::to_string).collect()
+}
+
+#[test]
+fn member_pages_add_up_and_a_fresh_who_starts_the_list_again() {
+    // Joining asked for the first page (id 1).
+    let mut app = connected();
+    let actions = app.update(members("lobby", &["ann", "bo"], true), NOW);
+    assert_eq!(sent(&actions), [r#"{"id":2,"type":"who","room":"lobby","after":"bo"}"#]);
+    app.update(ack(1), NOW);
+    // The user asks again while the client is still paging the first listing.
+    typed(&mut app, "/who");
+    app.update(members("lobby", &["cy", "dee"], true), NOW);
+    assert_eq!(member_list(&app), ["ann", "bo", "cy", "dee"]);
+    app.update(ack(2), NOW);
+    // The answer to the user's /who (id 3): the list starts again; the older listing's next page
+    // (id 4) is dropped and not followed.
+    let actions = app.update(members("lobby", &["ann"], true), NOW);
+    assert_eq!(
+        sent(&actions),
+        [r#"{"id":5,"type":"who","room":"lobby","after":"ann"}"#]
+    );
+    assert_eq!(member_list(&app), ["ann"]);
+    app.update(ack(3), NOW);
+    let actions = app.update(members("lobby", &["eve"], true), NOW);
+    assert!(actions.is_empty(), "{:?}", sent(&actions));
+    assert_eq!(member_list(&app), ["ann"]);
+    app.update(ack(4), NOW);
+    app.update(members("lobby", &["bo", "eve"], false), NOW);
+    app.update(ack(5), NOW);
+    assert_eq!(member_list(&app), ["ann", "bo", "eve"]);
+    // A page nobody asked for as the next one starts the list afresh too.
+    app.update(members("lobby", &["zed"], false), NOW);
+    assert_eq!(member_list(&app), ["zed"]);
+}
+
+#[test]
+fn a_page_of_rooms_says_how_to_get_the_next() {
+    let summary = |name: &str, members| crate::protocol::RoomSummary {
+        room: room(name),
+        members,
+        topic: None,
+    };
+    let cases = [
+        (false, "-- rooms: lobby (2), rust (1)"),
+        (true, "-- rooms: lobby (2), rust (1); more follow: /rooms rust"),
+    ];
+    for (more, want) in cases {
+        let mut app = connected();
+        let rooms = vec![summary("lobby", 2), summary("rust", 1)];
+        app.update(Msg::Server(Event::Rooms { rooms, more }), NOW);
+        assert_eq!(texts(app.active()).last().unwrap(), want);
+    }
+}
+
+#[test]
+fn a_reconnect_asks_back_a_chosen_nick_but_not_one_the_server_gave() {
+    let reconnect = |app: &mut App, as_nick: &str| {
+        app.update(
+            Msg::Disconnected {
+                reason: "reset".into(),
+                retry_in: Duration::from_secs(1),
+            },
+            NOW,
+        );
+        sent(&app.update(Msg::Connected(welcome(as_nick)), NOW))
+    };
+    let asks_nick = |sent: &[String]| sent.iter().any(|s| s.contains(r#""type":"nick""#));
+    // ann was taken at the start: the server's user323 is not asked back.
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("user323")), NOW);
+    app.update(joined("lobby", "user323"), NOW);
+    let sent = reconnect(&mut app, "user9");
+    assert!(!asks_nick(&sent), "{sent:?}");
+    assert_eq!(app.me, nick("user9"));
+    // Once the user picks a nick it is theirs, and asked back after the next reconnect.
+    typed(&mut app, "/nick anna");
+    app.update(
+        Msg::Server(Event::Renamed {
+            from: nick("user9"),
+            to: nick("anna"),
+        }),
+        NOW,
+    );
+    let sent = reconnect(&mut app, "user12");
+    assert!(
+        sent.iter().any(|s| s.contains(r#""type":"nick","nick":"anna""#)),
+        "{sent:?}"
+    );
+    // A nick chosen at the start is asked back too.
+    let mut app = connected();
+    let sent = reconnect(&mut app, "user2");
+    assert!(
+        sent.iter().any(|s| s.contains(r#""type":"nick","nick":"ann""#)),
+        "{sent:?}"
+    );
+    // The hello asks for ann each time: once the server gives ann, the server's nick before is not
+    // asked back, and ann is asked back after the next reconnect.
+    let mut app = App::new(nick("ann"));
+    app.update(Msg::Connected(welcome("user2")), NOW);
+    let sent = reconnect(&mut app, "ann");
+    assert!(!asks_nick(&sent), "{sent:?}");
+    let sent = reconnect(&mut app, "user4");
+    assert!(
+        sent.iter().any(|s| s.contains(r#""type":"nick","nick":"ann""#)),
+        "{sent:?}"
+    );
 }
