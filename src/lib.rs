@@ -9,4 +9,5 @@ pub mod hub;
 pub mod names;
 pub mod protocol;
 pub mod server;
+pub mod store;
 pub mod transport;

@@ -1,0 +1,241 @@
+//! Reading: history pages, searches, rooms, accounts and bans, each a query on a read connection of its
+//! own, so reads go on while the writer commits (WAL) and even when writing has failed.
+
+use std::net::IpAddr;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::names::{Nick, RoomName};
+use crate::protocol::{MessageId, Millis};
+
+use super::search::fts_query;
+use super::{
+    Account, AccountId, Author, Ban, BanTarget, Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage,
+    LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX,
+    SearchRequest, StoreError, StoredMessage,
+};
+
+/// The columns every message query selects, in the order [`message_from_row`] reads them.
+const MESSAGE_COLUMNS: &str =
+    "m.id, m.ts, r.name, m.from_nick, m.from_account, m.to_nick, m.to_account, m.action, m.text";
+
+pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPage, StoreError> {
+    if request.limit == 0 || request.limit > HISTORY_PAGE_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a history page holds 1 to {HISTORY_PAGE_MAX} messages"
+        )));
+    }
+    let (order, bound) = match request.at {
+        PageAt::Latest => ("DESC", ""),
+        PageAt::After(_) => ("ASC", "AND m.id > ?3"),
+        PageAt::Before(_) => ("DESC", "AND m.id < ?3"),
+    };
+    let at = match request.at {
+        PageAt::Latest => 0,
+        PageAt::After(id) | PageAt::Before(id) => i64::try_from(id.0).unwrap_or(i64::MAX),
+    };
+    let (filter, key): (&str, rusqlite::types::Value) = match &request.conversation {
+        Conversation::Room(room) => (
+            "m.room_id = (SELECT id FROM rooms WHERE name = ?1) AND ?2 IS NULL",
+            room.as_str().to_owned().into(),
+        ),
+        Conversation::Direct { account, .. } => (
+            "m.to_nick IS NOT NULL AND ((m.from_account = ?1 AND m.to_nick = ?2) OR (m.to_account = ?1 AND m.from_nick = ?2))",
+            account.0.into(),
+        ),
+    };
+    let with = match &request.conversation {
+        Conversation::Room(_) => None,
+        Conversation::Direct { with, .. } => Some(with.as_str()),
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN rooms r ON r.id = m.room_id
+         WHERE {filter} {bound} AND ?3 = ?3 ORDER BY m.id {order} LIMIT ?4"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(
+        params![key, with, at, (request.limit + 1) as i64],
+        message_from_row,
+    )?;
+    let mut messages = rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let more = messages.len() > request.limit;
+    messages.truncate(request.limit);
+    if order == "DESC" {
+        messages.reverse();
+    }
+    Ok(HistoryPage { messages, more })
+}
+
+pub fn search(connection: &Connection, request: &SearchRequest) -> Result<Vec<StoredMessage>, StoreError> {
+    if request.limit == 0 || request.limit > SEARCH_RESULTS_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a search returns 1 to {SEARCH_RESULTS_MAX} messages"
+        )));
+    }
+    if request.rooms.len() > SEARCH_ROOMS_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a search looks in at most {SEARCH_ROOMS_MAX} rooms"
+        )));
+    }
+    let query = fts_query(&request.query)?;
+    let rooms: Vec<&str> = request.rooms.iter().map(RoomName::as_str).collect();
+    let rooms = serde_json::to_string(&rooms).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // The text index is walked newest first and each match checked against the scope, so a search
+    // stops as soon as it has its page, however many older matches there are.
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages_text CROSS JOIN messages m ON m.id = messages_text.rowid
+         LEFT JOIN rooms r ON r.id = m.room_id
+         WHERE messages_text MATCH ?1
+           AND (m.room_id IN (SELECT id FROM rooms WHERE name IN (SELECT value FROM json_each(?2)))
+                OR (?3 IS NOT NULL AND m.to_nick IS NOT NULL AND (m.from_account = ?3 OR m.to_account = ?3)))
+         ORDER BY messages_text.rowid DESC LIMIT ?4"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(
+        params![query, rooms, request.account.map(|a| a.0), request.limit as i64],
+        message_from_row,
+    )?;
+    rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect()
+}
+
+/// A message row read back; a row that no longer makes a valid message is reported, not trusted.
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoredMessage, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let ts: i64 = row.get(1)?;
+    let room: Option<String> = row.get(2)?;
+    let from_nick: String = row.get(3)?;
+    let from_account: Option<i64> = row.get(4)?;
+    let to_nick: Option<String> = row.get(5)?;
+    let to_account: Option<i64> = row.get(6)?;
+    let action: bool = row.get(7)?;
+    let text: String = row.get(8)?;
+    Ok((|| {
+        let to = match (room, to_nick) {
+            (_, Some(nick)) => Destination::Direct(Author {
+                nick: stored_nick(&nick)?,
+                account: to_account.map(AccountId),
+            }),
+            (Some(room), None) => Destination::Room(
+                RoomName::parse(&room).map_err(|e| corrupt(id, &e.to_string()))?,
+            ),
+            (None, None) => return Err(corrupt(id, "neither a room nor a recipient")),
+        };
+        Ok(StoredMessage {
+            id: MessageId(u64::try_from(id).map_err(|_| corrupt(id, "a negative id"))?),
+            message: NewMessage {
+                ts: u64::try_from(ts).unwrap_or_default(),
+                from: Author {
+                    nick: stored_nick(&from_nick)?,
+                    account: from_account.map(AccountId),
+                },
+                to,
+                text,
+                action,
+            },
+        })
+    })())
+}
+
+fn corrupt(id: i64, what: &str) -> StoreError {
+    StoreError::Disk(format!("message {id} in the database is damaged: {what}"))
+}
+
+fn stored_nick(text: &str) -> Result<Nick, StoreError> {
+    Nick::parse(text).map_err(|e| StoreError::Disk(format!("a nick in the database is damaged: {e}")))
+}
+
+pub fn rooms(connection: &Connection) -> Result<Vec<RoomRecord>, StoreError> {
+    let mut statement = connection.prepare_cached("SELECT name, topic FROM rooms ORDER BY name LIMIT ?1")?;
+    let rows = statement.query_map([LISTING_MAX_ROWS as i64], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+    })?;
+    let mut rooms = Vec::new();
+    for row in rows {
+        let (name, topic) = row?;
+        let name = RoomName::parse(&name)
+            .map_err(|e| StoreError::Disk(format!("a room name in the database is damaged: {e}")))?;
+        rooms.push(RoomRecord { name, topic });
+    }
+    Ok(rooms)
+}
+
+/// An account and its password hash.
+pub fn account_with_hash(connection: &Connection, name: &Nick) -> Result<Option<(Account, String)>, StoreError> {
+    let row = connection
+        .prepare_cached("SELECT id, name, operator, created, hash FROM accounts WHERE name = ?1")?
+        .query_row([name.as_str()], |row| {
+            Ok((account_from_row(row)?, row.get::<_, String>(4)?))
+        })
+        .optional()?;
+    row.map(|(account, hash)| Ok((account?, hash))).transpose()
+}
+
+pub fn accounts(connection: &Connection) -> Result<Vec<Account>, StoreError> {
+    let mut statement =
+        connection.prepare_cached("SELECT id, name, operator, created FROM accounts ORDER BY name LIMIT ?1")?;
+    let rows = statement.query_map([LISTING_MAX_ROWS as i64], account_from_row)?;
+    rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect()
+}
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let name: String = row.get(1)?;
+    let operator: bool = row.get(2)?;
+    let created: i64 = row.get(3)?;
+    Ok(stored_nick(&name).map(|name| Account {
+        id: AccountId(id),
+        name,
+        operator,
+        created: u64::try_from(created).unwrap_or_default(),
+    }))
+}
+
+pub fn bans(connection: &Connection, now: Millis) -> Result<Vec<Ban>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT target, reason, set_by, set_at, expires FROM bans
+         WHERE expires IS NULL OR expires > ?1 ORDER BY set_at LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![now as i64, LISTING_MAX_ROWS as i64], ban_from_row)?;
+    rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect()
+}
+
+pub fn ban_for(connection: &Connection, nick: &Nick, ip: IpAddr, now: Millis) -> Result<Option<Ban>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT target, reason, set_by, set_at, expires FROM bans
+         WHERE target IN (?1, ?2) AND (expires IS NULL OR expires > ?3) LIMIT 1",
+    )?;
+    let nick_key = BanTarget::Nick(nick.clone()).key();
+    let ip_key = BanTarget::Ip(ip).key();
+    statement
+        .query_row(params![nick_key, ip_key, now as i64], ban_from_row)
+        .optional()?
+        .transpose()
+}
+
+fn ban_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Ban, StoreError>> {
+    let target: String = row.get(0)?;
+    let reason: Option<String> = row.get(1)?;
+    let set_by: String = row.get(2)?;
+    let set_at: i64 = row.get(3)?;
+    let expires: Option<i64> = row.get(4)?;
+    Ok((|| {
+        let target = BanTarget::from_key(&target)
+            .ok_or_else(|| StoreError::Disk(format!("a ban in the database is damaged: {target:?}")))?;
+        Ok(Ban {
+            target,
+            reason,
+            set_by: stored_nick(&set_by)?,
+            set_at: u64::try_from(set_at).unwrap_or_default(),
+            expires: expires.map(|t| u64::try_from(t).unwrap_or_default()),
+        })
+    })())
+}
+
+impl BanTarget {
+    fn from_key(key: &str) -> Option<BanTarget> {
+        if let Some(nick) = key.strip_prefix("nick:") {
+            return Nick::parse(nick).ok().map(BanTarget::Nick);
+        }
+        key.strip_prefix("ip:")?.parse().ok().map(BanTarget::Ip)
+    }
+}

@@ -1,0 +1,384 @@
+//! The one writer: a thread owning the only writing connection. It takes everything queued, applies
+//! each request under its own savepoint in one transaction (group commit), commits once, and only
+//! then answers each caller, so nothing is reported stored that is not. Between groups it prunes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::names::{Nick, RoomName};
+use crate::protocol::{MessageId, Millis};
+
+use super::retention::{PRUNE_BATCH_ROWS, PRUNE_INTERVAL};
+use super::{
+    Account, AccountId, Answer, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError,
+};
+
+/// The most requests waiting for the writer.
+pub const WRITE_QUEUE_REQUESTS: usize = 8192;
+/// The most bytes of message text waiting for the writer (64 MiB).
+pub const WRITE_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// The most requests committed in one transaction; the rest wait for the next one.
+pub const GROUP_COMMIT_MAX_REQUESTS: usize = 4096;
+
+/// A change for the writer to make, and whom to tell once it is committed.
+pub enum Write {
+    Append(Vec<NewMessage>, Answer<Vec<MessageId>>),
+    SaveRoom(RoomRecord, Answer<()>),
+    CreateAccount {
+        name: Nick,
+        hash: String,
+        now: Millis,
+        answer: Answer<Account>,
+    },
+    SetPassword {
+        name: Nick,
+        hash: String,
+        answer: Answer<()>,
+    },
+    DeleteAccount(Nick, Answer<()>),
+    SetOperator(Nick, bool, Answer<()>),
+    Ban(Ban, Answer<()>),
+    Unban(BanTarget, Answer<bool>),
+}
+
+impl Write {
+    fn queued_bytes(&self) -> usize {
+        match self {
+            Write::Append(messages, _) => messages.iter().map(|m| m.text.len()).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// The way to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: SyncSender<Write>,
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    /// Start the writer thread on its connection.
+    pub fn start(
+        connection: Connection,
+        retention: Retention,
+    ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
+        let (queue, waiting) = std::sync::mpsc::sync_channel(WRITE_QUEUE_REQUESTS);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let thread = WriterThread {
+            connection,
+            retention,
+            rooms: HashMap::new(),
+            queued_bytes: Arc::clone(&queued_bytes),
+        };
+        let handle = std::thread::Builder::new()
+            .name("store-writer".to_owned())
+            .spawn(move || thread.run(&waiting))?;
+        Ok((Writer { queue, queued_bytes }, handle))
+    }
+
+    /// Queue a change, or refuse it at once when the queue is full.
+    pub fn submit(&self, write: Write) -> Result<(), (StoreError, Write)> {
+        let bytes = write.queued_bytes();
+        let before = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if before > 0 && before + bytes > WRITE_QUEUE_BYTES {
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            return Err((StoreError::Overloaded, write));
+        }
+        self.queue.try_send(write).map_err(|e| {
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(write) => (StoreError::Overloaded, write),
+                TrySendError::Disconnected(write) => (StoreError::Closed, write),
+            }
+        })
+    }
+}
+
+/// An answer held back until the transaction it belongs to is committed or rolled back.
+type Settle = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+
+/// What applying a request did, and how to answer it once the transaction's fate is known.
+fn applied<T: Send + 'static>(answer: Answer<T>, result: Result<T, StoreError>) -> (Result<(), StoreError>, Settle) {
+    match result {
+        Ok(value) => (
+            Ok(()),
+            Box::new(move |outcome| {
+                let _ = answer.send(outcome.map(|()| value).map_err(Clone::clone));
+            }),
+        ),
+        Err(error) => {
+            let refusal = error.clone();
+            (
+                Err(error),
+                Box::new(move |_| {
+                    let _ = answer.send(Err(refusal));
+                }),
+            )
+        }
+    }
+}
+
+struct WriterThread {
+    connection: Connection,
+    retention: Retention,
+    /// Room ids by name, as committed; forgotten on any rollback.
+    rooms: HashMap<RoomName, i64>,
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+impl WriterThread {
+    fn run(mut self, waiting: &Receiver<Write>) {
+        let mut next_prune = Instant::now();
+        loop {
+            let wait = next_prune.saturating_duration_since(Instant::now());
+            match waiting.recv_timeout(wait) {
+                Ok(first) => {
+                    let mut group = vec![first];
+                    group.extend(waiting.try_iter().take(GROUP_COMMIT_MAX_REQUESTS - 1));
+                    let bytes: usize = group.iter().map(Write::queued_bytes).sum();
+                    self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+                    self.commit_group(group);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if Instant::now() >= next_prune {
+                next_prune = Instant::now() + self.prune();
+            }
+        }
+    }
+
+    /// One pruning step; how long until the next.
+    fn prune(&mut self) -> std::time::Duration {
+        match self.retention.prune_step(&mut self.connection, crate::clock::now()) {
+            Ok(PRUNE_BATCH_ROWS..) => std::time::Duration::ZERO,
+            Ok(_) => PRUNE_INTERVAL,
+            Err(e) => {
+                tracing::warn!("pruning old messages failed: {e}");
+                PRUNE_INTERVAL
+            }
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Write>) {
+        if let Err(e) = self.connection.execute_batch("BEGIN IMMEDIATE") {
+            let error = StoreError::from(e);
+            for write in group {
+                refuse(write, &error);
+            }
+            return;
+        }
+        let mut settled: Vec<Settle> = Vec::with_capacity(group.len());
+        let mut group = group.into_iter();
+        while let Some(write) = group.next() {
+            if let Err(error) = self.apply_alone(write, &mut settled) {
+                // The whole transaction is gone (SQLite rolls back on some failures): nothing in it stands.
+                self.rooms.clear();
+                for settle in settled {
+                    settle(Err(&error));
+                }
+                for write in group {
+                    refuse(write, &error);
+                }
+                return;
+            }
+        }
+        let outcome = self.connection.execute_batch("COMMIT").map_err(StoreError::from);
+        if outcome.is_err() {
+            let _ = self.connection.execute_batch("ROLLBACK");
+            self.rooms.clear();
+        }
+        for settle in settled {
+            settle(outcome.as_ref().map(|_| ()));
+        }
+    }
+
+    /// Apply one request under a savepoint, so that its failure undoes only it. An error comes back
+    /// only when the transaction itself was lost.
+    fn apply_alone(&mut self, write: Write, settled: &mut Vec<Settle>) -> Result<(), StoreError> {
+        self.connection.execute_batch("SAVEPOINT request")?;
+        let (applied, settle) = self.apply(write);
+        match applied {
+            Ok(()) => {
+                self.connection.execute_batch("RELEASE request")?;
+                settled.push(settle);
+                Ok(())
+            }
+            Err(error) => {
+                if self.connection.is_autocommit() {
+                    settle(Err(&error));
+                    return Err(error);
+                }
+                self.connection.execute_batch("ROLLBACK TO request; RELEASE request")?;
+                // Rooms added by this request were rolled back with it.
+                self.rooms.clear();
+                settle(Err(&error));
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, write: Write) -> (Result<(), StoreError>, Settle) {
+        match write {
+            Write::Append(messages, answer) => applied(answer, self.append(&messages)),
+            Write::SaveRoom(room, answer) => applied(answer, self.save_room(&room)),
+            Write::CreateAccount {
+                name,
+                hash,
+                now,
+                answer,
+            } => applied(answer, self.create_account(&name, &hash, now)),
+            Write::SetPassword { name, hash, answer } => {
+                let changed = self
+                    .connection
+                    .execute("UPDATE accounts SET hash = ?1 WHERE name = ?2", params![hash, name.as_str()]);
+                applied(answer, must_touch(changed, &name))
+            }
+            Write::DeleteAccount(name, answer) => {
+                let deleted = self
+                    .connection
+                    .execute("DELETE FROM accounts WHERE name = ?1", [name.as_str()]);
+                applied(answer, must_touch(deleted, &name))
+            }
+            Write::SetOperator(name, operator, answer) => {
+                let changed = self.connection.execute(
+                    "UPDATE accounts SET operator = ?1 WHERE name = ?2",
+                    params![operator, name.as_str()],
+                );
+                applied(answer, must_touch(changed, &name))
+            }
+            Write::Ban(ban, answer) => applied(answer, self.ban(&ban)),
+            Write::Unban(target, answer) => {
+                let lifted = self
+                    .connection
+                    .execute("DELETE FROM bans WHERE target = ?1", [target.key()]);
+                applied(answer, lifted.map(|n| n > 0).map_err(StoreError::from))
+            }
+        }
+    }
+
+    fn append(&mut self, messages: &[NewMessage]) -> Result<Vec<MessageId>, StoreError> {
+        let mut ids = Vec::with_capacity(messages.len());
+        for message in messages {
+            let (room_id, to_nick, to_account) = match &message.to {
+                Destination::Room(room) => (Some(self.room_id(room)?), None, None),
+                Destination::Direct(to) => (None, Some(to.nick.as_str()), to.account.map(|a| a.0)),
+            };
+            let mut insert = self.connection.prepare_cached(
+                "INSERT INTO messages (ts, room_id, from_nick, from_account, to_nick, to_account, action, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            insert.execute(params![
+                message.ts as i64,
+                room_id,
+                message.from.nick.as_str(),
+                message.from.account.map(|a| a.0),
+                to_nick,
+                to_account,
+                message.action,
+                message.text,
+            ])?;
+            let id = self.connection.last_insert_rowid();
+            ids.push(MessageId(u64::try_from(id).unwrap_or_default()));
+        }
+        Ok(ids)
+    }
+
+    fn room_id(&mut self, room: &RoomName) -> Result<i64, StoreError> {
+        if let Some(&id) = self.rooms.get(room) {
+            return Ok(id);
+        }
+        self.connection
+            .prepare_cached("INSERT INTO rooms (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
+            .execute([room.as_str()])?;
+        let id = self
+            .connection
+            .prepare_cached("SELECT id FROM rooms WHERE name = ?1")?
+            .query_row([room.as_str()], |row| row.get(0))?;
+        self.rooms.insert(room.clone(), id);
+        Ok(id)
+    }
+
+    fn save_room(&mut self, room: &RoomRecord) -> Result<(), StoreError> {
+        self.connection.execute(
+            "INSERT INTO rooms (name, topic) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET topic = excluded.topic",
+            params![room.name.as_str(), room.topic],
+        )?;
+        Ok(())
+    }
+
+    fn create_account(&mut self, name: &Nick, hash: &str, now: Millis) -> Result<Account, StoreError> {
+        let exists: Option<i64> = self
+            .connection
+            .query_row("SELECT id FROM accounts WHERE name = ?1", [name.as_str()], |row| row.get(0))
+            .optional()?;
+        if exists.is_some() {
+            return Err(StoreError::AccountExists(name.to_string()));
+        }
+        self.connection.execute(
+            "INSERT INTO accounts (name, hash, created) VALUES (?1, ?2, ?3)",
+            params![name.as_str(), hash, now as i64],
+        )?;
+        Ok(Account {
+            id: AccountId(self.connection.last_insert_rowid()),
+            name: name.clone(),
+            operator: false,
+            created: now,
+        })
+    }
+
+    fn ban(&mut self, ban: &Ban) -> Result<(), StoreError> {
+        self.connection.execute(
+            "INSERT INTO bans (target, reason, set_by, set_at, expires) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (target) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by,
+                 set_at = excluded.set_at, expires = excluded.expires",
+            params![
+                ban.target.key(),
+                ban.reason,
+                ban.set_by.as_str(),
+                ban.set_at as i64,
+                ban.expires.map(|t| t as i64),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// An update of one account by name: that no row changed means there is no such account.
+fn must_touch(changed: rusqlite::Result<usize>, name: &Nick) -> Result<(), StoreError> {
+    match changed? {
+        0 => Err(StoreError::NoSuchAccount(name.to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// Answer a request that never reached a transaction.
+pub fn refuse(write: Write, error: &StoreError) {
+    let error = error.clone();
+    match write {
+        Write::Append(_, answer) => drop(answer.send(Err(error))),
+        Write::CreateAccount { answer, .. } => drop(answer.send(Err(error))),
+        Write::Unban(_, answer) => drop(answer.send(Err(error))),
+        Write::SaveRoom(_, answer)
+        | Write::SetPassword { answer, .. }
+        | Write::DeleteAccount(_, answer)
+        | Write::SetOperator(_, _, answer)
+        | Write::Ban(_, answer) => drop(answer.send(Err(error))),
+    }
+}
+
+impl BanTarget {
+    /// How the ban is keyed in the database: `nick:` and the folded nick, or `ip:` and the address.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            BanTarget::Nick(nick) => format!("nick:{}", nick.as_str().to_ascii_lowercase()),
+            BanTarget::Ip(ip) => format!("ip:{ip}"),
+        }
+    }
+}
