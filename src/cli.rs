@@ -25,6 +25,8 @@ pub const DEFAULT_MAX_BACKLOG: usize = 16 * 1024 * 1024;
 pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 /// The default shortest time between two writes to one client, in milliseconds.
 pub const DEFAULT_WRITE_INTERVAL_MS: u64 = 10;
+/// The database file used when none is given.
+pub const DEFAULT_DB: &str = "sockchat.db";
 /// The default time a structured client has to say hello, in seconds.
 pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
 
@@ -49,6 +51,8 @@ pub enum Subcommands {
     Get(GetArgs),
     /// Load a chat server (sockchat, an IRC server, ncat --chat) and measure deliveries and latency.
     Bench(BenchArgs),
+    /// Administer the accounts in a database file: create, passwd, delete, list, oper.
+    Account(AccountArgs),
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +268,44 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+    /// The database file (a server may be running on it).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_DB, global = true)]
+    pub db: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Create an account; the password is asked for on a terminal, or read as one line from stdin.
+    Create {
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// Change an account's password, read as for create.
+    Passwd {
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// Delete an account; its nick is free again, and its direct messages stay unreadable.
+    Delete {
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// List the accounts: name, operator or not, when created.
+    List,
+    /// Grant an account the operator's powers, or take them back with --revoke.
+    Oper {
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+        /// Take the operator's powers back instead.
+        #[arg(long)]
+        revoke: bool,
+    },
 }
 
 fn parse_header(text: &str) -> Result<HeaderEdit, String> {

@@ -89,7 +89,10 @@ pub struct StoredMessage {
 pub enum Conversation {
     Room(RoomName),
     /// The direct messages between an account and a nick, seen by that account. Guests have none.
-    Direct { account: AccountId, with: Nick },
+    Direct {
+        account: AccountId,
+        with: Nick,
+    },
 }
 
 /// Where in a conversation a page is.
@@ -177,7 +180,9 @@ pub enum StoreError {
     Overloaded,
     #[error("the store has shut down")]
     Closed,
-    #[error("the database has schema version {found}, newer than the {known} this sockchat knows; use a newer sockchat")]
+    #[error(
+        "the database has schema version {found}, newer than the {known} this sockchat knows; use a newer sockchat"
+    )]
     TooNew { found: u32, known: u32 },
     #[error("no account is named {0}")]
     NoSuchAccount(String),
@@ -273,3 +278,6 @@ pub trait Store: Send + Sync {
     /// The ban in force at `now` on this nick or this address, if any.
     fn ban_for(&self, nick: Nick, ip: IpAddr, now: Millis) -> Ticket<Option<Ban>>;
 }
+
+#[cfg(test)]
+mod tests;

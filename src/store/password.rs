@@ -9,7 +9,8 @@ use super::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, StoreError};
 
 /// Verified when a name has no account, so that a wrong name costs as long as a wrong password.
 /// The hash of a random password nobody knows, made with the default parameters.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$qU2xJ0ZfW0bW9mPj6vJ3nA$2c4Ubr0xR5m3M5Jgq8vDfD7zpe9QfhYkH1VgB0sM0xA";
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$qU2xJ0ZfW0bW9mPj6vJ3nA$2c4Ubr0xR5m3M5Jgq8vDfD7zpe9QfhYkH1VgB0sM0xA";
 
 /// Refuse a password too short to be worth hashing or too long to hash cheaply.
 pub fn check(password: &str) -> Result<(), StoreError> {
@@ -40,9 +41,7 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(stored.unwrap_or(DECOY_HASH)) else {
         return false;
     };
-    let matches = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
     matches && stored.is_some()
 }
 

@@ -11,8 +11,8 @@ use crate::protocol::{MessageId, Millis};
 use super::search::fts_query;
 use super::{
     Account, AccountId, Author, Ban, BanTarget, Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage,
-    LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX,
-    SearchRequest, StoreError, StoredMessage,
+    LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX, SearchRequest,
+    StoreError, StoredMessage,
 };
 
 /// The columns every message query selects, in the order [`message_from_row`] reads them.
@@ -53,11 +53,11 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
          WHERE {filter} {bound} AND ?3 = ?3 ORDER BY m.id {order} LIMIT ?4"
     );
     let mut statement = connection.prepare_cached(&sql)?;
-    let rows = statement.query_map(
-        params![key, with, at, (request.limit + 1) as i64],
-        message_from_row,
-    )?;
-    let mut messages = rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let rows = statement.query_map(params![key, with, at, (request.limit + 1) as i64], message_from_row)?;
+    let mut messages = rows
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let more = messages.len() > request.limit;
     messages.truncate(request.limit);
     if order == "DESC" {
@@ -115,9 +115,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Result<StoredMessage, Sto
                 nick: stored_nick(&nick)?,
                 account: to_account.map(AccountId),
             }),
-            (Some(room), None) => Destination::Room(
-                RoomName::parse(&room).map_err(|e| corrupt(id, &e.to_string()))?,
-            ),
+            (Some(room), None) => Destination::Room(RoomName::parse(&room).map_err(|e| corrupt(id, &e.to_string()))?),
             (None, None) => return Err(corrupt(id, "neither a room nor a recipient")),
         };
         Ok(StoredMessage {

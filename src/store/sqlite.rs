@@ -12,10 +12,10 @@ use crate::names::Nick;
 use crate::protocol::{MessageId, Millis};
 
 use super::pool::Pool;
-use super::writer::{Write, Writer, refuse};
+use super::writer::{Write, Writer};
 use super::{
-    Account, Answer, Ban, BanTarget, HistoryPage, NewMessage, PageRequest, Retention, RoomRecord, SearchRequest,
-    Store, StoreError, StoredMessage, Ticket, password, reader, schema,
+    Account, Answer, Ban, BanTarget, HistoryPage, NewMessage, PageRequest, Retention, RoomRecord, SearchRequest, Store,
+    StoreError, StoredMessage, Ticket, password, reader, schema,
 };
 
 /// Threads answering reads, each with its own connection.
@@ -97,9 +97,8 @@ impl SqliteStore {
         let mut writer = open_connection(&name, WRITER_CACHE_KIB)?;
         configure_writer(&writer, options)?;
         schema::migrate(&mut writer)?;
-        let connections = |n: usize| -> Result<Vec<Connection>, StoreError> {
-            (0..n).map(|_| open_reader(&name)).collect()
-        };
+        let connections =
+            |n: usize| -> Result<Vec<Connection>, StoreError> { (0..n).map(|_| open_reader(&name)).collect() };
         let readers = connections(READER_THREADS)?;
         let hashers = connections(HASHER_THREADS)?;
         let spawn_failed = |e: std::io::Error| StoreError::Disk(format!("cannot start a store thread: {e}"));
@@ -120,7 +119,7 @@ impl SqliteStore {
 
     fn write<T>(&self, make: impl FnOnce(Answer<T>) -> Write) -> Ticket<T> {
         let (answer, ticket) = Ticket::new();
-        submit_write(&self.threads().writer, make(answer));
+        self.threads().writer.submit(make(answer));
         ticket
     }
 
@@ -147,19 +146,13 @@ impl SqliteStore {
         let (answer, ticket) = Ticket::new();
         let writer = self.threads().writer.clone();
         let job = Box::new(move |_: &mut Connection| match password::hash(&password) {
-            Ok(hash) => submit_write(&writer, make(hash, answer)),
+            Ok(hash) => writer.submit(make(hash, answer)),
             Err(e) => drop(answer.send(Err(e))),
         });
         match self.threads().hashers.submit(job) {
             Ok(()) => ticket,
             Err(e) => Ticket::ready(Err(e)),
         }
-    }
-}
-
-fn submit_write(writer: &Writer, write: Write) {
-    if let Err((error, write)) = writer.submit(write) {
-        refuse(write, &error);
     }
 }
 
@@ -202,7 +195,9 @@ fn configure_writer(connection: &Connection, options: &StoreOptions) -> Result<(
     if options.path.is_some() {
         let mode: String = connection.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Disk(format!("the database would not switch to WAL (it is in {mode} mode)")));
+            return Err(StoreError::Disk(format!(
+                "the database would not switch to WAL (it is in {mode} mode)"
+            )));
         }
     }
     let sync = match options.sync {

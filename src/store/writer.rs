@@ -14,9 +14,7 @@ use crate::names::{Nick, RoomName};
 use crate::protocol::{MessageId, Millis};
 
 use super::retention::{PRUNE_BATCH_ROWS, PRUNE_INTERVAL};
-use super::{
-    Account, AccountId, Answer, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError,
-};
+use super::{Account, AccountId, Answer, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError};
 
 /// The most requests waiting for the writer.
 pub const WRITE_QUEUE_REQUESTS: usize = 8192;
@@ -82,21 +80,21 @@ impl Writer {
         Ok((Writer { queue, queued_bytes }, handle))
     }
 
-    /// Queue a change, or refuse it at once when the queue is full.
-    pub fn submit(&self, write: Write) -> Result<(), (StoreError, Write)> {
+    /// Queue a change, or answer it at once with the refusal when the queue is full.
+    pub fn submit(&self, write: Write) {
         let bytes = write.queued_bytes();
         let before = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         if before > 0 && before + bytes > WRITE_QUEUE_BYTES {
             self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
-            return Err((StoreError::Overloaded, write));
+            return refuse(write, &StoreError::Overloaded);
         }
-        self.queue.try_send(write).map_err(|e| {
+        if let Err(e) = self.queue.try_send(write) {
             self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
             match e {
-                TrySendError::Full(write) => (StoreError::Overloaded, write),
-                TrySendError::Disconnected(write) => (StoreError::Closed, write),
+                TrySendError::Full(write) => refuse(write, &StoreError::Overloaded),
+                TrySendError::Disconnected(write) => refuse(write, &StoreError::Closed),
             }
-        })
+        }
     }
 }
 
@@ -235,9 +233,10 @@ impl WriterThread {
                 answer,
             } => applied(answer, self.create_account(&name, &hash, now)),
             Write::SetPassword { name, hash, answer } => {
-                let changed = self
-                    .connection
-                    .execute("UPDATE accounts SET hash = ?1 WHERE name = ?2", params![hash, name.as_str()]);
+                let changed = self.connection.execute(
+                    "UPDATE accounts SET hash = ?1 WHERE name = ?2",
+                    params![hash, name.as_str()],
+                );
                 applied(answer, must_touch(changed, &name))
             }
             Write::DeleteAccount(name, answer) => {
@@ -316,7 +315,9 @@ impl WriterThread {
     fn create_account(&mut self, name: &Nick, hash: &str, now: Millis) -> Result<Account, StoreError> {
         let exists: Option<i64> = self
             .connection
-            .query_row("SELECT id FROM accounts WHERE name = ?1", [name.as_str()], |row| row.get(0))
+            .query_row("SELECT id FROM accounts WHERE name = ?1", [name.as_str()], |row| {
+                row.get(0)
+            })
             .optional()?;
         if exists.is_some() {
             return Err(StoreError::AccountExists(name.to_string()));
@@ -359,7 +360,7 @@ fn must_touch(changed: rusqlite::Result<usize>, name: &Nick) -> Result<(), Store
 }
 
 /// Answer a request that never reached a transaction.
-pub fn refuse(write: Write, error: &StoreError) {
+fn refuse(write: Write, error: &StoreError) {
     let error = error.clone();
     match write {
         Write::Append(_, answer) => drop(answer.send(Err(error))),
