@@ -13,6 +13,7 @@ mod retention;
 mod schema;
 mod search;
 mod sqlite;
+mod text_index;
 mod writer;
 
 use std::future::Future;

@@ -44,15 +44,15 @@ const MIGRATIONS: &[&str] = &[
          set_at INTEGER NOT NULL,
          expires INTEGER
      );",
-    // 2: full-text search over message texts, kept in step by triggers; existing messages indexed.
-    "CREATE VIRTUAL TABLE messages_text USING fts5(text, content='messages', content_rowid='id');
-     CREATE TRIGGER messages_text_insert AFTER INSERT ON messages BEGIN
-         INSERT INTO messages_text(rowid, text) VALUES (new.id, new.text);
-     END;
-     CREATE TRIGGER messages_text_delete AFTER DELETE ON messages BEGIN
+    // 2: full-text search over message texts. The writer indexes new messages in batches after
+    // committing them (`text_index.rs`), up to `text_indexed.upto`; existing ones get indexed the same way.
+    "CREATE VIRTUAL TABLE messages_text USING fts5(text, content='messages', content_rowid='id', detail='none');
+     CREATE TABLE text_indexed (upto INTEGER NOT NULL);
+     INSERT INTO text_indexed (upto) VALUES (0);
+     CREATE TRIGGER messages_text_delete AFTER DELETE ON messages
+     WHEN old.id <= (SELECT upto FROM text_indexed) BEGIN
          INSERT INTO messages_text(messages_text, rowid, text) VALUES ('delete', old.id, old.text);
-     END;
-     INSERT INTO messages_text(messages_text) VALUES ('rebuild');",
+     END;",
 ];
 
 /// The schema version this binary writes.
@@ -95,6 +95,7 @@ mod tests {
         assert_eq!(version(&connection).unwrap(), 1);
         migrate(&mut connection).unwrap();
         assert_eq!(version(&connection).unwrap(), SCHEMA_VERSION);
+        assert_eq!(super::super::text_index::index_step(&mut connection, 10).unwrap(), 1);
         let found: i64 = connection
             .query_row(
                 "SELECT rowid FROM messages_text WHERE messages_text MATCH 'hello'",

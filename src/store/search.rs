@@ -1,5 +1,8 @@
-//! A user's search words turned into an FTS5 query that can only mean "all these words": every word
-//! is quoted, so FTS5's operators and column filters typed by a user are just text.
+//! A user's search words turned into an FTS5 query that can only mean "all these words". The text is
+//! cut into words where the index's tokenizer (unicode61) cuts it, at every character that is not a
+//! letter or digit, and each word is quoted, so FTS5's operators typed by a user are just words. The
+//! index keeps no positions (`detail=none`, half the writer's indexing work), so there are no phrases:
+//! "don't" finds messages with both "don" and "t".
 
 use super::{SEARCH_QUERY_MAX_BYTES, SEARCH_TERMS_MAX, StoreError};
 
@@ -10,7 +13,10 @@ pub fn fts_query(text: &str) -> Result<String, StoreError> {
             "a search may have at most {SEARCH_QUERY_MAX_BYTES} bytes"
         )));
     }
-    let words: Vec<&str> = text.split_whitespace().collect();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
     if words.is_empty() {
         return Err(StoreError::Invalid("a search needs at least one word".to_owned()));
     }
@@ -21,7 +27,7 @@ pub fn fts_query(text: &str) -> Result<String, StoreError> {
     }
     let quoted: Vec<String> = words
         .iter()
-        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+        .map(|word| format!("\"{word}\""))
         .collect();
     Ok(quoted.join(" "))
 }
@@ -36,8 +42,10 @@ mod tests {
             ("hello", Ok(r#""hello""#)),
             ("  hello   world ", Ok(r#""hello" "world""#)),
             ("a OR b", Ok(r#""a" "OR" "b""#)),
-            ("text:x NEAR(", Ok(r#""text:x" "NEAR(""#)),
-            (r#"say "hi""#, Ok(r#""say" """hi""""#)),
+            ("text:x NEAR(y)", Ok(r#""text" "x" "NEAR" "y""#)),
+            (r#"say "hi" don't"#, Ok(r#""say" "hi" "don" "t""#)),
+            ("ünïcödé straße", Ok(r#""ünïcödé" "straße""#)),
+            ("*** ...", Err("a search needs at least one word")),
             ("", Err("a search needs at least one word")),
             ("   ", Err("a search needs at least one word")),
             (&"w ".repeat(17), Err("a search may have at most 16 words")),

@@ -1,6 +1,6 @@
 //! The one writer: a thread owning the only writing connection. It takes everything queued, applies
-//! each request under its own savepoint in one transaction (group commit), commits once, and only
-//! then answers each caller, so nothing is reported stored that is not. Between groups it prunes.
+//! it in one transaction (group commit), commits once, and only then answers each caller, so nothing
+//! is reported stored that is not. Between groups it prunes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +14,15 @@ use crate::names::{Nick, RoomName};
 use crate::protocol::{MessageId, Millis};
 
 use super::retention::{PRUNE_BATCH_ROWS, PRUNE_INTERVAL};
+use super::text_index::{INDEX_BATCH_ROWS, index_step};
 use super::{Account, AccountId, Answer, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError};
 
 /// The most requests waiting for the writer.
 pub const WRITE_QUEUE_REQUESTS: usize = 8192;
 /// The most bytes of message text waiting for the writer (64 MiB).
 pub const WRITE_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// How long the writer waits for more messages before indexing fewer than a batch of them.
+pub const INDEX_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 /// The most requests committed in one transaction; the rest wait for the next one.
 pub const GROUP_COMMIT_MAX_REQUESTS: usize = 4096;
 
@@ -133,23 +136,52 @@ struct WriterThread {
 impl WriterThread {
     fn run(mut self, waiting: &Receiver<Write>) {
         let mut next_prune = Instant::now();
+        // Unknown at start (a crash may have left messages unindexed): look.
+        let mut unindexed = INDEX_BATCH_ROWS;
         loop {
-            let wait = next_prune.saturating_duration_since(Instant::now());
-            match waiting.recv_timeout(wait) {
+            let wait = match unindexed {
+                0 => next_prune.saturating_duration_since(Instant::now()),
+                _ => INDEX_WHEN_IDLE_FOR,
+            };
+            let idle = match waiting.recv_timeout(wait) {
                 Ok(first) => {
                     let mut group = vec![first];
                     group.extend(waiting.try_iter().take(GROUP_COMMIT_MAX_REQUESTS - 1));
                     let bytes: usize = group.iter().map(Write::queued_bytes).sum();
                     self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
-                    self.commit_group(group);
+                    unindexed += self.commit_group(group);
+                    false
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => true,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.index_all();
+                    return;
+                }
+            };
+            if unindexed >= INDEX_BATCH_ROWS || (idle && unindexed > 0) {
+                unindexed = self.index(unindexed);
             }
             if Instant::now() >= next_prune {
                 next_prune = Instant::now() + self.prune();
             }
         }
+    }
+
+    /// One indexing step; how many messages may still be unindexed.
+    fn index(&mut self, unindexed: usize) -> usize {
+        match index_step(&mut self.connection, INDEX_BATCH_ROWS) {
+            Ok(INDEX_BATCH_ROWS..) => unindexed.saturating_sub(INDEX_BATCH_ROWS).max(1),
+            Ok(_) => 0,
+            Err(e) => {
+                tracing::warn!("indexing messages for search failed: {e}");
+                0
+            }
+        }
+    }
+
+    /// Index everything before stopping, so that a clean shutdown leaves no work for the next start.
+    fn index_all(&mut self) {
+        while let Ok(INDEX_BATCH_ROWS..) = index_step(&mut self.connection, INDEX_BATCH_ROWS) {}
     }
 
     /// One pruning step; how long until the next.
@@ -164,19 +196,28 @@ impl WriterThread {
         }
     }
 
-    fn commit_group(&mut self, group: Vec<Write>) {
+    /// Apply and commit a group; how many messages it committed.
+    fn commit_group(&mut self, group: Vec<Write>) -> usize {
+        let appended: usize = group
+            .iter()
+            .map(|write| match write {
+                Write::Append(messages, _) => messages.len(),
+                _ => 0,
+            })
+            .sum();
         if let Err(e) = self.connection.execute_batch("BEGIN IMMEDIATE") {
             let error = StoreError::from(e);
             for write in group {
                 refuse(write, &error);
             }
-            return;
+            return 0;
         }
         let mut settled: Vec<Settle> = Vec::with_capacity(group.len());
         let mut group = group.into_iter();
         while let Some(write) = group.next() {
             if let Err(error) = self.apply_alone(write, &mut settled) {
-                // The whole transaction is gone (SQLite rolls back on some failures): nothing in it stands.
+                // Nothing in the transaction stands, not even what went before the failure.
+                let _ = self.connection.execute_batch("ROLLBACK");
                 self.rooms.clear();
                 for settle in settled {
                     settle(Err(&error));
@@ -184,7 +225,7 @@ impl WriterThread {
                 for write in group {
                     refuse(write, &error);
                 }
-                return;
+                return 0;
             }
         }
         let outcome = self.connection.execute_batch("COMMIT").map_err(StoreError::from);
@@ -195,29 +236,27 @@ impl WriterThread {
         for settle in settled {
             settle(outcome.as_ref().map(|_| ()));
         }
+        if outcome.is_ok() { appended } else { 0 }
     }
 
-    /// Apply one request under a savepoint, so that its failure undoes only it. An error comes back
-    /// only when the transaction itself was lost.
+    /// Apply one request. A refusal (an account that exists, say) changes nothing and is answered at
+    /// once; an error comes back when the request failed part way, since then the transaction as a
+    /// whole must go. (A savepoint per request would undo just the one, but it makes the text index
+    /// write out a tiny segment per request, which costs most of the writer's time.)
     fn apply_alone(&mut self, write: Write, settled: &mut Vec<Settle>) -> Result<(), StoreError> {
-        self.connection.execute_batch("SAVEPOINT request")?;
         let (applied, settle) = self.apply(write);
         match applied {
             Ok(()) => {
-                self.connection.execute_batch("RELEASE request")?;
                 settled.push(settle);
                 Ok(())
             }
-            Err(error) => {
-                if self.connection.is_autocommit() {
-                    settle(Err(&error));
-                    return Err(error);
-                }
-                self.connection.execute_batch("ROLLBACK TO request; RELEASE request")?;
-                // Rooms added by this request were rolled back with it.
-                self.rooms.clear();
+            Err(error) if is_refusal(&error) => {
                 settle(Err(&error));
                 Ok(())
+            }
+            Err(error) => {
+                settle(Err(&error));
+                Err(error)
             }
         }
     }
@@ -349,6 +388,14 @@ impl WriterThread {
         )?;
         Ok(())
     }
+}
+
+/// Whether an error is a request refused before it changed anything.
+fn is_refusal(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::AccountExists(_) | StoreError::NoSuchAccount(_) | StoreError::Invalid(_)
+    )
 }
 
 /// An update of one account by name: that no row changed means there is no such account.
