@@ -25,32 +25,42 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
             "a history page holds 1 to {HISTORY_PAGE_MAX} messages"
         )));
     }
+    // Latest and Before walk back from the end, After walks forward; `?3` is the id to start from.
     let (order, bound) = match request.at {
-        PageAt::Latest => ("DESC", ""),
-        PageAt::After(_) => ("ASC", "AND m.id > ?3"),
-        PageAt::Before(_) => ("DESC", "AND m.id < ?3"),
+        PageAt::Latest => ("DESC", "?3 IS NOT NULL"),
+        PageAt::After(_) => ("ASC", "id > ?3"),
+        PageAt::Before(_) => ("DESC", "id < ?3"),
     };
     let at = match request.at {
         PageAt::Latest => 0,
         PageAt::After(id) | PageAt::Before(id) => i64::try_from(id.0).unwrap_or(i64::MAX),
     };
-    let (filter, key): (&str, rusqlite::types::Value) = match &request.conversation {
+    // Each way a message can belong to the conversation is its own index walk, stopping at the limit.
+    let (ids, key, with): (String, rusqlite::types::Value, Option<&str>) = match &request.conversation {
         Conversation::Room(room) => (
-            "m.room_id = (SELECT id FROM rooms WHERE name = ?1) AND ?2 IS NULL",
+            format!(
+                "SELECT id FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND ?2 IS NULL
+                 AND {bound} ORDER BY id {order} LIMIT ?4"
+            ),
             room.as_str().to_owned().into(),
+            None,
         ),
-        Conversation::Direct { account, .. } => (
-            "m.to_nick IS NOT NULL AND ((m.from_account = ?1 AND m.to_nick = ?2) OR (m.to_account = ?1 AND m.from_nick = ?2))",
+        Conversation::Direct { account, with } => (
+            format!(
+                "SELECT id FROM (SELECT id FROM messages WHERE to_nick IS NOT NULL AND from_account = ?1
+                     AND to_nick = ?2 AND {bound} ORDER BY id {order} LIMIT ?4)
+                 UNION
+                 SELECT id FROM (SELECT id FROM messages WHERE to_nick IS NOT NULL AND to_account = ?1
+                     AND from_nick = ?2 AND {bound} ORDER BY id {order} LIMIT ?4)"
+            ),
             account.0.into(),
+            Some(with.as_str()),
         ),
-    };
-    let with = match &request.conversation {
-        Conversation::Room(_) => None,
-        Conversation::Direct { with, .. } => Some(with.as_str()),
     };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN rooms r ON r.id = m.room_id
-         WHERE {filter} {bound} AND ?3 = ?3 ORDER BY m.id {order} LIMIT ?4"
+        "WITH page(id) AS ({ids})
+         SELECT {MESSAGE_COLUMNS} FROM page CROSS JOIN messages m ON m.id = page.id
+         LEFT JOIN rooms r ON r.id = m.room_id ORDER BY m.id {order} LIMIT ?4"
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(params![key, with, at, (request.limit + 1) as i64], message_from_row)?;

@@ -25,10 +25,7 @@ pub fn fts_query(text: &str) -> Result<String, StoreError> {
             "a search may have at most {SEARCH_TERMS_MAX} words"
         )));
     }
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|word| format!("\"{word}\""))
-        .collect();
+    let quoted: Vec<String> = words.iter().map(|word| format!("\"{word}\"")).collect();
     Ok(quoted.join(" "))
 }
 

@@ -625,8 +625,27 @@ fn retention_prunes_by_count_per_room_and_by_age_in_batches() {
 }
 
 #[test]
-fn overload_and_closing_are_errors_not_hangs() {
+fn an_answer_that_never_comes_is_closed_not_a_hang() {
     let (answer, ticket) = Ticket::<()>::new();
     drop(answer);
     assert_eq!(ticket.wait(), Err(StoreError::Closed));
+}
+
+#[test]
+fn disk_failures_become_errors_a_user_can_read() {
+    let cases = [
+        (rusqlite::ffi::SQLITE_FULL, StoreError::Full),
+        (rusqlite::ffi::SQLITE_READONLY, StoreError::ReadOnly),
+        (rusqlite::ffi::SQLITE_BUSY, StoreError::Locked),
+        (rusqlite::ffi::SQLITE_LOCKED, StoreError::Locked),
+    ];
+    for (code, want) in cases {
+        let failure = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert_eq!(StoreError::from(failure), want, "code {code}");
+    }
+    let io = rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+        Some("disk I/O error".into()),
+    );
+    assert_eq!(StoreError::from(io).to_string(), "the database failed: disk I/O error");
 }
