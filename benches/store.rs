@@ -3,7 +3,7 @@
 //! `cargo bench --bench store -- append [MESSAGES]`: 10 appenders pipelining single-message appends
 //! into one room; committed messages/s and disk bytes per message, with `--sync normal` and `full`.
 //! `cargo bench --bench store -- large [MESSAGES] [FILE]`: fills FILE (kept for the next run) to
-//! MESSAGES messages in one room, then times the latest 100 and searches.
+//! MESSAGES messages, all but one in a thousand in one room, then times the latest 100 and searches.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +26,8 @@ const FILL_BATCH: usize = 10_000;
 const VOCABULARY: usize = 20_000;
 /// Words per message: about 64 bytes of text.
 const WORDS_PER_MESSAGE: usize = 9;
+/// While filling, one message in this many goes to the small room.
+const SMALL_EVERY: usize = 1000;
 /// Timed reads of each kind.
 const READS: usize = 1000;
 
@@ -170,13 +172,20 @@ fn large(messages: usize, file: &Path) {
     options.retention = Retention::FOREVER;
     let store = SqliteStore::open(&options).expect("the store opens");
     let room = RoomName::parse("big").expect("a room");
-    let have = count(&store, &room);
+    // One message in SMALL_EVERY goes to a small room instead: searching there must not pay for the big one.
+    let small = RoomName::parse("small").expect("a room");
+    let have = count(&store, &[&room, &small]);
     let mut dice = Dice(0x2545_F491_4F6C_DD1D ^ have as u64);
     let started = Instant::now();
     let mut filled = have;
     while filled < messages {
         let batch = FILL_BATCH.min(messages - filled);
-        let texts = (0..batch).map(|n| message(&mut dice, &room, filled + n)).collect();
+        let texts = (0..batch)
+            .map(|n| {
+                let n = filled + n;
+                message(&mut dice, if n % SMALL_EVERY == 0 { &small } else { &room }, n)
+            })
+            .collect();
         store.append(texts).wait().expect("the fill is committed");
         filled += batch;
         if filled % 1_000_000 < FILL_BATCH {
@@ -192,7 +201,10 @@ fn large(messages: usize, file: &Path) {
         );
     }
     drop(store);
-    println!("{filled} messages in one room; {} bytes on disk", disk_bytes(file));
+    println!(
+        "{filled} messages, all but one in {SMALL_EVERY} in one room; {} bytes on disk",
+        disk_bytes(file)
+    );
     let store = SqliteStore::open(&options).expect("the store opens");
     let latest = time(READS, |_| {
         let page = store
@@ -219,38 +231,44 @@ fn large(messages: usize, file: &Path) {
             .expect("a page");
     });
     report("100 before a random id", &deep);
-    for (what, words) in [("one word", 1), ("two words", 2)] {
+    let searches: [(&str, usize, Vec<RoomName>); 4] = [
+        ("one word, in the big room", 1, vec![room.clone()]),
+        ("two words, in the big room", 2, vec![room.clone()]),
+        ("one word, in the small room", 1, vec![small.clone()]),
+        ("one word, in both rooms", 1, vec![room.clone(), small.clone()]),
+    ];
+    for (what, words, rooms) in searches {
         let mut dice = Dice(11);
         let searched = time(READS, |_| {
             let query = (0..words).map(|_| word(dice.word())).collect::<Vec<_>>().join(" ");
             store
                 .search(SearchRequest {
                     query,
-                    rooms: vec![room.clone()],
+                    rooms: rooms.clone(),
                     account: None,
                     limit: 50,
                 })
                 .wait()
                 .expect("a search");
         });
-        report(
-            &format!("search, {what} of the made-up language, 50 newest matches"),
-            &searched,
-        );
+        report(&format!("search, {what}, 50 newest matches"), &searched);
     }
 }
 
-fn count(store: &SqliteStore, room: &RoomName) -> usize {
-    let latest = store
-        .page(PageRequest {
-            conversation: Conversation::Room(room.clone()),
-            at: PageAt::Latest,
-            limit: 1,
-        })
-        .wait()
-        .expect("a page");
-    // One room only, ids from 1: the last id is the count.
-    latest.messages.last().map_or(0, |m| m.id.0 as usize)
+/// How many messages the file holds: ids start at 1 and nothing is pruned, so the newest id.
+fn count(store: &SqliteStore, rooms: &[&RoomName]) -> usize {
+    let newest = |room: &RoomName| {
+        let latest = store
+            .page(PageRequest {
+                conversation: Conversation::Room(room.clone()),
+                at: PageAt::Latest,
+                limit: 1,
+            })
+            .wait()
+            .expect("a page");
+        latest.messages.last().map_or(0, |m| m.id.0 as usize)
+    };
+    rooms.iter().map(|room| newest(room)).max().unwrap_or(0)
 }
 
 fn time(runs: usize, mut run: impl FnMut(usize)) -> Vec<Duration> {

@@ -9,6 +9,7 @@ use crate::names::{Nick, RoomName};
 use crate::protocol::{MessageId, Millis};
 
 use super::search::fts_query;
+use super::text_index::{account_token, room_token};
 use super::{
     Account, AccountId, Author, Ban, BanTarget, Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage,
     LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX, SearchRequest,
@@ -87,11 +88,20 @@ pub fn search(connection: &Connection, request: &SearchRequest) -> Result<Vec<St
             "a search looks in at most {SEARCH_ROOMS_MAX} rooms"
         )));
     }
-    let query = fts_query(&request.query)?;
     let rooms: Vec<&str> = request.rooms.iter().map(RoomName::as_str).collect();
     let rooms = serde_json::to_string(&rooms).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    // The text index is walked newest first and each match checked against the scope, so a search
-    // stops as soon as it has its page, however many older matches there are.
+    let room_ids: Vec<i64> = connection
+        .prepare_cached("SELECT id FROM rooms WHERE name IN (SELECT value FROM json_each(?1))")?
+        .query_map([&rooms], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut scope: Vec<String> = room_ids.into_iter().map(room_token).collect();
+    scope.extend(request.account.map(|account| account_token(account.0)));
+    let query = fts_query(&request.query, &scope)?;
+    if scope.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The text index is walked newest first; it yields only messages with the words and a scope
+    // token, each checked against the scope again, so a search stops as soon as it has its page.
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages_text CROSS JOIN messages m ON m.id = messages_text.rowid
          LEFT JOIN rooms r ON r.id = m.room_id

@@ -44,14 +44,15 @@ const MIGRATIONS: &[&str] = &[
          set_at INTEGER NOT NULL,
          expires INTEGER
      );",
-    // 2: full-text search over message texts. The writer indexes new messages in batches after
-    // committing them (`text_index.rs`), up to `text_indexed.upto`; existing ones get indexed the same way.
-    "CREATE VIRTUAL TABLE messages_text USING fts5(text, content='messages', content_rowid='id', detail='none');
+    // 2: full-text search. The index holds no text of its own (contentless, no positions): the writer
+    // indexes each message's words and its scope's tokens in batches after the commit (`text_index.rs`),
+    // up to `text_indexed.upto`; older messages get indexed the same way.
+    "CREATE VIRTUAL TABLE messages_text USING fts5(text, content='', contentless_delete=1, detail='none');
      CREATE TABLE text_indexed (upto INTEGER NOT NULL);
      INSERT INTO text_indexed (upto) VALUES (0);
      CREATE TRIGGER messages_text_delete AFTER DELETE ON messages
      WHEN old.id <= (SELECT upto FROM text_indexed) BEGIN
-         INSERT INTO messages_text(messages_text, rowid, text) VALUES ('delete', old.id, old.text);
+         DELETE FROM messages_text WHERE rowid = old.id;
      END;",
 ];
 

@@ -6,8 +6,8 @@
 
 use super::{SEARCH_QUERY_MAX_BYTES, SEARCH_TERMS_MAX, StoreError};
 
-/// The FTS5 query for the words of `text`.
-pub fn fts_query(text: &str) -> Result<String, StoreError> {
+/// The FTS5 query for the words of `text`, in messages carrying one of the `scope` tokens.
+pub fn fts_query(text: &str, scope: &[String]) -> Result<String, StoreError> {
     if text.len() > SEARCH_QUERY_MAX_BYTES {
         return Err(StoreError::Invalid(format!(
             "a search may have at most {SEARCH_QUERY_MAX_BYTES} bytes"
@@ -26,7 +26,8 @@ pub fn fts_query(text: &str) -> Result<String, StoreError> {
         )));
     }
     let quoted: Vec<String> = words.iter().map(|word| format!("\"{word}\"")).collect();
-    Ok(quoted.join(" "))
+    let scope: Vec<String> = scope.iter().map(|token| format!("\"{token}\"")).collect();
+    Ok(format!("({}) AND ({})", quoted.join(" AND "), scope.join(" OR ")))
 }
 
 #[cfg(test)]
@@ -36,20 +37,27 @@ mod tests {
     #[test]
     fn queries() {
         let cases: &[(&str, Result<&str, &str>)] = &[
-            ("hello", Ok(r#""hello""#)),
-            ("  hello   world ", Ok(r#""hello" "world""#)),
-            ("a OR b", Ok(r#""a" "OR" "b""#)),
-            ("text:x NEAR(y)", Ok(r#""text" "x" "NEAR" "y""#)),
-            (r#"say "hi" don't"#, Ok(r#""say" "hi" "don" "t""#)),
-            ("ünïcödé straße", Ok(r#""ünïcödé" "straße""#)),
+            ("hello", Ok(r#"("hello") AND ("r1" OR "a2")"#)),
+            ("  hello   world ", Ok(r#"("hello" AND "world") AND ("r1" OR "a2")"#)),
+            ("a OR b", Ok(r#"("a" AND "OR" AND "b") AND ("r1" OR "a2")"#)),
+            (
+                "text:x NEAR(y)",
+                Ok(r#"("text" AND "x" AND "NEAR" AND "y") AND ("r1" OR "a2")"#),
+            ),
+            (
+                r#"say "hi" don't"#,
+                Ok(r#"("say" AND "hi" AND "don" AND "t") AND ("r1" OR "a2")"#),
+            ),
+            ("ünïcödé straße", Ok(r#"("ünïcödé" AND "straße") AND ("r1" OR "a2")"#)),
             ("*** ...", Err("a search needs at least one word")),
             ("", Err("a search needs at least one word")),
             ("   ", Err("a search needs at least one word")),
             (&"w ".repeat(17), Err("a search may have at most 16 words")),
             (&"x".repeat(257), Err("a search may have at most 256 bytes")),
         ];
+        let scope = ["r1".to_owned(), "a2".to_owned()];
         for (input, want) in cases {
-            let got = fts_query(input).map_err(|e| e.to_string());
+            let got = fts_query(input, &scope).map_err(|e| e.to_string());
             assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
         }
     }

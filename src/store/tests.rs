@@ -649,3 +649,26 @@ fn disk_failures_become_errors_a_user_can_read() {
     );
     assert_eq!(StoreError::from(io).to_string(), "the database failed: disk I/O error");
 }
+
+#[test]
+fn a_flood_of_logins_is_refused_past_the_hashers_queue_and_every_one_is_answered() {
+    let store = memory();
+    store
+        .create_account(nick("alice"), "correct horse".into(), NOW)
+        .wait()
+        .unwrap();
+    let flood = sqlite::HASHER_THREADS + sqlite::HASH_QUEUE_REQUESTS + 50;
+    let tickets: Vec<_> = (0..flood)
+        .map(|_| store.verify_password(nick("alice"), "wrong horse!".into()))
+        .collect();
+    let answers: Vec<_> = tickets.into_iter().map(Ticket::wait).collect();
+    let busy = answers.iter().filter(|a| **a == Err(StoreError::Overloaded)).count();
+    let checked = answers.iter().filter(|a| **a == Err(StoreError::WrongPassword)).count();
+    assert_eq!(busy + checked, flood);
+    assert!(busy >= 50, "{busy} refused of {flood}");
+    assert!(checked >= sqlite::HASH_QUEUE_REQUESTS, "{checked} checked");
+    store
+        .verify_password(nick("alice"), "correct horse".into())
+        .wait()
+        .unwrap();
+}

@@ -1,6 +1,12 @@
 //! The full-text index, brought up to date by the writer in batches after messages are committed:
 //! indexing each small group commit on its own would write a tiny index segment per commit and spend
 //! most of the writer's time merging them. `text_indexed.upto` is the last message id indexed.
+//!
+//! Besides its words, each message is indexed with tokens for who may find it: its room's, or for a
+//! direct message both accounts'. A search asks for its words AND one of its scope's tokens, so the
+//! index itself skips the matches elsewhere: a word common in a big room costs nothing to a search
+//! in a small one. The tokens only narrow the search; the query checks the scope again, so a user
+//! who types a token's text in a message reveals nothing.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -9,6 +15,19 @@ use super::StoreError;
 /// The most messages indexed in one step: large enough for few, large index segments, small enough
 /// that appends waiting behind a step wait only milliseconds.
 pub const INDEX_BATCH_ROWS: usize = 10_000;
+
+/// The token that marks a room's messages in the index.
+pub fn room_token(room_id: i64) -> String {
+    format!("{ROOM_TOKEN}{room_id}")
+}
+
+/// The token that marks an account's direct messages, sent or received, in the index.
+pub fn account_token(account_id: i64) -> String {
+    format!("{ACCOUNT_TOKEN}{account_id}")
+}
+
+const ROOM_TOKEN: &str = "zzroom";
+const ACCOUNT_TOKEN: &str = "zzaccount";
 
 /// Index up to `limit` of the messages not yet indexed, oldest first, in one transaction; how many.
 pub fn index_step(connection: &mut Connection, limit: usize) -> Result<usize, StoreError> {
@@ -26,7 +45,13 @@ pub fn index_step(connection: &mut Connection, limit: usize) -> Result<usize, St
         return Ok(0);
     };
     let indexed = transaction.execute(
-        "INSERT INTO messages_text (rowid, text) SELECT id, text FROM messages WHERE id > ?1 AND id <= ?2",
+        &format!(
+            "INSERT INTO messages_text (rowid, text)
+             SELECT id, text || ' ' || CASE WHEN room_id IS NOT NULL THEN '{ROOM_TOKEN}' || room_id
+                 ELSE coalesce('{ACCOUNT_TOKEN}' || from_account, '') || ' ' || coalesce('{ACCOUNT_TOKEN}' || to_account, '')
+             END
+             FROM messages WHERE id > ?1 AND id <= ?2"
+        ),
         [upto, last],
     )?;
     transaction.execute("UPDATE text_indexed SET upto = ?1", [last])?;
@@ -78,6 +103,7 @@ mod tests {
         };
         assert_eq!(matches(&connection, "common"), 24);
         assert_eq!(matches(&connection, "word0"), 0);
+        assert_eq!(matches(&connection, &room_token(1)), 24);
         assert_eq!(index_step(&mut connection, 10).unwrap(), 0);
     }
 }
