@@ -96,25 +96,90 @@ pub fn search(connection: &Connection, request: &SearchRequest) -> Result<Vec<St
         .collect::<Result<_, _>>()?;
     let mut scope: Vec<String> = room_ids.into_iter().map(room_token).collect();
     scope.extend(request.account.map(|account| account_token(account.0)));
-    let query = fts_query(&request.query, &scope)?;
+    let words = fts_query(&request.query, None)?;
     if scope.is_empty() {
         return Ok(Vec::new());
     }
-    // The text index is walked newest first; it yields only messages with the words and a scope
-    // token, each checked against the scope again, so a search stops as soon as it has its page.
+    let account = request.account.map(|a| a.0);
+    // Asking the index for the scope's tokens too is fast when the scope is a small part of the
+    // matches and slow when it is most of them (the index then intersects with a huge list). So first
+    // look at the newest matches of the words alone; only when too few of those are in scope does
+    // the index narrow the search to the scope.
+    if let Some(found) = newest_in_scope(connection, &words, request)? {
+        return Ok(found);
+    }
+    let narrowed = fts_query(&request.query, Some(&scope))?;
+    scoped_matches(connection, &narrowed, &rooms, account, request.limit)
+}
+
+/// How many of the newest matches of a search's words alone are looked at before the search asks
+/// the index for its scope as well.
+const UNSCOPED_MATCHES_SEEN: usize = 500;
+
+/// Whether a message is in a search's scope, in SQL: `?2` a JSON array of room names, `?3` an account.
+const IN_SCOPE: &str = "(m.room_id IN (SELECT id FROM rooms WHERE name IN (SELECT value FROM json_each(?2)))
+     OR (?3 IS NOT NULL AND m.to_nick IS NOT NULL AND (m.from_account = ?3 OR m.to_account = ?3)))";
+
+/// The page from the newest [`UNSCOPED_MATCHES_SEEN`] matches of the words alone, taken newest
+/// first until the page is full; `None` when those were too few in scope and there are more.
+fn newest_in_scope(
+    connection: &Connection,
+    words: &str,
+    request: &SearchRequest,
+) -> Result<Option<Vec<StoredMessage>>, StoreError> {
+    let mut matches = connection
+        .prepare_cached("SELECT rowid FROM messages_text WHERE messages_text MATCH ?1 ORDER BY rowid DESC LIMIT ?2")?;
+    let mut message = connection.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN rooms r ON r.id = m.room_id WHERE m.id = ?1"
+    ))?;
+    let mut rows = matches.query(params![words, UNSCOPED_MATCHES_SEEN as i64])?;
+    let mut found = Vec::new();
+    let mut seen = 0;
+    while let Some(row) = rows.next()? {
+        seen += 1;
+        let id: i64 = row.get(0)?;
+        let Some(hit) = message.query_row([id], message_from_row).optional()? else {
+            continue;
+        };
+        let hit = hit?;
+        if in_scope(&hit.message, request) {
+            found.push(hit);
+            if found.len() == request.limit {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok((seen < UNSCOPED_MATCHES_SEEN).then_some(found))
+}
+
+/// Whether a search may find this message: in one of its rooms, or a direct message to or from its account.
+fn in_scope(message: &NewMessage, request: &SearchRequest) -> bool {
+    match &message.to {
+        Destination::Room(room) => request.rooms.contains(room),
+        Destination::Direct(to) => {
+            request.account.is_some() && (message.from.account == request.account || to.account == request.account)
+        }
+    }
+}
+
+/// The newest messages matching `query`, which names the scope's tokens, that are in the scope.
+fn scoped_matches(
+    connection: &Connection,
+    query: &str,
+    rooms: &str,
+    account: Option<i64>,
+    limit: usize,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    // The index walked newest first, each match checked against the scope, stopping at the page's
+    // end: no sort, however many matches there are.
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages_text CROSS JOIN messages m ON m.id = messages_text.rowid
          LEFT JOIN rooms r ON r.id = m.room_id
-         WHERE messages_text MATCH ?1
-           AND (m.room_id IN (SELECT id FROM rooms WHERE name IN (SELECT value FROM json_each(?2)))
-                OR (?3 IS NOT NULL AND m.to_nick IS NOT NULL AND (m.from_account = ?3 OR m.to_account = ?3)))
+         WHERE messages_text MATCH ?1 AND {IN_SCOPE}
          ORDER BY messages_text.rowid DESC LIMIT ?4"
     );
     let mut statement = connection.prepare_cached(&sql)?;
-    let rows = statement.query_map(
-        params![query, rooms, request.account.map(|a| a.0), request.limit as i64],
-        message_from_row,
-    )?;
+    let rows = statement.query_map(params![query, rooms, account, limit as i64], message_from_row)?;
     rows.collect::<Result<Vec<_>, _>>()?.into_iter().collect()
 }
 

@@ -6,8 +6,8 @@
 
 use super::{SEARCH_QUERY_MAX_BYTES, SEARCH_TERMS_MAX, StoreError};
 
-/// The FTS5 query for the words of `text`, in messages carrying one of the `scope` tokens.
-pub fn fts_query(text: &str, scope: &[String]) -> Result<String, StoreError> {
+/// The FTS5 query for the words of `text`, in messages carrying one of the `scope` tokens if given.
+pub fn fts_query(text: &str, scope: Option<&[String]>) -> Result<String, StoreError> {
     if text.len() > SEARCH_QUERY_MAX_BYTES {
         return Err(StoreError::Invalid(format!(
             "a search may have at most {SEARCH_QUERY_MAX_BYTES} bytes"
@@ -26,8 +26,14 @@ pub fn fts_query(text: &str, scope: &[String]) -> Result<String, StoreError> {
         )));
     }
     let quoted: Vec<String> = words.iter().map(|word| format!("\"{word}\"")).collect();
-    let scope: Vec<String> = scope.iter().map(|token| format!("\"{token}\"")).collect();
-    Ok(format!("({}) AND ({})", quoted.join(" AND "), scope.join(" OR ")))
+    let words = quoted.join(" AND ");
+    match scope {
+        None => Ok(words),
+        Some(scope) => {
+            let scope: Vec<String> = scope.iter().map(|token| format!("\"{token}\"")).collect();
+            Ok(format!("({words}) AND ({})", scope.join(" OR ")))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -57,8 +63,12 @@ mod tests {
         ];
         let scope = ["r1".to_owned(), "a2".to_owned()];
         for (input, want) in cases {
-            let got = fts_query(input, &scope).map_err(|e| e.to_string());
+            let got = fts_query(input, Some(&scope)).map_err(|e| e.to_string());
             assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
+        }
+        let unscoped = [("hello", r#""hello""#), ("a b", r#""a" AND "b""#)];
+        for (input, want) in unscoped {
+            assert_eq!(fts_query(input, None).unwrap(), want, "input {input:?}");
         }
     }
 }

@@ -241,8 +241,8 @@ impl WriterThread {
 
     /// Apply one request. A refusal (an account that exists, say) changes nothing and is answered at
     /// once; an error comes back when the request failed part way, since then the transaction as a
-    /// whole must go. (A savepoint per request would undo just the one, but it makes the text index
-    /// write out a tiny segment per request, which costs most of the writer's time.)
+    /// whole must go. Only the disk fails an append part way (full, read-only, I/O), and then the
+    /// rest of the group would fail as well, so a savepoint per request would buy nothing.
     fn apply_alone(&mut self, write: Write, settled: &mut Vec<Settle>) -> Result<(), StoreError> {
         let (applied, settle) = self.apply(write);
         match applied {
