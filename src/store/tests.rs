@@ -672,3 +672,45 @@ fn a_flood_of_logins_is_refused_past_the_hashers_queue_and_every_one_is_answered
         .wait()
         .unwrap();
 }
+
+#[test]
+fn a_search_in_a_small_room_finds_its_matches_behind_many_elsewhere_and_tokens_typed_reveal_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = keeping_all(StoreOptions::file(dir.path().join("scope.db")));
+    let store = SqliteStore::open(&options).unwrap();
+    store
+        .append(vec![said("a", "small", "apple one"), said("a", "small", "apple two")])
+        .wait()
+        .unwrap();
+    let small_token = text_index::room_token(1);
+    let elsewhere: Vec<NewMessage> = (0..1500)
+        .map(|n| said("b", "big", &format!("apple {n} {small_token}")))
+        .collect();
+    store.append(elsewhere).wait().unwrap();
+    drop(store);
+    let store = SqliteStore::open(&options).unwrap();
+    let search = |rooms: &[&str], limit: usize| {
+        let found = store
+            .search(SearchRequest {
+                query: "apple".into(),
+                rooms: rooms.iter().map(|r| room(r)).collect(),
+                account: None,
+                limit,
+            })
+            .wait()
+            .unwrap();
+        found.into_iter().map(|m| m.message.text).collect::<Vec<_>>()
+    };
+    assert_eq!(search(&["small"], 10), vec!["apple two", "apple one"]);
+    assert_eq!(search(&["small"], 1), vec!["apple two"]);
+    let big = search(&["big", "small"], 3);
+    assert_eq!(
+        big,
+        vec![
+            format!("apple 1499 {small_token}"),
+            format!("apple 1498 {small_token}"),
+            format!("apple 1497 {small_token}"),
+        ]
+    );
+    assert_eq!(search(&["nowhere"], 10), Vec::<String>::new());
+}
