@@ -283,16 +283,19 @@ pub struct AccountArgs {
 pub enum AccountAction {
     /// Create an account; the password is asked for on a terminal, or read as one line from stdin.
     Create {
+        /// The account's name: the nick it owns.
         #[arg(value_parser = parse_nick)]
         name: Nick,
     },
     /// Change an account's password, read as for create.
     Passwd {
+        /// The account's name: the nick it owns.
         #[arg(value_parser = parse_nick)]
         name: Nick,
     },
     /// Delete an account; its nick is free again, and its direct messages stay unreadable.
     Delete {
+        /// The account's name: the nick it owns.
         #[arg(value_parser = parse_nick)]
         name: Nick,
     },
@@ -300,6 +303,7 @@ pub enum AccountAction {
     List,
     /// Grant an account the operator's powers, or take them back with --revoke.
     Oper {
+        /// The account's name: the nick it owns.
         #[arg(value_parser = parse_nick)]
         name: Nick,
         /// Take the operator's powers back instead.
