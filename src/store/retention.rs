@@ -53,15 +53,17 @@ impl Retention {
             deleted += prune_older(&transaction, cutoff, PRUNE_BATCH_ROWS)?;
         }
         if let Some(keep) = self.max_per_room {
-            let room_ids: Vec<i64> = transaction
-                .prepare("SELECT id FROM rooms ORDER BY id")?
-                .query_map([], |row| row.get(0))?
+            let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+            let over: Vec<(i64, i64)> = transaction
+                .prepare_cached("SELECT id, messages - ?1 FROM rooms WHERE messages > ?1 ORDER BY id")?
+                .query_map([keep], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            for room_id in room_ids {
+            for (room_id, excess) in over {
                 if deleted >= PRUNE_BATCH_ROWS {
                     break;
                 }
-                deleted += prune_room(&transaction, room_id, keep, PRUNE_BATCH_ROWS - deleted)?;
+                let room_limit = usize::try_from(excess).unwrap_or(0).min(PRUNE_BATCH_ROWS - deleted);
+                deleted += prune_room(&transaction, room_id, room_limit)?;
             }
         }
         transaction.commit()?;
@@ -88,25 +90,11 @@ fn prune_older(connection: &Connection, cutoff: Millis, limit: usize) -> Result<
     }
 }
 
-/// Delete up to `limit` of a room's oldest messages beyond the newest `keep`.
-fn prune_room(connection: &Connection, room_id: i64, keep: u64, limit: usize) -> Result<usize, StoreError> {
-    let boundary: Option<i64> = connection
-        .query_row(
-            "SELECT id FROM messages WHERE room_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2",
-            params![room_id, i64::try_from(keep).unwrap_or(i64::MAX)],
-            |row| row.get(0),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
-    let Some(boundary) = boundary else {
-        return Ok(0);
-    };
+/// Delete a room's `limit` oldest messages. Only those are walked: the room's count says how many
+/// are too many.
+fn prune_room(connection: &Connection, room_id: i64, limit: usize) -> Result<usize, StoreError> {
     Ok(connection.execute(
-        "DELETE FROM messages WHERE id IN
-             (SELECT id FROM messages WHERE room_id = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)",
-        params![room_id, boundary, limit as i64],
+        "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room_id = ?1 ORDER BY id LIMIT ?2)",
+        params![room_id, limit as i64],
     )?)
 }

@@ -54,6 +54,13 @@ const MIGRATIONS: &[&str] = &[
      WHEN old.id <= (SELECT upto FROM text_indexed) BEGIN
          DELETE FROM messages_text WHERE rowid = old.id;
      END;",
+    // 3: each room's number of messages, so that pruning by count never walks a room's messages.
+    // The writer adds its appends once per group; deleting a message takes it off here.
+    "ALTER TABLE rooms ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;
+     UPDATE rooms SET messages = (SELECT count(*) FROM messages WHERE messages.room_id = rooms.id);
+     CREATE TRIGGER room_messages_delete AFTER DELETE ON messages WHEN old.room_id IS NOT NULL BEGIN
+         UPDATE rooms SET messages = messages - 1 WHERE id = old.room_id;
+     END;",
 ];
 
 /// The schema version this binary writes.
@@ -97,6 +104,10 @@ mod tests {
         migrate(&mut connection).unwrap();
         assert_eq!(version(&connection).unwrap(), SCHEMA_VERSION);
         assert_eq!(super::super::text_index::index_step(&mut connection, 10).unwrap(), 1);
+        let counted: i64 = connection
+            .query_row("SELECT messages FROM rooms WHERE name = 'lobby'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(counted, 1);
         let found: i64 = connection
             .query_row(
                 "SELECT rowid FROM messages_text WHERE messages_text MATCH 'hello'",

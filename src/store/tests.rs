@@ -600,6 +600,8 @@ fn retention_prunes_by_count_per_room_and_by_age_in_batches() {
             )
             .unwrap();
     }
+    // Inserted behind the writer's back: its count too.
+    connection.execute("UPDATE rooms SET messages = 2500", []).unwrap();
     let count =
         |c: &rusqlite::Connection| -> i64 { c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap() };
     let by_count = Retention {
@@ -622,6 +624,10 @@ fn retention_prunes_by_count_per_room_and_by_age_in_batches() {
     assert_eq!(by_age.prune_step(&mut connection, 2500).unwrap(), 50);
     assert_eq!(by_age.prune_step(&mut connection, 2500).unwrap(), 0);
     assert_eq!(count(&connection), 50);
+    let counted: i64 = connection
+        .query_row("SELECT messages FROM rooms", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(counted, 50, "the room's count follows what is deleted");
 }
 
 #[test]
@@ -713,4 +719,30 @@ fn a_search_in_a_small_room_finds_its_matches_behind_many_elsewhere_and_tokens_t
         ]
     );
     assert_eq!(search(&["nowhere"], 10), Vec::<String>::new());
+}
+
+#[test]
+fn the_writer_counts_each_rooms_messages_as_it_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("count.db");
+    let store = SqliteStore::open(&keeping_all(StoreOptions::file(&path))).unwrap();
+    store
+        .append(vec![
+            said("a", "lobby", "1"),
+            said("a", "rust", "2"),
+            said("a", "lobby", "3"),
+        ])
+        .wait()
+        .unwrap();
+    store.append(vec![said("a", "lobby", "4")]).wait().unwrap();
+    drop(store);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let counts: Vec<(String, i64)> = connection
+        .prepare("SELECT name, messages FROM rooms ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(counts, vec![("lobby".to_owned(), 3), ("rust".to_owned(), 1)]);
 }

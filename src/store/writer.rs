@@ -303,9 +303,18 @@ impl WriterThread {
 
     fn append(&mut self, messages: &[NewMessage]) -> Result<Vec<MessageId>, StoreError> {
         let mut ids = Vec::with_capacity(messages.len());
+        // Each room's count goes up once per request, not once per message.
+        let mut per_room: Vec<(i64, i64)> = Vec::new();
         for message in messages {
             let (room_id, to_nick, to_account) = match &message.to {
-                Destination::Room(room) => (Some(self.room_id(room)?), None, None),
+                Destination::Room(room) => {
+                    let room_id = self.room_id(room)?;
+                    match per_room.iter_mut().find(|(id, _)| *id == room_id) {
+                        Some((_, added)) => *added += 1,
+                        None => per_room.push((room_id, 1)),
+                    }
+                    (Some(room_id), None, None)
+                }
                 Destination::Direct(to) => (None, Some(to.nick.as_str()), to.account.map(|a| a.0)),
             };
             let mut insert = self.connection.prepare_cached(
@@ -324,6 +333,12 @@ impl WriterThread {
             ])?;
             let id = self.connection.last_insert_rowid();
             ids.push(MessageId(u64::try_from(id).unwrap_or_default()));
+        }
+        let mut count = self
+            .connection
+            .prepare_cached("UPDATE rooms SET messages = messages + ?2 WHERE id = ?1")?;
+        for (room_id, added) in per_room {
+            count.execute([room_id, added])?;
         }
         Ok(ids)
     }
