@@ -44,6 +44,8 @@ pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 /// The default shortest time between two writes to one client, in milliseconds.
 pub const DEFAULT_WRITE_INTERVAL_MS: u64 = 10;
+/// The database file used when none is given.
+pub const DEFAULT_DB: &str = "sockchat.db";
 /// The default time a structured client has to say hello, in seconds.
 pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
 /// The default cap on connections open at once from one address (Ergo's).
@@ -80,6 +82,8 @@ pub enum Subcommands {
     /// later message of the same sender) and foreign (a stamped message this run did not send: a
     /// leftover of an earlier run, or a server mixing up its streams).
     Bench(BenchArgs),
+    /// Administer the accounts in a database file: create, passwd, delete, list, oper.
+    Account(AccountArgs),
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +389,48 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+    /// The database file (a server may be running on it).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_DB, global = true)]
+    pub db: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Create an account; the password is asked for on a terminal, or read as one line from stdin.
+    Create {
+        /// The account's name: the nick it owns.
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// Change an account's password, read as for create.
+    Passwd {
+        /// The account's name: the nick it owns.
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// Delete an account; its nick is free again, and its direct messages stay unreadable.
+    Delete {
+        /// The account's name: the nick it owns.
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+    },
+    /// List the accounts: name, operator or not, when created.
+    List,
+    /// Grant an account the operator's powers, or take them back with --revoke.
+    Oper {
+        /// The account's name: the nick it owns.
+        #[arg(value_parser = parse_nick)]
+        name: Nick,
+        /// Take the operator's powers back instead.
+        #[arg(long)]
+        revoke: bool,
+    },
 }
 
 fn parse_header(text: &str) -> Result<HeaderEdit, String> {

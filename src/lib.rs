@@ -11,5 +11,6 @@ pub mod names;
 pub mod protocol;
 pub mod scheme;
 pub mod server;
+pub mod store;
 pub mod terminal_text;
 pub mod transport;

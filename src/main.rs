@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use sockchat::cli::{BenchArgs, Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
+use sockchat::cli::{AccountArgs, BenchArgs, Cli, GetArgs, JoinArgs, SendArgs, ServeArgs, Subcommands};
 use sockchat::client::send::{Destination, send};
 use sockchat::client::{Connection, Dialer, Hello, line, tui};
 use sockchat::http;
@@ -28,6 +28,9 @@ fn main() -> ExitCode {
     }
     if let Subcommands::Get(args) = cli.command {
         return get(args);
+    }
+    if let Subcommands::Account(args) = cli.command {
+        return account(args);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -88,6 +91,7 @@ async fn run(command: Subcommands) -> anyhow::Result<()> {
         Subcommands::Send(args) => send_stdin(args).await,
         Subcommands::Get(_) => unreachable!("get runs without the async runtime"),
         Subcommands::Bench(args) => bench(args).await,
+        Subcommands::Account(_) => unreachable!("account runs without the async runtime"),
     }
 }
 
@@ -185,6 +189,17 @@ async fn send_stdin(args: SendArgs) -> anyhow::Result<()> {
     };
     let dialer = Dialer::new(args.addr, &args.tls.into())?;
     send(&dialer, args.nick, to, tokio::io::stdin()).await
+}
+
+/// `account` works on the database file directly: no runtime.
+fn account(args: AccountArgs) -> ExitCode {
+    match sockchat::store::admin::run(args) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 /// `get` is one blocking transfer: no runtime. Exit codes are curl's.

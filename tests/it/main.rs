@@ -1,6 +1,7 @@
 //! The one integration test binary: the real `sockchat` binary, driven over loopback sockets.
 
 mod abuse;
+mod account;
 mod architecture;
 mod bench;
 mod chat;
