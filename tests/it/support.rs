@@ -13,6 +13,26 @@ use serde_json::Value;
 /// How long any expected line may take to arrive.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Whether `program` (from the Debian package `package`) is there for a test that needs it. Where it
+/// is missing the test is skipped, saying so, unless `SOCKCHAT_REQUIRE_ALL=1` (as in CI) makes that a
+/// failure.
+pub fn outside_program(program: &str, package: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if found {
+        return true;
+    }
+    let required = std::env::var("SOCKCHAT_REQUIRE_ALL").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{program} is missing (Debian package {package}) and SOCKCHAT_REQUIRE_ALL=1"
+    );
+    eprintln!("skipped: {program} is missing (install the Debian package {package})");
+    false
+}
+
 pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sockchat"))
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{PlainClient, TIMEOUT, TestServer, binary};
+use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program};
 
 /// How often the screen is looked at while waiting for something to appear on it.
 const LOOK_EVERY: Duration = Duration::from_millis(50);
@@ -17,8 +17,11 @@ struct Tmux {
 
 impl Tmux {
     /// Runs `sockchat ARGS` from a shell in an 80x24 pane; when it exits, the shell prints `EXIT=code`
-    /// on the (then normal) screen.
-    fn start(args: &[&str]) -> Tmux {
+    /// on the (then normal) screen. `None` (the test is skipped) where tmux is missing.
+    fn start(args: &[&str]) -> Option<Tmux> {
+        if !outside_program("tmux", "tmux") {
+            return None;
+        }
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let socket = format!(
             "sockchat-test-{}-{}",
@@ -46,7 +49,7 @@ impl Tmux {
             "-c",
             &program,
         ]);
-        tmux
+        Some(tmux)
     }
 
     /// The client's process id: the shell's child.
@@ -137,7 +140,9 @@ impl Drop for Tmux {
 fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
     let server = TestServer::start(&[]);
     let addr = server.addr.to_string();
-    let ui = Tmux::start(&["join", &addr, "--nick", "alice"]);
+    let Some(ui) = Tmux::start(&["join", &addr, "--nick", "alice"]) else {
+        return;
+    };
     ui.wait_for("[alice] [lobby] connected");
     let mut bob = PlainClient::named(server.addr, "bob");
     bob.say("hello alice");
@@ -166,7 +171,9 @@ fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let server = TestServer::start(&[]);
-    let ui = Tmux::start(&["join", &server.addr.to_string(), "--nick", "carol"]);
+    let Some(ui) = Tmux::start(&["join", &server.addr.to_string(), "--nick", "carol"]) else {
+        return;
+    };
     ui.wait_for("[carol] [lobby] connected");
     assert_eq!(ui.show("#{alternate_on}"), "1");
     Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
@@ -178,7 +185,9 @@ fn sigterm_restores_the_terminal() {
 fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     let server = TestServer::start(&[]);
     let addr = server.addr.to_string();
-    let ui = Tmux::start(&["join", &addr, "--nick", "dave"]);
+    let Some(ui) = Tmux::start(&["join", &addr, "--nick", "dave"]) else {
+        return;
+    };
     ui.wait_for("[dave] [lobby] connected");
     ui.type_line("/join ops");
     ui.wait_for("[dave] [ops] connected");
@@ -209,7 +218,9 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
         .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .unwrap();
     let closed = socket.local_addr().unwrap().as_socket().unwrap();
-    let ui = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]);
+    let Some(ui) = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]) else {
+        return;
+    };
     assert_eq!(ui.wait_exit(), "1");
     let screen = ui.screen();
     assert!(screen.contains("cannot connect to"), "{screen}");
@@ -218,7 +229,9 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
 
 #[test]
 fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
-    let ui = Tmux::start(&["serve", "--listen", "127.0.0.1:0"]);
+    let Some(ui) = Tmux::start(&["serve", "--listen", "127.0.0.1:0"]) else {
+        return;
+    };
     let screen = ui.wait_for("listening on 127.0.0.1:");
     let addr: std::net::SocketAddr = screen
         .split("listening on ")
