@@ -33,6 +33,8 @@ pub enum ParseError {
     TooLong,
     #[error("the line's tags are too long")]
     TagsTooLong,
+    #[error("the command is not a word or a number")]
+    BadCommand,
 }
 
 impl Message {
@@ -79,6 +81,10 @@ impl Message {
         let (command, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
         if command.is_empty() {
             return Err(ParseError::NoCommand);
+        }
+        // A command is letters, or a three-digit numeric (RFC 1459 2.3.1).
+        if !command.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ParseError::BadCommand);
         }
         let mut params = Vec::new();
         loop {
@@ -172,9 +178,15 @@ fn parse_tags(raw: &str) -> Vec<(String, Option<String>)> {
     raw.split(';')
         .filter(|tag| !tag.is_empty())
         .map(|tag| match tag.split_once('=') {
-            Some((key, value)) => (key.to_owned(), Some(unescape_tag_value(value))),
+            // An empty value is the same as none (IRCv3 message-tags).
+            Some((key, value)) => (
+                key.to_owned(),
+                Some(unescape_tag_value(value)).filter(|v| !v.is_empty()),
+            ),
             None => (tag.to_owned(), None),
         })
+        // A tag needs a name; one without is dropped.
+        .filter(|(key, _)| !key.is_empty())
         .collect()
 }
 
@@ -257,9 +269,9 @@ mod tests {
                 },
             ),
             (
-                r"@a=x\:y\sz\\w\r\n\q\ B",
+                r"@a=x\:y\sz\\w\r\n\q\;e=;f=\ B",
                 Message {
-                    tags: tags(&[("a", Some("x;y z\\w\r\nq"))]),
+                    tags: tags(&[("a", Some("x;y z\\w\r\nq")), ("e", None), ("f", None)]),
                     ..Message::new("B", &[])
                 },
             ),
@@ -289,6 +301,9 @@ mod tests {
             (":source", ParseError::NoCommand),
             (&long, ParseError::TooLong),
             (&long_tags, ParseError::TagsTooLong),
+            ("@ @:a", ParseError::BadCommand),
+            ("@=x", ParseError::Empty),
+            ("PRIV.MSG x", ParseError::BadCommand),
         ];
         for (line, want) in cases {
             assert_eq!(Message::parse(line.as_bytes()), Err(*want), "{line:?}");
