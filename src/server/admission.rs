@@ -81,7 +81,7 @@ impl Admission {
     }
 
     /// `None` for an exempt address, which is not counted at all.
-    fn count_ip(&self, ip: IpAddr) -> Result<Option<IpSlot>, String> {
+    fn count_ip(&self, ip: IpAddr) -> Result<Option<Box<IpSlot>>, String> {
         if self.exempt.covers(ip) {
             return Ok(None);
         }
@@ -90,10 +90,11 @@ impl Admission {
             .lock()
             .map_err(|_| "the server cannot count connections".to_owned())?;
         table.admit(ip, Instant::now()).map_err(|refusal| refusal.to_string())?;
-        Ok(Some(IpSlot {
+        // Boxed: every connection's future holds it for as long as the connection lasts.
+        Ok(Some(Box::new(IpSlot {
             table: self.per_ip.clone(),
             ip,
-        }))
+        })))
     }
 }
 

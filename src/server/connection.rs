@@ -52,7 +52,7 @@ pub struct Admitted {
     /// Its place under `--max-connections`, given back when the connection ends.
     pub _slot: OwnedSemaphorePermit,
     /// Its count against its address, unless exempt; uncounted when the connection ends.
-    pub _ip_slot: Option<IpSlot>,
+    pub _ip_slot: Option<Box<IpSlot>>,
 }
 
 /// Serves `stream` as `admitted.scheme` says until either side ends it.
@@ -135,7 +135,7 @@ async fn serve_greeted<C: ChatStream>(
     greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
-    _held: (OwnedSemaphorePermit, Option<IpSlot>),
+    _held: (OwnedSemaphorePermit, Option<Box<IpSlot>>),
 ) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.
     let serving = match greeting.await {

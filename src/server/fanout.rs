@@ -47,7 +47,7 @@ impl Fanout {
     pub fn new(published: Arc<Published>, limits: Limits) -> Fanout {
         Fanout {
             sessions: ConnMap::default(),
-            liveness: Liveness::new(limits.ping_after, limits.ping_timeout),
+            liveness: Liveness::new(limits.ping_after, limits.ping_timeout, Instant::now()),
             requester: None,
             rooms: HashMap::new(),
             published,

@@ -7,13 +7,15 @@ use tokio::time::Instant;
 
 use crate::names::{ConnId, ConnMap};
 
-/// When a session was last heard from, and whether it has been pinged since.
+/// When a session was last heard from, in whole seconds since the server started (small: every
+/// structured client has one), and whether it has been pinged since.
 struct Heard {
-    at: Instant,
+    at_secs: u32,
     pinged: bool,
 }
 
 pub struct Liveness {
+    started: Instant,
     heard: ConnMap<Heard>,
     ping_after: Duration,
     ping_timeout: Duration,
@@ -29,8 +31,10 @@ pub struct Sweep {
 }
 
 impl Liveness {
-    pub fn new(ping_after: Duration, ping_timeout: Duration) -> Liveness {
+    /// Nobody watched yet; times are counted from `now`.
+    pub fn new(ping_after: Duration, ping_timeout: Duration, now: Instant) -> Liveness {
         Liveness {
+            started: now,
             heard: ConnMap::default(),
             ping_after,
             ping_timeout,
@@ -39,13 +43,15 @@ impl Liveness {
 
     /// The session sent something (or just arrived): it is alive.
     pub fn heard(&mut self, conn: ConnId, now: Instant) {
-        self.heard.insert(conn, Heard { at: now, pinged: false });
+        let at_secs = self.secs(now);
+        self.heard.insert(conn, Heard { at_secs, pinged: false });
     }
 
     /// Like `heard`, but only for a session already watched.
     pub fn heard_again(&mut self, conn: ConnId, now: Instant) {
+        let at_secs = self.secs(now);
         if let Some(heard) = self.heard.get_mut(&conn) {
-            *heard = Heard { at: now, pinged: false };
+            *heard = Heard { at_secs, pinged: false };
         }
     }
 
@@ -54,9 +60,10 @@ impl Liveness {
     }
 
     pub fn sweep(&mut self, now: Instant) -> Sweep {
+        let now_secs = self.secs(now);
         let mut sweep = Sweep::default();
         for (&conn, heard) in &mut self.heard {
-            let silent = now.saturating_duration_since(heard.at);
+            let silent = Duration::from_secs(u64::from(now_secs.saturating_sub(heard.at_secs)));
             if !heard.pinged && silent >= self.ping_after {
                 heard.pinged = true;
                 sweep.ping.push(conn);
@@ -67,6 +74,11 @@ impl Liveness {
         sweep.ping.sort();
         sweep.dead.sort();
         sweep
+    }
+
+    fn secs(&self, now: Instant) -> u32 {
+        let secs = now.saturating_duration_since(self.started).as_secs();
+        u32::try_from(secs).unwrap_or(u32::MAX)
     }
 
     pub fn ping_timeout(&self) -> Duration {
@@ -82,7 +94,7 @@ mod tests {
     fn the_silent_are_pinged_then_dropped_and_an_answer_saves_them() {
         let start = Instant::now();
         let at = |secs: u64| start + Duration::from_secs(secs);
-        let mut liveness = Liveness::new(Duration::from_secs(60), Duration::from_secs(30));
+        let mut liveness = Liveness::new(Duration::from_secs(60), Duration::from_secs(30), start);
         let (quiet, answers) = (ConnId(1), ConnId(2));
         liveness.heard(quiet, at(0));
         liveness.heard(answers, at(0));

@@ -54,12 +54,11 @@ struct State {
     input_in_flight: bool,
     closed: bool,
     killed: bool,
-    /// Wakes the writer: items arrived.
+    /// Wakes the session: items arrived for its writer, or its reader may read requests again. The
+    /// reader and the writer run in the session's one task, so one slot serves both.
     ready: Option<Waker>,
     /// Wakes the writer to give up at once.
     kill: Option<Waker>,
-    /// Wakes the reader: it may read requests again.
-    reader: Option<Waker>,
 }
 
 impl State {
@@ -164,7 +163,7 @@ impl Outbox {
         state.killed = true;
         state.items = VecDeque::new();
         state.bytes = 0;
-        let wakers = [state.ready.take(), state.kill.take(), state.reader.take()];
+        let wakers = [state.ready.take(), state.kill.take()];
         drop(state);
         wakers.into_iter().flatten().for_each(Waker::wake);
     }
@@ -188,7 +187,7 @@ impl Outbox {
         state.bytes -= popped.1.bytes();
         let reader = state
             .accepts_input(self.resume_below())
-            .then(|| state.reader.take())
+            .then(|| state.ready.take())
             .flatten();
         drop(state);
         if let Some(reader) = reader {
@@ -217,7 +216,7 @@ impl Outbox {
         if state.accepts_input(self.resume_below()) {
             return Poll::Ready(());
         }
-        remember(&mut state.reader, cx.waker());
+        remember(&mut state.ready, cx.waker());
         Poll::Pending
     }
 
@@ -232,7 +231,7 @@ impl Outbox {
         state.input_in_flight = false;
         let reader = state
             .accepts_input(self.resume_below())
-            .then(|| state.reader.take())
+            .then(|| state.ready.take())
             .flatten();
         drop(state);
         if let Some(reader) = reader {
