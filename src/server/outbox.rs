@@ -185,14 +185,7 @@ impl Outbox {
         }
         let popped = state.items.pop_front()?;
         state.bytes -= popped.1.bytes();
-        let reader = state
-            .accepts_input(self.resume_below())
-            .then(|| state.ready.take())
-            .flatten();
-        drop(state);
-        if let Some(reader) = reader {
-            reader.wake();
-        }
+        self.wake_reader(state);
         Some(popped)
     }
 
@@ -229,13 +222,18 @@ impl Outbox {
     pub fn input_taken(&self) {
         let mut state = self.lock();
         state.input_in_flight = false;
-        let reader = state
+        self.wake_reader(state);
+    }
+
+    /// Wakes the session if its reader may now read (and waits for that).
+    fn wake_reader(&self, mut state: MutexGuard<'_, State>) {
+        let waker = state
             .accepts_input(self.resume_below())
             .then(|| state.ready.take())
             .flatten();
         drop(state);
-        if let Some(reader) = reader {
-            reader.wake();
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
