@@ -1,26 +1,16 @@
 //! `sockchat account`: administering accounts in a database file, as an operator types it.
 
-use std::io::Write;
-use std::process::Stdio;
-
-use crate::support::binary;
+use crate::support::run;
 
 /// Runs `sockchat account ARGS --db DB` with `input` on stdin: success, stdout, stderr.
 fn account(db: &std::path::Path, args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = binary()
-        .arg("account")
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
+    let db = db.to_string_lossy();
+    let argv: Vec<&str> = ["account"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--db", &db])
+        .collect();
+    let output = run(&argv, input.as_bytes());
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     (output.status.success(), text(&output.stdout), text(&output.stderr))
 }

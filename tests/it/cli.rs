@@ -1,28 +1,8 @@
 //! The client subcommands and the server's lifecycle, run as a user runs them.
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
-use crate::support::{Lines, PlainClient, TestServer, binary};
-
-/// Runs `sockchat ARGS` with `input` on stdin and returns what it did.
-fn run(args: &[&str], input: &[u8]) -> Output {
-    let mut child = binary()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
-}
+use crate::support::{Lines, PlainClient, TestServer, binary, run};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

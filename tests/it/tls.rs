@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use tempfile::TempDir;
 
-use crate::support::{Lines, TIMEOUT, TestServer, binary};
+use crate::support::{Lines, TIMEOUT, TestServer, binary, run};
 
 /// A self-signed certificate for localhost and 127.0.0.1, as PEM files in a directory of its own.
 struct Pair {
@@ -103,16 +103,8 @@ impl TlsPlain {
 
 /// Runs `sockchat send ARGS` with `text` on stdin.
 fn send(args: &[&str], text: &str) -> Output {
-    let mut child = binary()
-        .arg("send")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    let argv: Vec<&str> = ["send"].into_iter().chain(args.iter().copied()).collect();
+    run(&argv, text.as_bytes())
 }
 
 fn stderr(output: &Output) -> String {
