@@ -51,6 +51,16 @@ fn direct(from: Author, to: Author, text: &str) -> NewMessage {
     }
 }
 
+/// The latest `limit` messages of a room.
+fn latest_in(store: &SqliteStore, in_room: &str, limit: usize) -> Result<HistoryPage, StoreError> {
+    let request = PageRequest {
+        conversation: Conversation::Room(room(in_room)),
+        at: PageAt::Latest,
+        limit,
+    };
+    store.page(request).wait()
+}
+
 fn texts(messages: &[StoredMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.message.text.as_str()).collect()
 }
@@ -119,24 +129,10 @@ fn pages_are_bounded_and_an_unknown_room_is_empty() {
     let store = memory();
     ten_in_lobby(&store);
     for limit in [0, HISTORY_PAGE_MAX + 1] {
-        let refused = store
-            .page(PageRequest {
-                conversation: Conversation::Room(room("lobby")),
-                at: PageAt::Latest,
-                limit,
-            })
-            .wait()
-            .unwrap_err();
+        let refused = latest_in(&store, "lobby", limit).unwrap_err();
         assert_eq!(refused.to_string(), "a history page holds 1 to 1000 messages");
     }
-    let empty = store
-        .page(PageRequest {
-            conversation: Conversation::Room(room("nowhere")),
-            at: PageAt::Latest,
-            limit: 10,
-        })
-        .wait()
-        .unwrap();
+    let empty = latest_in(&store, "nowhere", 10).unwrap();
     assert_eq!(
         empty,
         HistoryPage {
@@ -153,14 +149,7 @@ fn a_message_comes_back_as_it_went_in() {
     message.action = true;
     message.from.account = Some(AccountId(3));
     let ids = store.append(vec![message.clone()]).wait().unwrap();
-    let page = store
-        .page(PageRequest {
-            conversation: Conversation::Room(room("lobby")),
-            at: PageAt::Latest,
-            limit: 1,
-        })
-        .wait()
-        .unwrap();
+    let page = latest_in(&store, "lobby", 1).unwrap();
     assert_eq!(page.messages, vec![StoredMessage { id: ids[0], message }]);
 }
 
@@ -392,14 +381,7 @@ fn a_full_disk_refuses_new_messages_acknowledges_nothing_it_lacks_and_reads_go_o
     assert_eq!(stored, acknowledged, "exactly what was acknowledged is stored");
     drop(store);
     let reopened = SqliteStore::open(&keeping_all(StoreOptions::file(dir.path().join("full.db")))).unwrap();
-    let last = reopened
-        .page(PageRequest {
-            conversation: Conversation::Room(room("lobby")),
-            at: PageAt::Latest,
-            limit: 1,
-        })
-        .wait()
-        .unwrap();
+    let last = latest_in(&reopened, "lobby", 1).unwrap();
     assert_eq!(last.messages[0].id, *acknowledged.last().unwrap());
 }
 

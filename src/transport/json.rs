@@ -210,6 +210,7 @@ mod round_trips {
             EmptyMessage,
             NotPermitted,
             TooManyRooms,
+            RoomsFull,
         ])
     }
 
