@@ -211,7 +211,7 @@ fn too_long(conn: ConnId, max_frame: usize) -> Input {
     }
 }
 
-/// One frame as hub input; `None` for a frame that asks nothing (an empty line).
+/// A whole line, in the session's wire mode, as hub input; `None` for a blank one.
 fn decode(conn: ConnId, mode: WireMode, line: BytesMut) -> Option<Input> {
     let reject = |id, message| Input::Reject {
         conn,
