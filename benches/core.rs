@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use tokio_util::codec::Decoder;
 
-use sockchat::hub::{Arrival, Focus, Hub, HubConfig, Input};
+use sockchat::hub::{Arrival, Focus, Hub, HubConfig, Input, Login};
 use sockchat::names::{ConnId, Nick, RoomName};
 use sockchat::protocol::{Command, Event, Message, MessageId, Request};
 use sockchat::transport::line::LineCodec;
@@ -70,6 +70,10 @@ fn fan_out(c: &mut Criterion) {
             peer: String::new(),
             operator: false,
             echo: false,
+            ip: None,
+            secure: false,
+            login: Login::None,
+            replay: 0,
         };
         hub.handle(Input::Connect(arrival), 0);
     }

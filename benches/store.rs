@@ -209,6 +209,7 @@ fn large(messages: usize, file: &Path) {
     let latest = time(READS, |_| {
         let page = store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Room(room.clone()),
                 at: PageAt::Latest,
                 limit: 100,
@@ -223,6 +224,7 @@ fn large(messages: usize, file: &Path) {
         let before = MessageId(1 + dice.next() % filled as u64);
         store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Room(room.clone()),
                 at: PageAt::Before(before),
                 limit: 100,
@@ -260,6 +262,7 @@ fn count(store: &SqliteStore, rooms: &[&RoomName]) -> usize {
     let newest = |room: &RoomName| {
         let latest = store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Room(room.clone()),
                 at: PageAt::Latest,
                 limit: 1,

@@ -10,6 +10,7 @@ use crate::cidr::Exempt;
 use crate::http::HeaderEdit;
 use crate::names::{Nick, RoomName};
 use crate::scheme::{Listener, Target};
+use crate::store::{Retention, StoreOptions, SyncMode};
 
 /// The address clients connect to and the server listens on when none is given.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
@@ -46,6 +47,10 @@ pub const DEFAULT_PRESENCE_LIMIT: usize = 100;
 pub const DEFAULT_WRITE_INTERVAL_MS: u64 = 10;
 /// The database file used when none is given.
 pub const DEFAULT_DB: &str = "sockchat.db";
+/// Days a message is kept by default: a year.
+pub const DEFAULT_RETENTION_DAYS: u64 = 365;
+/// Messages a room keeps by default.
+pub const DEFAULT_RETENTION_MESSAGES: u64 = 1_000_000;
 /// The default time a structured client has to say hello, in seconds.
 pub const DEFAULT_HANDSHAKE_SECS: f64 = 10.0;
 /// The default cap on connections open at once from one address (Ergo's).
@@ -181,9 +186,46 @@ pub struct ServeArgs {
     /// operator's typing clear: only warnings and the "listening on" line go to stderr.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// The database file keeping messages, rooms and topics, accounts and bans across restarts
+    /// (SQLite, made if missing).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_DB, conflicts_with = "ephemeral")]
+    pub db: PathBuf,
+    /// Keep nothing on disk: history, accounts and bans last as long as the server (in memory).
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// How hard a commit tries to reach the disk before a message is acknowledged: normal survives
+    /// the server being killed (the default: no fsync per commit); full also survives the machine
+    /// losing power (an fsync per group commit).
+    #[arg(long, value_name = "normal|full", default_value = "normal")]
+    pub sync: SyncMode,
+    /// Days a message is kept; older ones are deleted in the background (0 keeps them forever).
+    #[arg(long, value_name = "DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u64,
+    /// Messages each room keeps, its newest; older ones are deleted in the background (0 keeps all).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETENTION_MESSAGES)]
+    pub retention_messages: u64,
+    /// Largest the database file may grow, in bytes; past it new messages are refused as "the
+    /// database is full" (0: as large as the disk allows).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub db_max_bytes: u64,
 }
 
 impl ServeArgs {
+    /// Where and how the server keeps its state.
+    pub fn store_options(&self) -> StoreOptions {
+        let days = Duration::from_secs(24 * 60 * 60);
+        StoreOptions {
+            path: (!self.ephemeral).then(|| self.db.clone()),
+            sync: self.sync,
+            retention: Retention {
+                max_age: (self.retention_days > 0)
+                    .then(|| days * u32::try_from(self.retention_days).unwrap_or(u32::MAX)),
+                max_per_room: (self.retention_messages > 0).then_some(self.retention_messages),
+            },
+            max_bytes: (self.db_max_bytes > 0).then_some(self.db_max_bytes),
+        }
+    }
+
     /// Whether the operator console runs: given `--console`, or stdin is a terminal and not `--no-console`.
     pub fn console_runs(&self) -> bool {
         self.console || (!self.no_console && std::io::stdin().is_terminal())

@@ -19,7 +19,7 @@ pub use dial::Dialer;
 use dial::{ReadHalf, WriteHalf};
 
 use crate::names::{ConnId, Nick, RoomName};
-use crate::protocol::{Command, Event, PROTOCOL_VERSION, Request, RequestId};
+use crate::protocol::{Command, Event, PROTOCOL_VERSION, Password, Request, RequestId};
 use crate::transport::line::{Frame, LineCodec};
 use crate::transport::{WireMode, json};
 
@@ -34,6 +34,8 @@ pub const REFUSAL_CHARS: usize = 200;
 pub struct Hello {
     pub nick: Option<Nick>,
     pub room: Option<RoomName>,
+    /// Log in to the account named `nick`.
+    pub password: Option<Password>,
 }
 
 /// What the server said in its welcome.
@@ -66,6 +68,7 @@ impl Connection {
             version: PROTOCOL_VERSION,
             nick: hello.nick,
             room: hello.room,
+            password: hello.password,
         };
         commands
             .write(&Request::new(command))

@@ -1,11 +1,19 @@
 //! The hub: who is connected, under which nick, in which rooms, and who gets what. Pure: it does no
 //! I/O and reads no clock; it turns one `Input` into the `Effect`s the server must carry out.
 
+mod accounts;
+mod asks;
+mod bans;
+mod history;
 mod listing;
 mod room;
 
+use core::net::IpAddr;
 use std::collections::{BTreeSet, HashMap};
 
+pub use asks::{Answer, Ask, Restored, refusal_of};
+pub use bans::{BanList, parse_ban_target};
+pub use history::{JOIN_HISTORY_PLAIN, message_of};
 pub use listing::{LIST_PAGE_BYTES, NICK_ENTRY_OVERHEAD_BYTES, ROOM_ENTRY_OVERHEAD_BYTES, TEXT_EXPANSION};
 pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
@@ -13,6 +21,7 @@ use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
     Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
 };
+use crate::store::{Account, AccountId, Author, Destination, NewMessage, RoomRecord};
 
 /// The most rooms one member may be in at once: each costs the server memory, and a writer reads every
 /// room it is in.
@@ -35,6 +44,12 @@ pub enum Input {
         id: Option<RequestId>,
         code: ErrorCode,
         message: String,
+    },
+    /// What the store answered to an `Ask` made for `conn`'s request `id`.
+    Answer {
+        conn: ConnId,
+        id: Option<RequestId>,
+        answer: Answer,
     },
     /// The connection is gone (EOF, reset, or too slow to keep up).
     Disconnect {
@@ -59,6 +74,24 @@ pub struct Arrival {
     /// Wants a copy of each direct message it sends (`echo`): plain text and the console keep no
     /// record of what they sent.
     pub echo: bool,
+    /// The address it came from; the console has none.
+    pub ip: Option<IpAddr>,
+    /// Whether a password sent on it is safe from the network: TLS, loopback, or the console.
+    pub secure: bool,
+    /// The account its hello logged in to, or why that failed.
+    pub login: Login,
+    /// How many of a room's latest messages it is shown when it joins (plain text; structured
+    /// clients ask with `history`).
+    pub replay: usize,
+}
+
+/// What became of a hello's password, checked before the hub hears of the connection.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Login {
+    #[default]
+    None,
+    Verified(Account),
+    Failed(ErrorCode, String),
 }
 
 /// What the server must do.
@@ -80,6 +113,20 @@ pub enum Effect {
     Unfollow { conn: ConnId, room: RoomName },
     /// Forget the connection: nothing more will be queued to it, so its output can be flushed and closed.
     Close { conn: ConnId },
+    /// Store this message; the effects that mention `provisional` (its delivery and the ack) wait
+    /// for the commit, which gives its real id, and are dropped or turned into an error if it fails.
+    Persist {
+        provisional: MessageId,
+        sender: ConnId,
+        message: NewMessage,
+    },
+    /// Ask the store, once everything before this effect is delivered; the answer comes back as
+    /// `Input::Answer`.
+    Ask {
+        conn: ConnId,
+        id: Option<RequestId>,
+        ask: Ask,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +163,31 @@ struct Member {
     nick: Nick,
     /// Joined rooms in join order; the last is the current room.
     rooms: Vec<RoomName>,
+    /// The account it is logged in to.
+    account: Option<AccountRef>,
+    /// The operator console.
+    console: bool,
+    ip: Option<IpAddr>,
+    secure: bool,
+    replay: usize,
+}
+
+/// An account as a member holds it.
+#[derive(Debug, Clone, PartialEq)]
+struct AccountRef {
+    id: AccountId,
+    name: Nick,
+    operator: bool,
+}
+
+impl From<Account> for AccountRef {
+    fn from(account: Account) -> AccountRef {
+        AccountRef {
+            id: account.id,
+            name: account.name,
+            operator: account.operator,
+        }
+    }
 }
 
 impl Member {
@@ -125,7 +197,7 @@ impl Member {
 }
 
 /// A failed request: the code and a sentence for a person.
-type Refusal = (ErrorCode, String);
+pub type Refusal = (ErrorCode, String);
 
 pub struct Hub {
     config: HubConfig,
@@ -135,7 +207,15 @@ pub struct Hub {
     operators: BTreeSet<ConnId>,
     /// Connections that get an `echo` of their direct messages.
     echoed: BTreeSet<ConnId>,
+    /// The account owning each registered nick.
+    registered: HashMap<NickKey, AccountId>,
+    bans: BanList,
+    /// The last provisional message id: the store gives the real ones when it commits.
     last_message: u64,
+    /// The time of the input being handled.
+    now: Millis,
+    /// The id of the request being handled, for the asks it makes.
+    request_id: Option<RequestId>,
 }
 
 impl Hub {
@@ -147,7 +227,26 @@ impl Hub {
             rooms: HashMap::new(),
             operators: BTreeSet::new(),
             echoed: BTreeSet::new(),
+            registered: HashMap::new(),
+            bans: BanList::default(),
             last_message: 0,
+            now: 0,
+            request_id: None,
+        }
+    }
+
+    /// Takes back what the store kept: rooms and their topics, who owns which nick, and the bans.
+    pub fn restore(&mut self, restored: Restored) {
+        for RoomRecord { name, topic } in restored.rooms {
+            let room = self.rooms.entry(name).or_default();
+            room.kept = true;
+            room.topic = topic.map(|text| Topic { text, by: None });
+        }
+        for account in restored.accounts {
+            self.registered.insert(account.name.key(), account.id);
+        }
+        for ban in restored.bans {
+            self.bans.insert(ban);
         }
     }
 
@@ -156,9 +255,10 @@ impl Hub {
     }
 
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        self.now = now;
         let mut out = Effects::default();
         match input {
-            Input::Connect(arrival) => self.connect(arrival, &mut out),
+            Input::Connect(arrival) => self.connect(arrival, now, &mut out),
             Input::Request { conn, request } => self.request(conn, request, now, &mut out),
             Input::Reject {
                 conn,
@@ -170,22 +270,42 @@ impl Hub {
                 let message = capped(message);
                 out.tell(conn, Event::Error { id, code, message })
             }
+            Input::Answer { conn, id, answer } => self.answered(conn, id, answer, &mut out),
             Input::Disconnect { conn, reason } => self.remove(conn, reason, &mut out),
             Input::Shutdown => self.shutdown(&mut out),
         }
         out.0
     }
 
-    fn connect(&mut self, arrival: Arrival, out: &mut Effects) {
+    fn connect(&mut self, arrival: Arrival, now: Millis, out: &mut Effects) {
         let conn = arrival.conn;
         if self.members.contains_key(&conn) {
             return;
         }
-        let refusal = arrival
-            .nick
-            .as_ref()
-            .and_then(|nick| self.nick_refusal(conn, nick, arrival.operator));
-        let wanted = arrival.nick.clone().filter(|_| refusal.is_none());
+        let (account, login_refusal) = match arrival.login {
+            Login::None => (None, None),
+            Login::Verified(account) => (Some(AccountRef::from(account)), None),
+            Login::Failed(code, why) => (None, Some((code, why))),
+        };
+        if let Some(ban) = self.bans.find(arrival.nick.as_ref(), arrival.ip, now) {
+            out.tell(conn, Event::Bye { reason: ban.describe() });
+            out.0.push(Effect::Close { conn });
+            return;
+        }
+        if let Some(account) = &account {
+            self.reclaim(conn, &account.name, out);
+        }
+        let refusal = match &account {
+            Some(_) => None,
+            None => login_refusal.or_else(|| {
+                let nick = arrival.nick.as_ref()?;
+                self.nick_refusal(conn, nick, arrival.operator)
+            }),
+        };
+        let wanted = match &account {
+            Some(account) => Some(account.name.clone()),
+            None => arrival.nick.clone().filter(|_| refusal.is_none()),
+        };
         let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
         let mut room = arrival.room.unwrap_or_else(RoomName::lobby);
         let room_refusal = self.check_room_creation(&room).err();
@@ -193,9 +313,15 @@ impl Hub {
             room = RoomName::lobby();
         }
         self.nicks.insert(nick.key(), conn);
+        let operator = arrival.operator || account.as_ref().is_some_and(|a| a.operator);
         let member = Member {
             nick: nick.clone(),
             rooms: Vec::new(),
+            account: account.clone(),
+            console: arrival.operator,
+            ip: arrival.ip,
+            secure: arrival.secure,
+            replay: arrival.replay,
         };
         self.members.insert(conn, member);
         out.tell(conn, self.welcome(conn, &nick, &room));
@@ -227,7 +353,10 @@ impl Hub {
             peer: arrival.peer,
         };
         out.deliver(connected, self.operators.iter().map(|&c| elsewhere(c)).collect());
-        if arrival.operator {
+        if let Some(account) = &account {
+            out.tell(conn, account.event());
+        }
+        if operator {
             self.operators.insert(conn);
         }
         if arrival.echo {
@@ -260,6 +389,19 @@ impl Hub {
             let why = format!("nicks like {nick} are given by the server to those who ask for none");
             return Some((ErrorCode::NickTaken, why));
         }
+        let own_account = self.members.get(&conn).and_then(|m| m.account.as_ref()).map(|a| a.id);
+        if let Some(&owner) = self.registered.get(&nick.key())
+            && Some(owner) != own_account
+        {
+            let why = format!("the nick {nick} is registered; /login {nick} PASSWORD to use it");
+            return Some((ErrorCode::NickTaken, why));
+        }
+        if let Some(ban) = self.bans.find(Some(nick), None, self.now) {
+            return Some((
+                ErrorCode::Banned,
+                format!("the nick {nick} is banned ({})", ban.describe()),
+            ));
+        }
         None
     }
 
@@ -277,6 +419,7 @@ impl Hub {
             return;
         }
         let Request { id, command } = request;
+        self.request_id.clone_from(&id);
         match self.command(conn, command, now, out) {
             Ok(Done::Answered(message)) => {
                 if let Some(id) = id {
@@ -284,7 +427,7 @@ impl Hub {
                     out.tell(conn, Event::Ack { id, message, ts });
                 }
             }
-            Ok(Done::Gone) => {}
+            Ok(Done::Gone | Done::Asked) => {}
             Err((code, message)) => out.tell(conn, Event::Error { id, code, message }),
         }
     }
@@ -328,6 +471,25 @@ impl Hub {
                 self.remove(conn, reason, out);
                 Ok(Done::Gone)
             }
+            Command::History {
+                room,
+                with,
+                after,
+                before,
+                limit,
+            } => self.history(conn, room, with, (after, before), limit, out),
+            Command::Search { query, room, limit } => self.search(conn, query, room, limit, out),
+            Command::Register { password } => self.register(conn, password, out),
+            Command::Login { nick, password } => self.login(conn, nick, password, out),
+            Command::Passwd { password } => self.change_password(conn, password, out),
+            Command::Unregister { password } => self.unregister(conn, password, out),
+            Command::Ban {
+                target,
+                duration,
+                reason,
+            } => self.ban(conn, &target, duration, reason, now, out),
+            Command::Unban { target } => self.unban(conn, &target, out),
+            Command::Bans => self.list_bans(conn, now, out).map(|()| Done::Answered(None)),
             Command::Hello { .. } => Err((ErrorCode::BadRequest, "already said hello".to_owned())),
         }
     }
@@ -360,6 +522,10 @@ impl Hub {
             text,
             action,
         };
+        if let Some(entry) = self.rooms.get_mut(&room) {
+            entry.kept = true;
+        }
+        out.persist(conn, self.record(conn, &message, None));
         out.broadcast(room, Event::Message(message), Some(conn));
         Ok(Done::Answered(Some(id)))
     }
@@ -384,6 +550,7 @@ impl Hub {
             text,
             action: false,
         };
+        out.persist(conn, self.record(conn, &message, Some(target)));
         if self.echoed.contains(&conn) {
             out.tell(conn, Event::Echo(message.clone()));
         }
@@ -392,18 +559,10 @@ impl Hub {
     }
 
     fn rename(&mut self, conn: ConnId, nick: Nick, out: &mut Effects) -> Result<(), Refusal> {
-        let old = self.nick(conn);
-        if let Some(refusal) = self.nick_refusal(conn, &nick, self.operators.contains(&conn)) {
+        if let Some(refusal) = self.nick_refusal(conn, &nick, self.members[&conn].console) {
             return Err(refusal);
         }
-        self.nicks.remove(&old.key());
-        self.nicks.insert(nick.key(), conn);
-        if let Some(member) = self.members.get_mut(&conn) {
-            member.nick = nick.clone();
-        }
-        let mut to = self.neighbours(conn);
-        to.push(elsewhere(conn));
-        out.deliver(Event::Renamed { from: old, to: nick }, to);
+        self.set_nick(conn, nick, out);
         Ok(())
     }
 
@@ -431,19 +590,23 @@ impl Hub {
             out.tell(conn, joined);
             return;
         }
+        let replay = member.replay;
         let entry = self.rooms.entry(room.clone()).or_default();
         entry.add(conn);
-        let topic = entry.topic.clone();
+        let (topic, kept) = (entry.topic.clone(), entry.kept);
         self.announce(&room, conn, joined, out);
         if let Some(Topic { text, by }) = topic {
             out.tell(
                 conn,
                 Event::Topic {
-                    room,
+                    room: room.clone(),
                     topic: Some(text),
-                    by: Some(by),
+                    by,
                 },
             );
+        }
+        if replay > 0 && kept {
+            out.ask(conn, None, history::latest(room, replay));
         }
     }
 
@@ -474,7 +637,14 @@ impl Hub {
         };
         let Some(text) = topic else {
             let (topic, by) = entry.topic.clone().map(|t| (t.text, t.by)).unzip();
-            out.tell(conn, Event::Topic { room, topic, by });
+            out.tell(
+                conn,
+                Event::Topic {
+                    room,
+                    topic,
+                    by: by.flatten(),
+                },
+            );
             return Ok(());
         };
         if !entry.contains(conn) {
@@ -493,8 +663,17 @@ impl Hub {
             by: Some(by.clone()),
         };
         out.broadcast(room.clone(), event, None);
+        out.ask(
+            conn,
+            None,
+            Ask::SaveRoom(RoomRecord {
+                name: room.clone(),
+                topic: Some(text.clone()),
+            }),
+        );
         if let Some(entry) = self.rooms.get_mut(&room) {
-            entry.topic = Some(Topic { text, by });
+            entry.topic = Some(Topic { text, by: Some(by) });
+            entry.kept = true;
         }
         Ok(())
     }
@@ -617,7 +796,7 @@ impl Hub {
         }
         if let Some(entry) = self.rooms.get_mut(room) {
             entry.remove(conn);
-            if entry.is_empty() {
+            if entry.is_empty() && !entry.kept {
                 self.rooms.remove(room);
             }
         }
@@ -713,6 +892,27 @@ impl Hub {
         Ok(())
     }
 
+    /// What the store keeps of a message `conn` sent (to `target`, for a direct one).
+    fn record(&self, conn: ConnId, message: &Message, target: Option<ConnId>) -> (MessageId, NewMessage) {
+        let author = |conn: ConnId| Author {
+            nick: self.nick(conn),
+            account: self.members[&conn].account.as_ref().map(|a| a.id),
+        };
+        let to = match (target, &message.room) {
+            (Some(target), _) => Destination::Direct(author(target)),
+            (None, Some(room)) => Destination::Room(room.clone()),
+            (None, None) => unreachable!("a message goes to a room or to someone"),
+        };
+        let stored = NewMessage {
+            ts: message.ts,
+            from: author(conn),
+            to,
+            text: message.text.clone(),
+            action: message.action,
+        };
+        (message.id, stored)
+    }
+
     fn nick(&self, conn: ConnId) -> Nick {
         self.members[&conn].nick.clone()
     }
@@ -729,6 +929,8 @@ enum Done {
     Answered(Option<MessageId>),
     /// The requester is gone; nothing more is said to it.
     Gone,
+    /// The store was asked; its answer brings the ack.
+    Asked,
 }
 
 /// A reason (or a refusal's message) cut to `MAX_REASON_BYTES`, at a character's edge.
@@ -774,6 +976,18 @@ impl Effects {
 
     fn follow(&mut self, conn: ConnId, room: RoomName, focus: Focus) {
         self.0.push(Effect::Follow { conn, room, focus });
+    }
+
+    fn persist(&mut self, sender: ConnId, (provisional, message): (MessageId, NewMessage)) {
+        self.0.push(Effect::Persist {
+            provisional,
+            sender,
+            message,
+        });
+    }
+
+    fn ask(&mut self, conn: ConnId, id: Option<RequestId>, ask: Ask) {
+        self.0.push(Effect::Ask { conn, id, ask });
     }
 }
 

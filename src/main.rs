@@ -106,7 +106,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.max_unfinished < least {
         anyhow::bail!("--max-unfinished must be at least {least} bytes: what the largest frame takes of it");
     }
+    let store = args.store_options();
     let config = ServerConfig {
+        store,
         listen: args.listen,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
@@ -177,6 +179,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<()> {
     let hello = Hello {
         nick: args.nick,
         room: args.room,
+        password: None,
     };
     let connection = Connection::connect(&dialer, hello).await?;
     line::run(connection, tokio::io::stdin(), tokio::io::stdout()).await

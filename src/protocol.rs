@@ -41,6 +41,17 @@ impl Request {
     }
 }
 
+/// A password as it crosses the wire: never shown by `Debug`, so no log line can carry it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
 /// Whom a direct message is for: a nick, or (for the operator) a connection number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -61,6 +72,9 @@ pub enum Command {
         /// The room to land in instead of `lobby`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
+        /// Log in to the account named `nick`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<Password>,
     },
     /// A message to a room; without `room`, to the sender's current room.
     Say {
@@ -106,6 +120,60 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<RoomName>,
     },
+    /// A page of a room's messages (or, with `with`, of one's direct messages with a nick), oldest
+    /// first: those after `after`, or before `before`, or else the latest.
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<Nick>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+    /// Messages holding every word of `query`, newest first, in one room or in all one can read.
+    Search {
+        query: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+    /// Register the nick one holds as an account with this password.
+    Register {
+        password: Password,
+    },
+    /// Log in to an account, taking its nick.
+    Login {
+        nick: Nick,
+        password: Password,
+    },
+    /// Change the password of the account one is logged in to.
+    Passwd {
+        password: Password,
+    },
+    /// Delete the account one is logged in to; its password again, to be sure.
+    Unregister {
+        password: Password,
+    },
+    /// Keep a nick or an address out (operators only), for `duration` seconds or for good.
+    Ban {
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Lift a ban (operators only).
+    Unban {
+        target: String,
+    },
+    /// The bans in force (operators only).
+    #[serde(deserialize_with = "no_fields")]
+    Bans,
     #[serde(deserialize_with = "no_fields")]
     Help,
     #[serde(deserialize_with = "no_fields")]
@@ -160,6 +228,19 @@ pub struct RoomSummary {
     pub members: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+}
+
+/// A ban as listed by `bans`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BanSummary {
+    /// A nick or an address.
+    pub target: String,
+    pub by: Nick,
+    pub ts: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What the server tells a client.
@@ -225,6 +306,35 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
     },
+    /// A page of history, oldest first; `more` when the conversation goes on beyond it in the
+    /// direction asked. Each message is shaped like a `message` event's.
+    History {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<Nick>,
+        messages: Vec<Message>,
+        more: bool,
+    },
+    /// The matches of a search, newest first.
+    Search {
+        query: String,
+        messages: Vec<Message>,
+    },
+    /// The account this connection is logged in to now (none after `unregister`).
+    Account {
+        account: Option<Nick>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        operator: bool,
+    },
+    /// The bans in force.
+    Bans {
+        bans: Vec<BanSummary>,
+    },
+    /// Something the server wants the client's user to know.
+    Notice {
+        text: String,
+    },
     Help,
     Pong,
     /// The server has not heard from this client for a while: answer with a `pong` request.
@@ -267,4 +377,14 @@ pub enum ErrorCode {
     TooManyRooms,
     /// The server has as many rooms as it keeps (`--max-rooms`); no new one can be made.
     RoomsFull,
+    /// The store could not do it (the disk is full or failing, or the store is busy); nothing was kept.
+    Unavailable,
+    /// The account name or password was wrong.
+    WrongPassword,
+    /// Too many failed logins: wait before trying again.
+    Throttled,
+    /// Only accounts may do this: `register` first.
+    NotLoggedIn,
+    /// The connection or nick is banned.
+    Banned,
 }

@@ -2,6 +2,7 @@
 
 mod admission;
 mod backlog;
+mod commit;
 mod connection;
 mod console;
 mod fanout;
@@ -12,6 +13,7 @@ mod handshake;
 mod hub_task;
 mod listener;
 mod liveness;
+mod logins;
 mod outbox;
 mod pacing;
 mod per_ip;
@@ -19,6 +21,7 @@ mod reader;
 mod sequence;
 mod session;
 mod stage;
+mod store_requests;
 mod stream;
 mod tls;
 mod tls_stream;
@@ -38,6 +41,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use admission::{EdgeLimits, MAX_CLOSING_REFUSALS, REFUSAL_LINGER};
+pub use commit::APPENDS_IN_FLIGHT;
 pub use console::CONSOLE_CONN;
 pub use flood::FloodPolicy;
 pub use handshake::SNIFF_WINDOW;
@@ -45,22 +49,27 @@ pub use hub_task::HUB_INBOX_CAPACITY;
 pub use listener::{
     ACCEPT_BACKOFF, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, LISTEN_BACKLOG, UNACKED_TIMEOUT,
 };
+pub use logins::{FAILURES_TRACKED_MAX, FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_IP, LOCKOUT_FIRST, LOCKOUT_MAX};
 pub use per_ip::{MAX_IDLE_ENTRIES, PerIpLimits, RATE_WINDOW};
 pub use reader::budget_for_frame;
 pub use session::FLUSH_GRACE;
 pub use tls::TlsFiles;
 pub use unfinished::FREE_FRAME_BYTES;
 
-use crate::hub::{Hub, HubConfig, Input};
+use crate::hub::{Hub, HubConfig, Input, Restored};
 use crate::names::Nick;
 use crate::scheme::Listener;
+use crate::store::{SqliteStore, Store, StoreOptions};
 use admission::Admission;
+use commit::Commits;
 use connection::Shared;
 use fanout::Fanout;
-use hub_task::HubMessage;
+use hub_task::{HubMessage, HubTask};
 use listener::Bound;
+use logins::Logins;
 use per_ip::IpTable;
 use sequence::Published;
+use store_requests::StoreRequests;
 use tls::Certificates;
 use unfinished::FrameBudget;
 
@@ -82,6 +91,8 @@ pub struct ServerConfig {
     pub operator_nick: Nick,
     /// The most rooms there may be at once.
     pub max_rooms: usize,
+    /// Where messages, rooms, accounts and bans are kept (in memory, with no path).
+    pub store: StoreOptions,
     pub limits: Limits,
 }
 
@@ -133,6 +144,7 @@ pub struct Server {
     config: ServerConfig,
     listeners: Vec<Bound>,
     certificates: Option<Arc<Certificates>>,
+    store: Arc<dyn Store>,
 }
 
 impl Server {
@@ -141,6 +153,13 @@ impl Server {
             (Some(files), _) => Some(Arc::new(Certificates::load(files.clone())?)),
             (None, Some(listener)) => bail!("{listener} needs --tls-cert FILE and --tls-key FILE"),
             (None, None) => None,
+        };
+        let store: Arc<dyn Store> = match SqliteStore::open(&config.store) {
+            Ok(store) => Arc::new(store),
+            Err(e) => match &config.store.path {
+                Some(path) => bail!("cannot open the database {}: {e}", path.display()),
+                None => bail!("cannot open the in-memory store: {e}"),
+            },
         };
         let mut listeners = Vec::new();
         for listener in &config.listen {
@@ -152,6 +171,7 @@ impl Server {
             config,
             listeners,
             certificates,
+            store,
         })
     }
 
@@ -166,17 +186,26 @@ impl Server {
     /// task ends first (it panicked), it returns that as an error at once: the process should exit,
     /// which closes every connection, so that a supervisor can start it again.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let hub = Hub::new(HubConfig {
+        let mut hub = Hub::new(HubConfig {
             server: format!("sockchat {}", env!("CARGO_PKG_VERSION")),
             max_message: self.config.limits.max_message,
             presence_limit: self.config.limits.presence_limit,
             max_rooms: self.config.max_rooms,
             operator_nick: self.config.operator_nick.clone(),
         });
+        let store = self.store.clone();
+        let (restored, last_message) = restore(store.as_ref()).await?;
+        hub.restore(restored);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INBOX_CAPACITY);
         let published = Arc::new(Published::default());
-        let fanout = Fanout::new(published.clone(), self.config.limits);
-        let mut hub_task = tokio::spawn(hub_task::run(hub, hub_rx, fanout));
+        let logins = Logins::new(store.clone());
+        let task = HubTask {
+            hub,
+            fanout: Fanout::new(published.clone(), self.config.limits, last_message),
+            commits: Commits::new(store),
+            store_requests: StoreRequests::new(logins.clone()),
+        };
+        let mut hub_task = tokio::spawn(hub_task::run(task, hub_rx));
         tokio::spawn(hub_task::tick(hub_tx.clone(), self.config.limits.sweep_interval()));
         let tracker = TaskTracker::new();
         if self.config.console {
@@ -195,6 +224,7 @@ impl Server {
                 certificates: self.certificates.clone(),
                 frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
                 pace: Arc::new(limits.pace()),
+                logins,
             },
             exempt: Arc::new(self.config.edge.exempt.clone()),
             per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
@@ -227,6 +257,24 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// What the store kept, for the hub to start from, and the last message id it gave.
+async fn restore(store: &dyn Store) -> anyhow::Result<(Restored, Option<crate::protocol::MessageId>)> {
+    let context = "cannot read the database";
+    let restored = Restored {
+        rooms: store.rooms().await.context(context)?,
+        accounts: store.accounts().await.context(context)?,
+        bans: store.bans(crate::clock::now()).await.context(context)?,
+    };
+    let last = store.last_message_id().await.context(context)?;
+    info!(
+        rooms = restored.rooms.len(),
+        accounts = restored.accounts.len(),
+        bans = restored.bans.len(),
+        "restored from the store"
+    );
+    Ok((restored, last))
 }
 
 /// Waits for `shutdown`; an error if the hub task, which the server cannot live without, ends first.

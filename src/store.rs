@@ -31,6 +31,9 @@ pub use sqlite::{SqliteStore, StoreOptions, SyncMode};
 
 /// The most messages one history page holds.
 pub const HISTORY_PAGE_MAX: usize = 1000;
+/// The most bytes of message text one history page or search answer holds: fewer messages come,
+/// with `more`, when they are long (at least one always comes).
+pub const ANSWER_TEXT_MAX_BYTES: usize = 256 * 1024;
 /// The most matches one search returns.
 pub const SEARCH_RESULTS_MAX: usize = 100;
 /// The longest search query, in bytes.
@@ -113,6 +116,8 @@ pub struct PageRequest {
     pub at: PageAt,
     /// At most [`HISTORY_PAGE_MAX`]; more is refused.
     pub limit: usize,
+    /// No message after this one: what a client has been sent live stays out of its history page.
+    pub until: Option<MessageId>,
 }
 
 /// A page: messages oldest first, and whether the conversation goes on beyond it in the direction asked.
@@ -254,6 +259,8 @@ pub trait Store: Send + Sync {
     fn page(&self, request: PageRequest) -> Ticket<HistoryPage>;
     /// Messages matching every word of the query, newest first.
     fn search(&self, request: SearchRequest) -> Ticket<Vec<StoredMessage>>;
+    /// The greatest id any message was ever given (none before the first).
+    fn last_message_id(&self) -> Ticket<Option<MessageId>>;
 
     /// Remember a room and its topic (`None` clears it).
     fn save_room(&self, room: RoomRecord) -> Ticket<()>;

@@ -50,6 +50,7 @@ impl Dialect {
                     version: PROTOCOL_VERSION,
                     nick,
                     room,
+                    password: None,
                 };
                 (json::render_request(&Request::new(hello)).to_vec(), false)
             }

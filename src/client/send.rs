@@ -34,6 +34,7 @@ pub async fn send<R: AsyncRead + Unpin>(
         Hello {
             nick: nick.clone(),
             room,
+            password: None,
         },
     )
     .await?;

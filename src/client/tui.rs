@@ -28,7 +28,11 @@ pub const EVENTS_PER_DRAW: usize = 512;
 /// Runs the full-screen client until the user quits; the terminal is restored however it ends. A first
 /// connection that fails is an error: reconnecting is only for a server that once answered.
 pub async fn run(addr: Dialer, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
-    let hello = Hello { nick: Some(nick), room };
+    let hello = Hello {
+        nick: Some(nick),
+        room,
+        password: None,
+    };
     let first = Connection::connect(&addr, hello.clone()).await?;
     let mut screen = terminal::enter()?;
     let result = event_loop(&mut screen, first, addr, hello).await;

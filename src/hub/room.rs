@@ -7,11 +7,11 @@ use crate::names::{ConnId, Nick};
 /// The longest topic, in bytes.
 pub const MAX_TOPIC_BYTES: usize = 512;
 
-/// A topic and who set it.
+/// A topic and who set it (unknown for a topic kept from before a restart).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Topic {
     pub text: String,
-    pub by: Nick,
+    pub by: Option<Nick>,
 }
 
 #[derive(Debug, Default)]
@@ -19,6 +19,8 @@ pub struct Room {
     /// Ordered by connection number, so listings are stable.
     members: BTreeSet<ConnId>,
     pub topic: Option<Topic>,
+    /// Remembered by the store (it has a topic or messages), so it stays when its last member leaves.
+    pub kept: bool,
 }
 
 impl Room {

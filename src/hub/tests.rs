@@ -24,6 +24,10 @@ fn arrival(conn: u64, nick: Option<&str>) -> Input {
         peer: format!("127.0.0.1:{}", 5000 + conn),
         operator: conn == 0,
         echo: conn == 0,
+        ip: Some(core::net::Ipv4Addr::new(127, 0, 0, 1).into()),
+        secure: true,
+        login: Login::None,
+        replay: 0,
     })
 }
 
@@ -72,6 +76,8 @@ impl Followers {
                     });
                     lines.push(format!("{conn} closed"));
                 }
+                // What the store is asked is checked on its own (`stored`).
+                Effect::Persist { .. } | Effect::Ask { .. } => {}
             }
         }
         lines

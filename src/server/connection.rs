@@ -18,13 +18,14 @@ use super::Limits;
 use super::admission::IpSlot;
 use super::handshake;
 use super::hub_task::HubMessage;
+use super::logins::Logins;
 use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session::{self, Pace, Registered};
 use super::stream::ChatStream;
 use super::tls::Certificates;
 use super::unfinished::FrameBudget;
-use crate::hub::Arrival;
+use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
 use crate::scheme::{Protocol, Scheme};
 use crate::transport::WireMode;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub frame_budget: Arc<FrameBudget>,
     /// Shared by every session, so that none keeps a copy.
     pub pace: Arc<Pace>,
+    /// Checks a hello's password.
+    pub logins: Logins,
 }
 
 /// A connection let in, and what it holds while it lasts.
@@ -121,13 +124,14 @@ fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: 
     let Admitted {
         conn,
         peer,
+        scheme,
         _slot,
         _ip_slot,
-        ..
     } = admitted;
     let hub = shared.hub.clone();
     let pace = shared.pace.clone();
-    let greeting = Box::pin(greet(stream, conn, peer, shared, deadline));
+    let secure = scheme.tls() || peer.ip().is_loopback();
+    let greeting = Box::pin(greet(stream, conn, (peer, secure), shared, deadline));
     serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
 }
 
@@ -159,7 +163,7 @@ struct Greeted<C: ChatStream> {
 async fn greet<C: ChatStream>(
     mut stream: C,
     conn: ConnId,
-    peer: SocketAddr,
+    (peer, secure): (SocketAddr, bool),
     shared: Shared,
     deadline: Instant,
 ) -> Option<Greeted<C>> {
@@ -176,9 +180,17 @@ async fn greet<C: ChatStream>(
             peer: peer.to_string(),
             operator: false,
             echo: true,
+            ip: Some(peer.ip()),
+            secure,
+            login: Login::None,
+            replay: JOIN_HISTORY_PLAIN,
         },
         WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
-            Some(arrival) => arrival,
+            Some((mut arrival, password)) => {
+                arrival.secure = secure;
+                arrival.login = handshake::log_in(&shared.logins, &arrival, password).await;
+                arrival
+            }
             None => {
                 let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
                 return None;

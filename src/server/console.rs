@@ -10,7 +10,7 @@ use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session;
 use super::unfinished::FrameBudget;
-use crate::hub::Arrival;
+use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::{ConnId, Nick};
 use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
@@ -33,6 +33,10 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
         peer: "the console".to_owned(),
         operator: true,
         echo: true,
+        ip: None,
+        secure: true,
+        login: Login::None,
+        replay: JOIN_HISTORY_PLAIN,
     };
     let registering = session::register(arrival, mode, &hub, limits.max_queued, &published);
     let Some(session) = Box::pin(registering).await else {

@@ -15,9 +15,9 @@ use super::followers::Followers;
 use super::liveness::{Liveness, Sweep};
 use super::outbox::{Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
-use crate::hub::{Addressee, Effect, Focus, Input};
+use crate::hub::{Addressee, Ask, Effect, Focus, Input};
 use crate::names::{ConnId, ConnMap, RoomName};
-use crate::protocol::Event;
+use crate::protocol::{Event, MessageId, RequestId};
 use crate::transport::{Encoded, Variant, WireMode, json};
 
 /// The hub task's end of one session.
@@ -37,6 +37,11 @@ pub struct Fanout {
     limits: Limits,
     /// The session whose requests the effects being applied answer.
     requester: Option<ConnId>,
+    /// The newest message id delivered so far: a history page asked for now stops there, since what
+    /// comes after is delivered live.
+    delivered_through: Option<MessageId>,
+    /// The store requests met while applying, in order, for the hub task to carry out.
+    asks: Vec<(ConnId, Option<RequestId>, Ask)>,
     /// What to wake once the current input's effects are published.
     outboxes_to_wake: Vec<Arc<Outbox>>,
     feeds_to_wake: Vec<Arc<Feed>>,
@@ -44,8 +49,10 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    pub fn new(published: Arc<Published>, limits: Limits) -> Fanout {
+    pub fn new(published: Arc<Published>, limits: Limits, delivered_through: Option<MessageId>) -> Fanout {
         Fanout {
+            delivered_through,
+            asks: Vec::new(),
             sessions: ConnMap::default(),
             liveness: Liveness::new(limits.ping_after, limits.ping_timeout, Instant::now()),
             requester: None,
@@ -106,9 +113,29 @@ impl Fanout {
                 Effect::Follow { conn, room, focus } => self.follow(conn, room, focus, &mut dropped),
                 Effect::Unfollow { conn, room } => self.unfollow(conn, &room, &mut dropped),
                 Effect::Close { conn } => self.close(conn),
+                Effect::Ask { conn, id, ask } => self.ask(conn, id, ask),
+                Effect::Persist { .. } => unreachable!("the commit pipeline takes Persist effects out"),
             }
         }
         dropped
+    }
+
+    /// The store requests met since the last call, in order.
+    pub fn take_asks(&mut self) -> Vec<(ConnId, Option<RequestId>, Ask)> {
+        std::mem::take(&mut self.asks)
+    }
+
+    fn ask(&mut self, conn: ConnId, id: Option<RequestId>, mut ask: Ask) {
+        if let Ask::Page(page) = &mut ask {
+            page.until = self.delivered_through;
+        }
+        self.asks.push((conn, id, ask));
+    }
+
+    fn delivered(&mut self, event: &Event) {
+        if let Event::Message(message) = event {
+            self.delivered_through = self.delivered_through.max(Some(message.id));
+        }
     }
 
     /// Makes everything applied so far visible to the writers, and wakes those waiting for it.
@@ -124,6 +151,7 @@ impl Fanout {
     }
 
     fn deliver(&mut self, event: &Event, to: &[Addressee], dropped: &mut Vec<Input>) {
+        self.delivered(event);
         let mut encoded = Encoded::new(event);
         for addressee in to {
             let Some(link) = self.sessions.get(&addressee.conn) else {
@@ -137,6 +165,7 @@ impl Fanout {
     }
 
     fn broadcast(&mut self, room: &RoomName, event: &Event, except: Option<ConnId>, dropped: &mut Vec<Input>) {
+        self.delivered(event);
         let Some(followers) = self.rooms.get_mut(room) else {
             return;
         };

@@ -8,10 +8,11 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
+use super::logins::Logins;
 use super::reader::{FrameReader, Source};
-use crate::hub::Arrival;
+use crate::hub::{Arrival, Login};
 use crate::names::ConnId;
-use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION};
+use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Password};
 use crate::transport::line::Frame;
 use crate::transport::{WireMode, json};
 
@@ -28,14 +29,15 @@ pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
     }
 }
 
-/// Reads the structured hello. On failure the client is told why, and `None` is returned.
+/// Reads the structured hello: the arrival and the password it carried. On failure the client is
+/// told why, and `None` is returned.
 pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     frames: &mut FrameReader<S>,
     writer: &mut W,
     conn: ConnId,
     peer: SocketAddr,
     deadline: Instant,
-) -> Option<Arrival> {
+) -> Option<(Arrival, Option<Password>)> {
     let outcome = timeout_at(deadline, first_frame(frames)).await;
     let refusal = match outcome {
         Err(_elapsed) => (ErrorCode::BadRequest, "no hello arrived in time".to_owned()),
@@ -47,15 +49,21 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
                     version: PROTOCOL_VERSION,
                     nick,
                     room,
+                    password,
                 } => {
-                    return Some(Arrival {
+                    let arrival = Arrival {
                         conn,
                         nick,
                         room,
                         peer: peer.to_string(),
                         operator: false,
                         echo: false,
-                    });
+                        ip: Some(peer.ip()),
+                        secure: false,
+                        login: Login::None,
+                        replay: 0,
+                    };
+                    return Some((arrival, password));
                 }
                 Command::Hello { version, .. } => (
                     ErrorCode::UnsupportedVersion,
@@ -75,6 +83,23 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     });
     let _ = tokio::time::timeout(SNIFF_WINDOW, writer.write_all(&error)).await;
     None
+}
+
+/// Checks a hello's password for the account named by its nick, before the hub hears of the client.
+pub async fn log_in(logins: &Logins, arrival: &Arrival, password: Option<Password>) -> Login {
+    let Some(password) = password else {
+        return Login::None;
+    };
+    let Some(nick) = arrival.nick.clone() else {
+        return Login::Failed(
+            ErrorCode::BadRequest,
+            "a password needs the account's nick beside it".to_owned(),
+        );
+    };
+    match logins.verify(nick, password, arrival.ip).await {
+        Ok(account) => Login::Verified(account),
+        Err((code, why)) => Login::Failed(code, why),
+    }
 }
 
 /// The first non-empty frame, or `None` at EOF or on a read error.

@@ -13,6 +13,7 @@ use super::outbox::Outbox;
 use super::reader::{FrameReader, Source};
 use crate::hub::{Input, TEXT_EXPANSION};
 use crate::protocol::Command;
+use crate::store::{ANSWER_TEXT_MAX_BYTES, HISTORY_PAGE_MAX};
 use crate::transport::line::Frame;
 
 /// The most requests a session hands the hub in one message.
@@ -21,8 +22,12 @@ pub const INPUT_BATCH: usize = 256;
 /// message cut to `MAX_REASON_BYTES`), a join's notices and topic, a rename, a pong; and beside a
 /// direct message, the copy a plain sender is shown.
 pub const SMALL_ANSWER_BYTES: usize = 8 * 1024;
-/// The most bytes of answers a listing may cause (`who`, `rooms`): the hub pages them.
+/// The most bytes of answers a listing may cause (`who`, `rooms`, `bans`): the hub pages them.
 pub const LIST_ANSWER_BYTES: usize = 128 * 1024;
+/// The most bytes of answers a history page or a search may cause: its texts (at most
+/// `ANSWER_TEXT_MAX_BYTES`, unless one message is longer) at their most expanded, and each
+/// message's fields (id, time, nicks, room) at 160 bytes.
+pub const HISTORY_ANSWER_BYTES: usize = ANSWER_TEXT_MAX_BYTES * TEXT_EXPANSION + HISTORY_PAGE_MAX * 160;
 
 /// Waits until the session may read again: the hub has handled its last requests, their answers are
 /// mostly written, and the flood budget lets the next one in (a boxed timer, only when needed).
@@ -84,7 +89,7 @@ pub fn gather<S: Source>(
             batch.push(input);
         }
         let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
-        if taken >= allowed || spent || answers + LIST_ANSWER_BYTES > answer_room {
+        if taken >= allowed || spent || answers + HISTORY_ANSWER_BYTES > answer_room {
             break;
         }
         next = frames.next_buffered();
@@ -97,7 +102,8 @@ fn answer_bytes(input: &Input) -> usize {
         return SMALL_ANSWER_BYTES;
     };
     match &request.command {
-        Command::Who { .. } | Command::Rooms { .. } => LIST_ANSWER_BYTES,
+        Command::Who { .. } | Command::Rooms { .. } | Command::Bans => LIST_ANSWER_BYTES,
+        Command::History { .. } | Command::Search { .. } => HISTORY_ANSWER_BYTES,
         // A plain sender is shown what it sent.
         Command::Msg { text, .. } => SMALL_ANSWER_BYTES + text.len() * TEXT_EXPANSION,
         _ => SMALL_ANSWER_BYTES,
@@ -162,6 +168,10 @@ mod tests {
                 peer: String::new(),
                 operator: false,
                 echo: false,
+                ip: None,
+                secure: false,
+                login: crate::hub::Login::None,
+                replay: 0,
             };
             hub.handle(Input::Connect(arrival), 0);
             if conn <= 200 {

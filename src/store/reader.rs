@@ -11,9 +11,9 @@ use crate::protocol::{MessageId, Millis};
 use super::search::fts_query;
 use super::text_index::{account_token, room_token};
 use super::{
-    Account, AccountId, Author, Ban, BanTarget, Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage,
-    LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX, SearchRequest,
-    StoreError, StoredMessage,
+    ANSWER_TEXT_MAX_BYTES, Account, AccountId, Author, Ban, BanTarget, Conversation, Destination, HISTORY_PAGE_MAX,
+    HistoryPage, LISTING_MAX_ROWS, NewMessage, PageAt, PageRequest, RoomRecord, SEARCH_RESULTS_MAX, SEARCH_ROOMS_MAX,
+    SearchRequest, StoreError, StoredMessage,
 };
 
 /// The columns every message query selects, in the order [`message_from_row`] reads them.
@@ -36,6 +36,10 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
         PageAt::Latest => 0,
         PageAt::After(id) | PageAt::Before(id) => i64::try_from(id.0).unwrap_or(i64::MAX),
     };
+    let until = request
+        .until
+        .map_or(i64::MAX, |id| i64::try_from(id.0).unwrap_or(i64::MAX));
+    let bound = format!("{bound} AND id <= ?5");
     // Each way a message can belong to the conversation is its own index walk, stopping at the limit.
     let (ids, key, with): (String, rusqlite::types::Value, Option<&str>) = match &request.conversation {
         Conversation::Room(room) => (
@@ -64,13 +68,17 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
          LEFT JOIN rooms r ON r.id = m.room_id ORDER BY m.id {order} LIMIT ?4"
     );
     let mut statement = connection.prepare_cached(&sql)?;
-    let rows = statement.query_map(params![key, with, at, (request.limit + 1) as i64], message_from_row)?;
+    let rows = statement.query_map(
+        params![key, with, at, (request.limit + 1) as i64, until],
+        message_from_row,
+    )?;
     let mut messages = rows
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    let more = messages.len() > request.limit;
+    let mut more = messages.len() > request.limit;
     messages.truncate(request.limit);
+    more |= cut_to_answer_bytes(&mut messages);
     if order == "DESC" {
         messages.reverse();
     }
@@ -105,11 +113,31 @@ pub fn search(connection: &Connection, request: &SearchRequest) -> Result<Vec<St
     // matches and slow when it is most of them (the index then intersects with a huge list). So first
     // look at the newest matches of the words alone; only when too few of those are in scope does
     // the index narrow the search to the scope.
-    if let Some(found) = newest_in_scope(connection, &words, request)? {
-        return Ok(found);
-    }
-    let narrowed = fts_query(&request.query, Some(&scope))?;
-    scoped_matches(connection, &narrowed, &rooms, account, request.limit)
+    let mut found = match newest_in_scope(connection, &words, request)? {
+        Some(found) => found,
+        None => {
+            let narrowed = fts_query(&request.query, Some(&scope))?;
+            scoped_matches(connection, &narrowed, &rooms, account, request.limit)?
+        }
+    };
+    cut_to_answer_bytes(&mut found);
+    Ok(found)
+}
+
+/// Keeps the messages (nearest the page's start first) whose texts fit in `ANSWER_TEXT_MAX_BYTES`,
+/// at least one; whether any were cut.
+fn cut_to_answer_bytes(messages: &mut Vec<StoredMessage>) -> bool {
+    let mut total = 0;
+    let fit = messages
+        .iter()
+        .position(|m| {
+            total += m.message.text.len();
+            total > ANSWER_TEXT_MAX_BYTES
+        })
+        .map_or(messages.len(), |over| over.max(1));
+    let cut = fit < messages.len();
+    messages.truncate(fit);
+    cut
 }
 
 /// How many of the newest matches of a search's words alone are looked at before the search asks
@@ -225,6 +253,15 @@ fn corrupt(id: i64, what: &str) -> StoreError {
 
 fn stored_nick(text: &str) -> Result<Nick, StoreError> {
     Nick::parse(text).map_err(|e| StoreError::Disk(format!("a nick in the database is damaged: {e}")))
+}
+
+/// The greatest id ever given to a message, pruned or not.
+pub fn last_message_id(connection: &Connection) -> Result<Option<MessageId>, StoreError> {
+    let last: Option<i64> = connection
+        .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'messages'")?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    Ok(last.and_then(|id| u64::try_from(id).ok()).map(MessageId))
 }
 
 pub fn rooms(connection: &Connection) -> Result<Vec<RoomRecord>, StoreError> {

@@ -227,6 +227,10 @@ impl Store for SqliteStore {
         self.read(move |connection| reader::search(connection, &request))
     }
 
+    fn last_message_id(&self) -> Ticket<Option<MessageId>> {
+        self.read(reader::last_message_id)
+    }
+
     fn save_room(&self, room: RoomRecord) -> Ticket<()> {
         self.write(|answer| Write::SaveRoom(room, answer))
     }

@@ -54,6 +54,7 @@ fn direct(from: Author, to: Author, text: &str) -> NewMessage {
 /// The latest `limit` messages of a room.
 fn latest_in(store: &SqliteStore, in_room: &str, limit: usize) -> Result<HistoryPage, StoreError> {
     let request = PageRequest {
+        until: None,
         conversation: Conversation::Room(room(in_room)),
         at: PageAt::Latest,
         limit,
@@ -113,6 +114,7 @@ fn pages_both_ways_and_the_latest() {
     for (at, limit, want, more) in cases {
         let page = store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Room(room("lobby")),
                 at,
                 limit,
@@ -307,6 +309,7 @@ fn direct_conversations_are_seen_only_by_their_accounts() {
     let page = |account: i64, with: &str| {
         let page = store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Direct {
                     account: AccountId(account),
                     with: nick(with),
@@ -365,6 +368,7 @@ fn a_full_disk_refuses_new_messages_acknowledges_nothing_it_lacks_and_reads_go_o
     loop {
         let page = store
             .page(PageRequest {
+                until: None,
                 conversation: Conversation::Room(room("lobby")),
                 at,
                 limit: HISTORY_PAGE_MAX,

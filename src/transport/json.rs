@@ -144,6 +144,7 @@ mod round_trips {
 
     use super::*;
     use crate::names::{ConnId, Nick, RoomName};
+    use crate::protocol::Password;
     use crate::protocol::{Command, ErrorCode, Message, MessageId, Recipient, RoomSummary};
 
     /// Any text, control characters and newlines included (`any::<String>()` leaves those out).
@@ -175,10 +176,13 @@ mod round_trips {
 
     fn command() -> impl Strategy<Value = Command> {
         prop_oneof![
-            (any::<u32>(), of(nick()), of(room())).prop_map(|(version, nick, room)| Command::Hello {
-                version,
-                nick,
-                room
+            (any::<u32>(), of(nick()), of(room()), of(text())).prop_map(|(version, nick, room, password)| {
+                Command::Hello {
+                    version,
+                    nick,
+                    room,
+                    password: password.map(Password),
+                }
             }),
             (of(room()), text(), any::<bool>()).prop_map(|(room, text, action)| Command::Say { room, text, action }),
             (recipient(), text()).prop_map(|(to, text)| Command::Msg { to, text }),
@@ -193,6 +197,39 @@ mod round_trips {
             Just(Command::Pong),
             (recipient(), of(text())).prop_map(|(target, reason)| Command::Kick { target, reason }),
             of(text()).prop_map(|reason| Command::Quit { reason }),
+            (
+                of(room()),
+                of(nick()),
+                of(any::<u64>()),
+                of(any::<u64>()),
+                of(any::<usize>())
+            )
+                .prop_map(|(room, with, after, before, limit)| Command::History {
+                    room,
+                    with,
+                    after: after.map(MessageId),
+                    before: before.map(MessageId),
+                    limit,
+                }),
+            (text(), of(room()), of(any::<usize>())).prop_map(|(query, room, limit)| Command::Search {
+                query,
+                room,
+                limit
+            }),
+            text().prop_map(|p| Command::Register { password: Password(p) }),
+            (nick(), text()).prop_map(|(nick, p)| Command::Login {
+                nick,
+                password: Password(p)
+            }),
+            text().prop_map(|p| Command::Passwd { password: Password(p) }),
+            text().prop_map(|p| Command::Unregister { password: Password(p) }),
+            (text(), of(any::<u64>()), of(text())).prop_map(|(target, duration, reason)| Command::Ban {
+                target,
+                duration,
+                reason
+            }),
+            text().prop_map(|target| Command::Unban { target }),
+            Just(Command::Bans),
         ]
     }
 
@@ -210,6 +247,11 @@ mod round_trips {
             EmptyMessage,
             NotPermitted,
             TooManyRooms,
+            Unavailable,
+            WrongPassword,
+            Throttled,
+            NotLoggedIn,
+            Banned,
             RoomsFull,
         ])
     }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::hub::{Focus, TEXT_EXPANSION};
 use crate::names::{ConnId, Nick, RoomName};
-use crate::protocol::{Command, Event, Message, Recipient, Request, RoomSummary};
+use crate::protocol::{Command, Event, Message, Password, Recipient, Request, RoomSummary};
 use crate::terminal_text::push_line;
 
 /// What one typed line amounts to.
@@ -41,12 +41,21 @@ commands:
   /who [ROOM [AFTER]]   list who is in ROOM, or in your current room (/names)
                         AFTER: only those after that nick (the next page)
   /rooms [AFTER]        list the rooms (or /list), or those after AFTER
+  /history [N]          show your room's last N messages (20 if not told)
+  /search WORDS         find messages with all the words (your rooms, DMs)
+  /register PASSWORD    make your nick an account that only you may use
+  /login NICK PASSWORD  log in to your account (take its nick)
+  /passwd NEW           change your account's password
+  /unregister PASSWORD  delete your account
   /ping                 ask the server for a pong
   /help                 this list
   /quit [REASON]        leave (typing exit alone does too)
 operator only:
   /msg #N TEXT          send TEXT to connection number N
-  /kick NICK|#N [WHY]   disconnect someone";
+  /kick NICK|#N [WHY]   disconnect someone
+  /ban NICK|IP [T] [WHY] keep out, for T (30m, 12h, 7d) or for good
+  /unban NICK|IP        lift a ban
+  /bans                 list the bans";
 
 /// Turns one line (without its line ending) into a request.
 pub fn parse(line: &[u8]) -> Typed {
@@ -110,6 +119,20 @@ fn slash_command(line: &str) -> Typed {
             reason: (!rest.is_empty()).then(|| rest.to_owned()),
         })),
         "kick" => kick(rest),
+        "history" => history(&words),
+        "search" if !rest.is_empty() => Ok(typed(Command::Search {
+            query: rest.to_owned(),
+            room: None,
+            limit: None,
+        })),
+        "search" => Err("usage: /search WORDS".to_owned()),
+        "register" => one(&words, "/register PASSWORD").map(|p| typed(Command::Register { password: secret(p) })),
+        "login" | "identify" => login(&words),
+        "passwd" => one(&words, "/passwd NEW").map(|p| typed(Command::Passwd { password: secret(p) })),
+        "unregister" => one(&words, "/unregister PASSWORD").map(|p| typed(Command::Unregister { password: secret(p) })),
+        "ban" => ban(rest),
+        "unban" => one(&words, "/unban NICK|IP").map(|t| typed(Command::Unban { target: t.to_owned() })),
+        "bans" => none(&words, "/bans").map(|()| typed(Command::Bans)),
         "me" => Err("usage: /me ACTION".to_owned()),
         _ => Err(format!("unknown command /{name}; /help lists the commands")),
     };
@@ -130,6 +153,74 @@ fn who(words: &[&str]) -> Result<Typed, String> {
         .map(|a| Nick::parse(a).map_err(|e| e.to_string()))
         .transpose()?;
     Ok(typed(Command::Who { room, after }))
+}
+
+/// How many messages `/history` shows when not told.
+const HISTORY_SHOWN: usize = 20;
+
+/// `/history [N]`: the last N messages of the current room.
+fn history(words: &[&str]) -> Result<Typed, String> {
+    let limit = match words {
+        [] => HISTORY_SHOWN,
+        [n] => n.parse().map_err(|_| "usage: /history [N]".to_owned())?,
+        _ => return Err("usage: /history [N]".to_owned()),
+    };
+    Ok(typed(Command::History {
+        room: None,
+        with: None,
+        after: None,
+        before: None,
+        limit: Some(limit),
+    }))
+}
+
+fn secret(word: &str) -> Password {
+    Password(word.to_owned())
+}
+
+/// `/login NICK PASSWORD`.
+fn login(words: &[&str]) -> Result<Typed, String> {
+    let [nick, password] = words else {
+        return Err("usage: /login NICK PASSWORD".to_owned());
+    };
+    let nick = Nick::parse(nick).map_err(|e| e.to_string())?;
+    Ok(typed(Command::Login {
+        nick,
+        password: secret(password),
+    }))
+}
+
+/// `/ban NICK|IP [DURATION] [REASON]`: DURATION is a number and s, m, h or d.
+fn ban(rest: &str) -> Result<Typed, String> {
+    let mut words = rest.splitn(3, ' ');
+    let target = words.next().filter(|t| !t.is_empty());
+    let Some(target) = target else {
+        return Err("usage: /ban NICK|IP [DURATION] [REASON]".to_owned());
+    };
+    let second = words.next().unwrap_or("");
+    let (duration, reason) = match seconds_of(second) {
+        Some(seconds) => (Some(seconds), words.next().unwrap_or("")),
+        None => (None, rest[target.len()..].trim()),
+    };
+    let reason = reason.trim();
+    Ok(typed(Command::Ban {
+        target: target.to_owned(),
+        duration,
+        reason: (!reason.is_empty()).then(|| reason.to_owned()),
+    }))
+}
+
+/// `30s`, `15m`, `12h`, `7d` in seconds.
+fn seconds_of(word: &str) -> Option<u64> {
+    let unit = match word.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 60 * 60,
+        'd' => 24 * 60 * 60,
+        _ => return None,
+    };
+    let number: u64 = word[..word.len() - 1].parse().ok()?;
+    number.checked_mul(unit)
 }
 
 /// What `/query NICK` gets here: windows belong to the full-screen client.
@@ -329,6 +420,38 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             out.push_str(l);
             out.push('\n');
         }),
+        Event::History {
+            room,
+            with,
+            messages,
+            more,
+        } => write_history(out, room.as_ref(), with.as_ref(), messages, *more),
+        Event::Search { query, messages } => {
+            let count = counted(messages.len(), "match", "matches");
+            notice(out, &format!("{count} for \"{query}\", newest first:"));
+            for message in messages {
+                write_earlier(out, message, true);
+            }
+        }
+        Event::Account {
+            account: Some(account),
+            operator,
+        } => {
+            let powers = if *operator { ", with the operator's powers" } else { "" };
+            notice(out, &format!("you are logged in to the account {account}{powers}"));
+        }
+        Event::Account { account: None, .. } => notice(out, "you are logged in to no account now"),
+        Event::Bans { bans } => {
+            notice(out, &format!("{}:", counted(bans.len(), "ban", "bans")));
+            for ban in bans {
+                let until = ban
+                    .expires
+                    .map_or_else(|| "for good".to_owned(), |t| format!("until {}", when(t)));
+                let reason = ban.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+                notice(out, &format!("  {} by {}, {until}{reason}", ban.target, ban.by));
+            }
+        }
+        Event::Notice { text } => notice(out, text),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
         Event::Bye { reason } => notice(out, &format!("bye: {reason}")),
@@ -389,6 +512,45 @@ fn write_lines(out: &mut String, prefix: &str, text: &str) {
             return;
         }
     }
+}
+
+/// Messages from before, each marked with its time, so they do not read as said now.
+fn write_history(out: &mut String, room: Option<&RoomName>, with: Option<&Nick>, messages: &[Message], more: bool) {
+    let place = match (room, with) {
+        (Some(room), _) => format!("in {room}"),
+        (None, Some(with)) => format!("with {with}"),
+        (None, None) => String::new(),
+    };
+    if messages.is_empty() {
+        notice(out, &format!("nothing was said {place} before"));
+        return;
+    }
+    let more = if more { "; /history 100 shows more" } else { "" };
+    notice(out, &format!("earlier {place} (times in UTC){more}:"));
+    for message in messages {
+        write_earlier(out, message, false);
+    }
+    notice(out, "(end of earlier messages)");
+}
+
+/// One message from before: `[12-02 14:05] <ann> text`, with its room when `with_room`.
+fn write_earlier(out: &mut String, message: &Message, with_room: bool) {
+    let room = match (&message.room, with_room) {
+        (Some(room), true) => format!("{room} "),
+        _ => String::new(),
+    };
+    let who = match (&message.to, message.action) {
+        (Some(to), _) => format!("*{}* -> {to}", message.from),
+        (None, true) => format!("* {}", message.from),
+        (None, false) => format!("<{}>", message.from),
+    };
+    write_lines(out, &format!("[{room}{}] {who} ", when(message.ts)), &message.text);
+}
+
+/// A server time as `MM-DD HH:MM`, in UTC.
+fn when(ts: crate::protocol::Millis) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(i64::try_from(ts).unwrap_or(i64::MAX));
+    at.map_or_else(|| "?".to_owned(), |at| at.format("%m-%d %H:%M").to_string())
 }
 
 /// A page of rooms; where more follow, how to ask for them.
@@ -477,6 +639,35 @@ mod tests {
             (b"\x1b[A\x1b[D\x1bOPhi\x07", r#"{"type":"say","text":"hi\u0007"}"#),
             (b"\x00\x0c", "nothing"),
             (b"a\tb\r", r#"{"type":"say","text":"a\tb"}"#),
+            (b"/history", r#"{"type":"history","limit":20}"#),
+            (b"/history 5", r#"{"type":"history","limit":5}"#),
+            (b"/history x", "invalid: usage: /history [N]"),
+            (b"/search crab  cakes", r#"{"type":"search","query":"crab  cakes"}"#),
+            (b"/search", "invalid: usage: /search WORDS"),
+            (b"/register hunter22", r#"{"type":"register","password":"hunter22"}"#),
+            (b"/register a b", "invalid: usage: /register PASSWORD"),
+            (
+                b"/login ann hunter22",
+                r#"{"type":"login","nick":"ann","password":"hunter22"}"#,
+            ),
+            (b"/login hunter22", "invalid: usage: /login NICK PASSWORD"),
+            (b"/passwd n3w-secret", r#"{"type":"passwd","password":"n3w-secret"}"#),
+            (
+                b"/unregister hunter22",
+                r#"{"type":"unregister","password":"hunter22"}"#,
+            ),
+            (b"/ban bob", r#"{"type":"ban","target":"bob"}"#),
+            (
+                b"/ban bob 2h spam",
+                r#"{"type":"ban","target":"bob","duration":7200,"reason":"spam"}"#,
+            ),
+            (
+                b"/ban 10.0.0.7 spam and more",
+                r#"{"type":"ban","target":"10.0.0.7","reason":"spam and more"}"#,
+            ),
+            (b"/ban", "invalid: usage: /ban NICK|IP [DURATION] [REASON]"),
+            (b"/unban bob", r#"{"type":"unban","target":"bob"}"#),
+            (b"/bans", r#"{"type":"bans"}"#),
         ];
         for (input, want) in cases {
             assert_eq!(parsed(input), *want, "input {:?}", String::from_utf8_lossy(input));

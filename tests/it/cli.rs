@@ -161,7 +161,7 @@ fn sigterm_says_goodbye_to_everyone_and_exits_zero() {
 
 #[test]
 fn usage_errors_exit_two() {
-    let output = run(&["serve", "--max-queued", "0"], b"");
+    let output = run(&["serve", "--ephemeral", "--max-queued", "0"], b"");
     assert_eq!(output.status.code(), Some(2));
     let output = run(&["join", "--nick", "9lives"], b"");
     assert_eq!(output.status.code(), Some(2));
@@ -202,7 +202,14 @@ fn the_log_can_go_to_a_file() {
     let log = dir.path().join("serve.log");
     named_pipe(&log);
     let mut server = binary()
-        .args(["serve", "--no-console", "--listen", "127.0.0.1:0", "--log-file"])
+        .args([
+            "serve",
+            "--ephemeral",
+            "--no-console",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-file",
+        ])
         .arg(&log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -166,9 +166,12 @@ impl TestServer {
     }
 
     pub fn launch(base: &[&str], extra: &[&str]) -> TestServer {
+        // Each server keeps its state in memory unless the test gives it a file.
+        let ephemeral = (!extra.contains(&"--db")).then_some("--ephemeral");
         let mut child = binary()
             .arg("serve")
             .args(base)
+            .args(ephemeral)
             .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::piped())

@@ -230,7 +230,13 @@ fn the_tls_handshake_counts_against_the_handshake_timeout() {
 #[test]
 fn a_tls_listener_without_a_certificate_stops_the_server_at_start() {
     let output = binary()
-        .args(["serve", "--no-console", "--listen", "chats://127.0.0.1:0"])
+        .args([
+            "serve",
+            "--ephemeral",
+            "--no-console",
+            "--listen",
+            "chats://127.0.0.1:0",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();

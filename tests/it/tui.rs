@@ -229,7 +229,7 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
 
 #[test]
 fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
-    let Some(ui) = Tmux::start(&["serve", "--listen", "127.0.0.1:0"]) else {
+    let Some(ui) = Tmux::start(&["serve", "--ephemeral", "--listen", "127.0.0.1:0"]) else {
         return;
     };
     let screen = ui.wait_for("listening on 127.0.0.1:");

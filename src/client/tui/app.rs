@@ -546,6 +546,22 @@ impl App {
                 };
                 self.notice_active(&format!("rooms: {}{follow}", listed.join(", ")), false);
             }
+            Event::History { messages, .. } | Event::Search { messages, .. } => {
+                messages.into_iter().for_each(|m| self.message(m));
+            }
+            Event::Account { account, operator } => {
+                let text = match (account, operator) {
+                    (Some(account), true) => format!("logged in to {account} (operator)"),
+                    (Some(account), false) => format!("logged in to {account}"),
+                    (None, _) => "logged out: the account is gone".to_owned(),
+                };
+                self.notice_active(&text, false);
+            }
+            Event::Bans { bans } => {
+                let listed: Vec<String> = bans.iter().map(|b| b.target.clone()).collect();
+                self.notice_active(&format!("bans: {}", listed.join(", ")), false);
+            }
+            Event::Notice { text } => self.notice_active(&sanitize(&text), true),
             Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }

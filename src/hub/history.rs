@@ -1,0 +1,175 @@
+//! History and search: who may read which conversation, the store requests that fetch it, and the
+//! events that carry the answer.
+
+use super::{Ask, Done, Effects, Hub, Refusal};
+use crate::names::{ConnId, Nick, RoomName};
+use crate::protocol::{ErrorCode, Event, Message, MessageId};
+use crate::store::{
+    Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage, PageAt, PageRequest, SEARCH_RESULTS_MAX, SearchRequest,
+    StoredMessage,
+};
+
+/// How many of a room's latest messages a plain-text client is shown when it joins.
+pub const JOIN_HISTORY_PLAIN: usize = 10;
+/// A history page's size when the request names none.
+const DEFAULT_PAGE: usize = 100;
+/// A search's size when the request names none.
+const DEFAULT_MATCHES: usize = 20;
+
+/// The request for a room's latest `limit` messages.
+pub(super) fn latest(room: RoomName, limit: usize) -> Ask {
+    Ask::Page(PageRequest {
+        conversation: Conversation::Room(room),
+        at: PageAt::Latest,
+        limit,
+        until: None,
+    })
+}
+
+/// A stored message as a `message` event shows it.
+pub fn message_of(stored: StoredMessage) -> Message {
+    let StoredMessage { id, message } = stored;
+    let (room, to) = match message.to {
+        Destination::Room(room) => (Some(room), None),
+        Destination::Direct(to) => (None, Some(to.nick)),
+    };
+    Message {
+        id,
+        ts: message.ts,
+        from: message.from.nick,
+        room,
+        to,
+        text: message.text,
+        action: message.action,
+    }
+}
+
+fn bounded(limit: Option<usize>, default: usize, max: usize, what: &str) -> Result<usize, Refusal> {
+    match limit.unwrap_or(default) {
+        n @ 1.. if n <= max => Ok(n),
+        _ => Err((ErrorCode::BadRequest, format!("{what} holds 1 to {max} messages"))),
+    }
+}
+
+impl Hub {
+    pub(super) fn history(
+        &mut self,
+        conn: ConnId,
+        room: Option<RoomName>,
+        with: Option<Nick>,
+        (after, before): (Option<MessageId>, Option<MessageId>),
+        limit: Option<usize>,
+        out: &mut Effects,
+    ) -> Result<Done, Refusal> {
+        let limit = bounded(limit, DEFAULT_PAGE, HISTORY_PAGE_MAX, "a history page")?;
+        let at = match (after, before) {
+            (None, None) => PageAt::Latest,
+            (Some(after), None) => PageAt::After(after),
+            (None, Some(before)) => PageAt::Before(before),
+            (Some(_), Some(_)) => {
+                return Err((ErrorCode::BadRequest, "ask for after or before, not both".to_owned()));
+            }
+        };
+        let conversation = match (room, with) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    ErrorCode::BadRequest,
+                    "ask for a room or with a nick, not both".to_owned(),
+                ));
+            }
+            (room, None) => Conversation::Room(self.readable_room(conn, room)?),
+            (None, Some(with)) => {
+                let Some(account) = self.members[&conn].account.as_ref() else {
+                    return Err((
+                        ErrorCode::NotLoggedIn,
+                        "direct messages are kept for accounts only: /register to keep yours".to_owned(),
+                    ));
+                };
+                Conversation::Direct {
+                    account: account.id,
+                    with,
+                }
+            }
+        };
+        let ask = Ask::Page(PageRequest {
+            conversation,
+            at,
+            limit,
+            until: None,
+        });
+        out.ask(conn, self.request_id.clone(), ask);
+        Ok(Done::Asked)
+    }
+
+    pub(super) fn search(
+        &mut self,
+        conn: ConnId,
+        query: String,
+        room: Option<RoomName>,
+        limit: Option<usize>,
+        out: &mut Effects,
+    ) -> Result<Done, Refusal> {
+        let limit = bounded(limit, DEFAULT_MATCHES, SEARCH_RESULTS_MAX, "a search")?;
+        let member = &self.members[&conn];
+        let rooms = match room {
+            Some(room) => vec![self.readable_room(conn, Some(room))?],
+            None => member.rooms.clone(),
+        };
+        let ask = Ask::Search(SearchRequest {
+            query,
+            rooms,
+            account: member.account.as_ref().map(|a| a.id),
+            limit,
+        });
+        out.ask(conn, self.request_id.clone(), ask);
+        Ok(Done::Asked)
+    }
+
+    /// The room named (or the current one), if `conn` is in it: only members read a room's history.
+    fn readable_room(&self, conn: ConnId, room: Option<RoomName>) -> Result<RoomName, Refusal> {
+        let room = self.room_of(conn, room)?;
+        if !self.rooms.get(&room).is_some_and(|r| r.contains(conn)) {
+            return Err((
+                ErrorCode::NotInRoom,
+                format!("you are not in {room}; /join {room} first"),
+            ));
+        }
+        Ok(room)
+    }
+
+    pub(super) fn page_answered(
+        &mut self,
+        conn: ConnId,
+        conversation: Conversation,
+        page: HistoryPage,
+        out: &mut Effects,
+    ) -> Done {
+        let (room, with) = match conversation {
+            Conversation::Room(room) => (Some(room), None),
+            Conversation::Direct { with, .. } => (None, Some(with)),
+        };
+        let messages = page.messages.into_iter().map(message_of).collect();
+        out.tell(
+            conn,
+            Event::History {
+                room,
+                with,
+                messages,
+                more: page.more,
+            },
+        );
+        Done::Answered(None)
+    }
+
+    pub(super) fn search_answered(
+        &mut self,
+        conn: ConnId,
+        query: String,
+        found: Vec<StoredMessage>,
+        out: &mut Effects,
+    ) -> Done {
+        let messages = found.into_iter().map(message_of).collect();
+        out.tell(conn, Event::Search { query, messages });
+        Done::Answered(None)
+    }
+}
