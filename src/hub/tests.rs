@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::store::{Conversation, HistoryPage, StoredMessage};
 
 const NOW: Millis = 1_700_000_000_000;
 
@@ -583,4 +584,263 @@ fn who_and_rooms_come_in_pages() {
     }
     let want: Vec<String> = (1..=members).map(|c| format!("n{c:05}")).collect();
     assert_eq!(seen, want, "every member once, in order, over the pages");
+}
+
+/// The store's side of the effects, one line each: `#N stores ID to DESTINATION` and `#N asks ...`;
+/// deliveries as `describe` spells them.
+fn stored(hub: &mut Hub, followers: &mut Followers, input: Input) -> Vec<String> {
+    let effects = hub.handle(input, NOW);
+    let mut lines = Vec::new();
+    for effect in &effects {
+        match effect {
+            Effect::Persist {
+                provisional,
+                sender,
+                message,
+            } => {
+                let to = match &message.to {
+                    Destination::Room(room) => format!("{room}"),
+                    Destination::Direct(to) => format!("{} ({:?})", to.nick, to.account.map(|a| a.0)),
+                };
+                let from = message.from.account.map(|a| a.0);
+                lines.push(format!("{sender} stores {} from {from:?} to {to}", provisional.0));
+            }
+            Effect::Ask { conn, ask, .. } => lines.push(format!("{conn} asks {}", asked(ask))),
+            _ => {}
+        }
+    }
+    lines.extend(followers.describe(effects));
+    lines
+}
+
+fn asked(ask: &Ask) -> String {
+    match ask {
+        Ask::Page(page) => format!("page {:?} {:?} limit {}", page.conversation, page.at, page.limit),
+        Ask::Search(search) => format!(
+            "search {:?} in {:?} for {:?}",
+            search.query, search.rooms, search.account
+        ),
+        Ask::Login { nick, .. } => format!("login {nick}"),
+        Ask::Register { nick, .. } => format!("register {nick}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn account(id: i64, name: &str, operator: bool) -> Account {
+    Account {
+        id: AccountId(id),
+        name: Nick::parse(name).unwrap(),
+        operator,
+        created: NOW,
+    }
+}
+
+fn answer(conn: u64, id: Option<u64>, answer: Answer) -> Input {
+    Input::Answer {
+        conn: ConnId(conn),
+        id: id.map(RequestId::Number),
+        answer,
+    }
+}
+
+#[test]
+fn messages_are_stored_with_their_accounts_before_they_go_out() {
+    let mut hub = hub();
+    let mut followers = Followers::default();
+    for input in [arrival(1, Some("ann")), arrival(2, Some("bob"))] {
+        followers.describe(hub.handle(input, NOW));
+    }
+    followers.describe(hub.handle(answer(1, None, Answer::LoggedIn(Ok(account(7, "ann", false)))), NOW));
+    let said = stored(
+        &mut hub,
+        &mut followers,
+        request(2, Some(1), r#"{"type":"say","text":"hi"}"#),
+    );
+    assert_eq!(
+        said,
+        [
+            "#2 stores 1 from None to lobby",
+            r##"#1 here {"type":"message","id":1,"ts":1700000000000,"from":"bob","room":"lobby","text":"hi"}"##,
+            r#"#2 away {"type":"ack","id":1,"message":1,"ts":1700000000000}"#,
+        ]
+    );
+    let direct = stored(
+        &mut hub,
+        &mut followers,
+        request(2, None, r#"{"type":"msg","to":"ann","text":"psst"}"#),
+    );
+    assert_eq!(direct[0], "#2 stores 2 from None to ann (Some(7))");
+}
+
+#[test]
+fn history_and_search_ask_the_store_for_what_the_member_may_read() {
+    let mut hub = hub();
+    let mut followers = Followers::default();
+    followers.describe(hub.handle(arrival(1, Some("ann")), NOW));
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"{"type":"history","limit":5}"#,
+            &[r#"#1 asks page Room(RoomName("lobby")) Latest limit 5"#],
+        ),
+        (
+            r#"{"type":"history","after":9}"#,
+            &[r#"#1 asks page Room(RoomName("lobby")) After(MessageId(9)) limit 100"#],
+        ),
+        (
+            r#"{"type":"history","room":"rust"}"#,
+            &[
+                r#"#1 away {"type":"error","id":1,"code":"not_in_room","message":"you are not in rust; /join rust first"}"#,
+            ],
+        ),
+        (
+            r#"{"type":"history","limit":1001}"#,
+            &[
+                r#"#1 away {"type":"error","id":1,"code":"bad_request","message":"a history page holds 1 to 1000 messages"}"#,
+            ],
+        ),
+        (
+            r#"{"type":"history","with":"bob"}"#,
+            &[
+                r#"#1 away {"type":"error","id":1,"code":"not_logged_in","message":"direct messages are kept for accounts only: /register to keep yours"}"#,
+            ],
+        ),
+        (
+            r#"{"type":"search","query":"crab"}"#,
+            &[r#"#1 asks search "crab" in [RoomName("lobby")] for None"#],
+        ),
+    ];
+    for (json, want) in cases {
+        let got = stored(&mut hub, &mut followers, request(1, Some(1), json));
+        assert_eq!(got, *want, "{json}");
+    }
+}
+
+#[test]
+fn a_page_comes_back_as_one_history_event_then_the_ack() {
+    let mut hub = hub();
+    let mut followers = Followers::default();
+    followers.describe(hub.handle(arrival(1, Some("ann")), NOW));
+    let page = HistoryPage {
+        messages: vec![StoredMessage {
+            id: MessageId(4),
+            message: NewMessage {
+                ts: NOW,
+                from: Author {
+                    nick: Nick::parse("bob").unwrap(),
+                    account: None,
+                },
+                to: Destination::Room(RoomName::lobby()),
+                text: "earlier".to_owned(),
+                action: false,
+            },
+        }],
+        more: true,
+    };
+    let answered = Answer::Page {
+        conversation: Conversation::Room(RoomName::lobby()),
+        result: Ok(page),
+    };
+    assert_eq!(
+        followers.describe(hub.handle(answer(1, Some(3), answered), NOW)),
+        [
+            r#"#1 away {"type":"history","room":"lobby","messages":[{"id":4,"ts":1700000000000,"from":"bob","room":"lobby","text":"earlier"}],"more":true}"#,
+            r#"#1 away {"type":"ack","id":3}"#,
+        ]
+    );
+}
+
+#[test]
+fn a_registered_nick_is_its_owners_and_an_operator_account_has_the_powers() {
+    let mut hub = hub();
+    hub.restore(Restored {
+        accounts: vec![account(3, "ann", true)],
+        ..Restored::default()
+    });
+    let mut followers = Followers::default();
+    let refused = followers.describe(hub.handle(arrival(1, Some("ann")), NOW));
+    assert!(
+        refused[1].contains("the nick ann is registered; /login ann PASSWORD to use it"),
+        "{refused:?}"
+    );
+    let kick = request(1, Some(1), r#"{"type":"kick","target":"user1"}"#);
+    assert!(followers.describe(hub.handle(kick, NOW))[0].contains("not_permitted"));
+    let login = stored(
+        &mut hub,
+        &mut followers,
+        request(
+            1,
+            Some(2),
+            r#"{"type":"login","nick":"ann","password":"correct horse"}"#,
+        ),
+    );
+    assert_eq!(login, ["#1 asks login ann"]);
+    assert_eq!(
+        followers.describe(hub.handle(answer(1, Some(2), Answer::LoggedIn(Ok(account(3, "ann", true)))), NOW)),
+        [
+            r#"#1 away {"type":"renamed","from":"user1","to":"ann"}"#,
+            r#"#1 away {"type":"account","account":"ann","operator":true}"#,
+            r#"#1 away {"type":"ack","id":2}"#,
+        ]
+    );
+    followers.describe(hub.handle(arrival(2, Some("bob")), NOW));
+    let ban = stored(
+        &mut hub,
+        &mut followers,
+        request(1, Some(3), r#"{"type":"ban","target":"bob","reason":"spam"}"#),
+    );
+    assert!(
+        ban.contains(&r#"#2 away {"type":"bye","reason":"banned by ann: spam"}"#.to_owned()),
+        "{ban:?}"
+    );
+    assert!(ban.contains(&"#2 closed".to_owned()), "{ban:?}");
+    let again = followers.describe(hub.handle(arrival(3, Some("bob")), NOW));
+    assert_eq!(
+        again,
+        [r#"#3 away {"type":"bye","reason":"banned by ann: spam"}"#, "#3 closed"]
+    );
+}
+
+#[test]
+fn a_password_sent_in_the_clear_is_warned_of() {
+    let mut hub = hub();
+    let mut followers = Followers::default();
+    let Input::Connect(mut plain) = arrival(1, Some("ann")) else {
+        unreachable!()
+    };
+    plain.secure = false;
+    followers.describe(hub.handle(Input::Connect(plain), NOW));
+    let got = stored(
+        &mut hub,
+        &mut followers,
+        request(1, None, r#"{"type":"register","password":"correct horse"}"#),
+    );
+    assert_eq!(got[0], "#1 asks register ann");
+    assert!(
+        got[1].contains(r#""type":"notice""#) && got[1].contains("in the clear"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_plain_client_is_shown_a_kept_rooms_latest_messages_on_joining() {
+    let mut hub = hub();
+    hub.restore(Restored {
+        rooms: vec![RoomRecord {
+            name: RoomName::parse("rust").unwrap(),
+            topic: Some("crabs".to_owned()),
+        }],
+        ..Restored::default()
+    });
+    let mut followers = Followers::default();
+    let Input::Connect(mut plain) = arrival(1, None) else {
+        unreachable!()
+    };
+    plain.replay = 10;
+    plain.room = Some(RoomName::parse("rust").unwrap());
+    let got = stored(&mut hub, &mut followers, Input::Connect(plain));
+    assert_eq!(got[0], r#"#1 asks page Room(RoomName("rust")) Latest limit 10"#);
+    assert!(
+        got.iter().any(|l| l.contains(r#""topic":"crabs","by":null"#)),
+        "{got:?}"
+    );
 }

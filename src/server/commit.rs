@@ -214,3 +214,98 @@ fn refused(effects: &mut Vec<Effect>, messages: &[(MessageId, ConnId)], error: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Addressee, Focus};
+    use crate::names::{Nick, RoomName};
+    use crate::protocol::{Message, RequestId};
+
+    fn message(id: u64) -> Event {
+        Event::Message(Message {
+            id: MessageId(id),
+            ts: 1,
+            from: Nick::parse("ann").unwrap(),
+            room: Some(RoomName::lobby()),
+            to: None,
+            text: "hi".to_owned(),
+            action: false,
+        })
+    }
+
+    fn ack(request: u64, message: u64) -> Event {
+        Event::Ack {
+            id: RequestId::Number(request),
+            message: Some(MessageId(message)),
+            ts: Some(1),
+        }
+    }
+
+    fn to(conn: u64, event: Event) -> Effect {
+        Effect::Deliver {
+            event,
+            to: vec![Addressee {
+                conn: ConnId(conn),
+                focus: Focus::Elsewhere,
+            }],
+        }
+    }
+
+    fn broadcast(event: Event) -> Effect {
+        Effect::Broadcast {
+            room: RoomName::lobby(),
+            event,
+            except: Some(ConnId(1)),
+        }
+    }
+
+    fn events(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .map(|effect| match effect {
+                Effect::Broadcast { event, .. } => format!("room {}", serde_json::to_string(event).unwrap()),
+                Effect::Deliver { event, to } => format!("{} {}", to[0].conn, serde_json::to_string(event).unwrap()),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn committed_messages_take_the_stores_ids() {
+        let mut effects = vec![broadcast(message(1)), to(1, ack(7, 1)), broadcast(message(2))];
+        with_ids(
+            &mut effects,
+            &[(MessageId(1), MessageId(501)), (MessageId(2), MessageId(502))],
+        );
+        assert_eq!(
+            events(&effects),
+            [
+                r#"room {"type":"message","id":501,"ts":1,"from":"ann","room":"lobby","text":"hi"}"#,
+                r#"#1 {"type":"ack","id":7,"message":501,"ts":1}"#,
+                r#"room {"type":"message","id":502,"ts":1,"from":"ann","room":"lobby","text":"hi"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_messages_go_to_nobody_and_their_senders_are_told() {
+        let mut effects = vec![
+            broadcast(message(1)),
+            to(1, ack(7, 1)),
+            broadcast(message(2)),
+            to(3, Event::Pong),
+        ];
+        let messages = [(MessageId(1), ConnId(1)), (MessageId(2), ConnId(2))];
+        refused(&mut effects, &messages, &StoreError::Full);
+        let why = "not sent: the database is full, so nothing new can be stored";
+        assert_eq!(
+            events(&effects),
+            [
+                format!(r#"#1 {{"type":"error","id":7,"code":"unavailable","message":"{why}"}}"#),
+                r#"#3 {"type":"pong"}"#.to_owned(),
+                format!(r#"#2 {{"type":"error","id":null,"code":"unavailable","message":"{why}"}}"#),
+            ]
+        );
+    }
+}

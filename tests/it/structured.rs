@@ -7,16 +7,21 @@ use serde_json::{Value, json};
 
 use crate::support::{JsonClient, PlainClient, TestServer};
 
-/// Fields whose values differ from run to run, compared only for presence.
 const VARYING: [&str; 2] = ["ts", "server"];
 
+/// Fields whose values differ from run to run, compared only for presence (in nested messages too).
 fn normalise(mut value: Value) -> Value {
-    if let Some(object) = value.as_object_mut() {
-        for key in VARYING {
-            if let Some(field) = object.get_mut(key) {
-                *field = json!("*");
+    match &mut value {
+        Value::Object(object) => {
+            for (key, field) in object.iter_mut() {
+                *field = match VARYING.contains(&key.as_str()) {
+                    true => json!("*"),
+                    false => normalise(field.take()),
+                };
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(|item| *item = normalise(item.take())),
+        _ => {}
     }
     value
 }
