@@ -84,17 +84,29 @@ pub fn gather<S: Source>(
             gate.charge(bytes);
         }
         taken += 1;
+        let mut barrier = false;
         if let Some(input) = decode(frame) {
             answers += answer_bytes(&input);
+            barrier = changes_who_asks(&input);
             batch.push(input);
         }
         let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
-        if taken >= allowed || spent || answers + HISTORY_ANSWER_BYTES > answer_room {
+        if barrier || taken >= allowed || spent || answers + HISTORY_ANSWER_BYTES > answer_room {
             break;
         }
         next = frames.next_buffered();
     }
     batch
+}
+
+/// Whether the request may change who the session is (its account, nick, powers) once the store
+/// answers: the requests behind it wait for that answer, so they are handled as the new identity.
+fn changes_who_asks(input: &Input) -> bool {
+    matches!(
+        input,
+        Input::Request { request, .. }
+            if matches!(request.command, Command::Login { .. } | Command::Register { .. } | Command::Unregister { .. })
+    )
 }
 
 fn answer_bytes(input: &Input) -> usize {

@@ -16,7 +16,8 @@ use crate::hub::{Answer, Ask, Input, refusal_of};
 use crate::names::{ConnId, ConnMap};
 use crate::protocol::RequestId;
 
-type Answering = Pin<Box<dyn Future<Output = (ConnId, Option<RequestId>, Answer)> + Send>>;
+/// An ask on its way: its answer, for whom, and whether its session waits for it to read on.
+type Answering = Pin<Box<dyn Future<Output = (ConnId, Option<RequestId>, Answer, bool)> + Send>>;
 
 pub struct StoreRequests {
     logins: Logins,
@@ -41,12 +42,11 @@ impl StoreRequests {
     pub fn start(&mut self, asks: Vec<(ConnId, Option<RequestId>, Ask)>, release: Option<(ConnId, Arc<Outbox>)>) {
         let mut own = 0;
         for (conn, id, ask) in asks {
-            if release.as_ref().is_some_and(|(requester, _)| *requester == conn) {
-                own += 1;
-            }
+            let holds = release.as_ref().is_some_and(|(requester, _)| *requester == conn);
+            own += usize::from(holds);
             let logins = self.logins.clone();
             // Nothing is asked of the store until the future is first polled.
-            let answering: Answering = Box::pin(async move { (conn, id, carry_out(&logins, ask).await) });
+            let answering: Answering = Box::pin(async move { (conn, id, carry_out(&logins, ask).await, holds) });
             match self.queued.get_mut(&conn) {
                 Some(queue) => queue.push_back(answering),
                 None => {
@@ -66,7 +66,7 @@ impl StoreRequests {
 
     /// The next answer, as the hub's input (forever pending while none is running). Cancel-safe.
     pub async fn next(&mut self) -> Input {
-        let Some((conn, id, answer)) = self.running.next().await else {
+        let Some((conn, id, answer, held)) = self.running.next().await else {
             return std::future::pending().await;
         };
         match self.queued.get_mut(&conn).and_then(VecDeque::pop_front) {
@@ -75,7 +75,7 @@ impl StoreRequests {
                 self.queued.remove(&conn);
             }
         }
-        if let Some((_, left)) = self.held.get_mut(&conn) {
+        if held && let Some((_, left)) = self.held.get_mut(&conn) {
             *left -= 1;
             if *left == 0
                 && let Some((outbox, _)) = self.held.remove(&conn)

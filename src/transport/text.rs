@@ -126,10 +126,10 @@ fn slash_command(line: &str) -> Typed {
             limit: None,
         })),
         "search" => Err("usage: /search WORDS".to_owned()),
-        "register" => one(&words, "/register PASSWORD").map(|p| typed(Command::Register { password: secret(p) })),
-        "login" | "identify" => login(&words),
-        "passwd" => one(&words, "/passwd NEW").map(|p| typed(Command::Passwd { password: secret(p) })),
-        "unregister" => one(&words, "/unregister PASSWORD").map(|p| typed(Command::Unregister { password: secret(p) })),
+        "register" => password(rest, "/register PASSWORD").map(|password| typed(Command::Register { password })),
+        "login" | "identify" => login(rest),
+        "passwd" => password(rest, "/passwd NEW").map(|password| typed(Command::Passwd { password })),
+        "unregister" => password(rest, "/unregister PASSWORD").map(|password| typed(Command::Unregister { password })),
         "ban" => ban(rest),
         "unban" => one(&words, "/unban NICK|IP").map(|t| typed(Command::Unban { target: t.to_owned() })),
         "bans" => none(&words, "/bans").map(|()| typed(Command::Bans)),
@@ -174,20 +174,21 @@ fn history(words: &[&str]) -> Result<Typed, String> {
     }))
 }
 
-fn secret(word: &str) -> Password {
-    Password(word.to_owned())
+/// The rest of the line is the password, spaces and all.
+fn password(rest: &str, usage: &str) -> Result<Password, String> {
+    match rest {
+        "" => Err(format!("usage: {usage}")),
+        rest => Ok(Password(rest.to_owned())),
+    }
 }
 
 /// `/login NICK PASSWORD`.
-fn login(words: &[&str]) -> Result<Typed, String> {
-    let [nick, password] = words else {
-        return Err("usage: /login NICK PASSWORD".to_owned());
-    };
+fn login(rest: &str) -> Result<Typed, String> {
+    let usage = "/login NICK PASSWORD";
+    let (nick, rest) = rest.split_once(' ').ok_or(format!("usage: {usage}"))?;
     let nick = Nick::parse(nick).map_err(|e| e.to_string())?;
-    Ok(typed(Command::Login {
-        nick,
-        password: secret(password),
-    }))
+    let password = password(rest.trim_start(), usage)?;
+    Ok(typed(Command::Login { nick, password }))
 }
 
 /// `/ban NICK|IP [DURATION] [REASON]`: DURATION is a number and s, m, h or d.
@@ -645,12 +646,20 @@ mod tests {
             (b"/search crab  cakes", r#"{"type":"search","query":"crab  cakes"}"#),
             (b"/search", "invalid: usage: /search WORDS"),
             (b"/register hunter22", r#"{"type":"register","password":"hunter22"}"#),
-            (b"/register a b", "invalid: usage: /register PASSWORD"),
+            (
+                b"/register correct horse",
+                r#"{"type":"register","password":"correct horse"}"#,
+            ),
+            (b"/register", "invalid: usage: /register PASSWORD"),
             (
                 b"/login ann hunter22",
                 r#"{"type":"login","nick":"ann","password":"hunter22"}"#,
             ),
             (b"/login hunter22", "invalid: usage: /login NICK PASSWORD"),
+            (
+                b"/login ann correct horse",
+                r#"{"type":"login","nick":"ann","password":"correct horse"}"#,
+            ),
             (b"/passwd n3w-secret", r#"{"type":"passwd","password":"n3w-secret"}"#),
             (
                 b"/unregister hunter22",
