@@ -4,6 +4,7 @@ mod app;
 mod editor;
 mod help;
 mod link;
+mod paging;
 mod terminal;
 mod view;
 mod window;

@@ -257,6 +257,7 @@ fn entry_line(entry: &Entry) -> Line<'_> {
     let dim = Style::default().fg(Color::DarkGray);
     match entry {
         Entry::Message {
+            id: _,
             ts,
             from,
             text,
