@@ -85,8 +85,28 @@ pub struct App {
 
 /// Commands the client handles itself or completes, for Tab.
 const COMMANDS: [&str; 22] = [
-    "/me", "/msg", "/query", "/nick", "/join", "/part", "/close", "/topic", "/who", "/rooms", "/help", "/quit",
-    "/ping", "/clear", "/kick", "/names", "/search", "/history", "/register", "/login", "/passwd", "/unregister",
+    "/me",
+    "/msg",
+    "/query",
+    "/nick",
+    "/join",
+    "/part",
+    "/close",
+    "/topic",
+    "/who",
+    "/rooms",
+    "/help",
+    "/quit",
+    "/ping",
+    "/clear",
+    "/kick",
+    "/names",
+    "/search",
+    "/history",
+    "/register",
+    "/login",
+    "/passwd",
+    "/unregister",
 ];
 
 /// Commands that carry a password: kept out of the input history that Up recalls.
@@ -303,9 +323,10 @@ impl App {
             Kind::Mentions => {
                 self.notice_active("this window collects mentions; switch to a room to talk (Ctrl-N)", true)
             }
-            Kind::Search(_) => {
-                self.notice_active("this window lists search results; switch to a room to talk (Ctrl-N)", true)
-            }
+            Kind::Search(_) => self.notice_active(
+                "this window lists search results; switch to a room to talk (Ctrl-N)",
+                true,
+            ),
         }
     }
 

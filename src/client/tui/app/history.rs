@@ -92,10 +92,7 @@ impl App {
         let shown = index == self.active;
         let window = &mut self.windows[index];
         let direction = window.paging.asked.take().map_or(Direction::Latest, |(_, d)| d);
-        let page = messages
-            .iter()
-            .map(|m| (m.id, message_entries(m, false)))
-            .collect();
+        let page = messages.iter().map(|m| (m.id, message_entries(m, false))).collect();
         let added = window.merge(page, direction, shown);
         match direction {
             Direction::Latest => {

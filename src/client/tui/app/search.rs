@@ -8,7 +8,13 @@ use crate::protocol::{Command, Message};
 
 impl App {
     /// Opens the window for `query` (or empties the one open) and asks the server.
-    pub(super) fn search(&mut self, query: String, room: Option<RoomName>, limit: Option<usize>, out: &mut Vec<Action>) {
+    pub(super) fn search(
+        &mut self,
+        query: String,
+        room: Option<RoomName>,
+        limit: Option<usize>,
+        out: &mut Vec<Action>,
+    ) {
         let index = self.window_for(Kind::Search(query.clone()));
         self.windows[index].entries.clear();
         self.windows[index].scroll = 0;
