@@ -255,3 +255,83 @@ fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
     Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
     assert_eq!(ui.wait_exit(), "0");
 }
+
+/// The rows of `screen` holding each of `texts`, in the order given; panics if one is missing.
+fn rows_of(screen: &str, texts: &[&str]) -> Vec<usize> {
+    texts
+        .iter()
+        .map(|text| {
+            screen
+                .lines()
+                .position(|row| row.contains(text))
+                .unwrap_or_else(|| panic!("{text:?} is not on the screen:\n{screen}"))
+        })
+        .collect()
+}
+
+/// Whether `row` begins with a time of day, `HH:MM `.
+fn timed(row: &str) -> bool {
+    let bytes = row.as_bytes();
+    bytes.len() > 6
+        && bytes[..2].iter().all(u8::is_ascii_digit)
+        && bytes[2] == b':'
+        && bytes[3..5].iter().all(u8::is_ascii_digit)
+        && bytes[5] == b' '
+}
+
+#[test]
+fn a_room_opens_with_its_stored_history_and_search_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&["--db", &db.to_string_lossy()]);
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut carol = PlainClient::named(server.addr, "carol");
+    let said = ["first of the morning", "second, with crab cakes", "third and last"];
+    for line in said {
+        bob.say(line);
+    }
+    // Messages are delivered once stored: carol seeing the last means all three are on disk.
+    carol.lines.expect("<bob> third and last");
+    let Some(ui) = Tmux::start(&["join", &server.addr.to_string(), "--nick", "alice"]) else {
+        return;
+    };
+    let screen = ui.wait_for("<bob> third and last");
+    println!("on joining:\n{screen}");
+    let rows = rows_of(
+        &screen,
+        &[
+            "<bob> first of the morning",
+            "<bob> second, with crab cakes",
+            "<bob> third and last",
+            "-- you are in lobby",
+        ],
+    );
+    assert!(
+        rows.is_sorted(),
+        "history comes before the join notice, in order:\n{screen}"
+    );
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        rows[..3].iter().all(|&row| timed(lines[row])),
+        "with their times:\n{screen}"
+    );
+    bob.say("live after joining");
+    let screen = ui.wait_for("<bob> live after joining");
+    let rows = rows_of(
+        &screen,
+        &[
+            "<bob> third and last",
+            "-- you are in lobby",
+            "<bob> live after joining",
+        ],
+    );
+    assert!(rows.is_sorted(), "live lines follow:\n{screen}");
+    ui.type_line("/search crab cakes");
+    let screen = ui.wait_for("1 message holds all of: crab cakes");
+    println!("after /search crab cakes:\n{screen}");
+    assert!(screen.contains("2:search: crab cakes"), "{screen}");
+    let row = rows_of(&screen, &["<bob> [lobby] second, with crab cakes"])[0];
+    assert!(timed(screen.lines().nth(row).unwrap()), "{screen}");
+    ui.keys(&["C-c"]);
+    assert_eq!(ui.wait_exit(), "0");
+}
