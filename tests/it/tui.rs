@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program};
+use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program, run};
 
 /// How often the screen is looked at while waiting for something to appear on it.
 const LOOK_EVERY: Duration = Duration::from_millis(50);
@@ -334,4 +334,37 @@ fn a_room_opens_with_its_stored_history_and_search_finds_it() {
     assert!(timed(screen.lines().nth(row).unwrap()), "{screen}");
     ui.keys(&["C-c"]);
     assert_eq!(ui.wait_exit(), "0");
+}
+
+#[test]
+fn logged_in_from_a_password_file_a_conversation_opens_with_its_stored_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let db = db.to_string_lossy();
+    let created = run(&["account", "create", "alice", "--db", &db], b"correct horse\n");
+    assert!(created.status.success(), "{created:?}");
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "correct horse\n").unwrap();
+    let server = TestServer::start(&["--db", &db]);
+    let addr = server.addr.to_string();
+    let password_file = password_file.to_string_lossy();
+    let args = ["join", &addr, "--nick", "alice", "--password-file", &password_file];
+    let Some(ui) = Tmux::start(&args) else {
+        return;
+    };
+    ui.wait_for("logged in to alice");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    bob.say("/msg alice kept for later");
+    ui.wait_for("2:@bob");
+    ui.keys(&["C-c"]);
+    assert_eq!(ui.wait_exit(), "0");
+    drop(ui);
+    let Some(again) = Tmux::start(&args) else {
+        return;
+    };
+    again.wait_for("logged in to alice");
+    again.type_line("/query bob");
+    let screen = again.wait_for("<bob> kept for later");
+    println!("a conversation reopened:\n{screen}");
+    assert!(!screen.contains("correct horse"), "{screen}");
 }
