@@ -415,6 +415,8 @@ impl App {
                 out.push(Action::Quit);
             }
             Command::Search { query, room, limit } => self.search(query, room, limit, out),
+            // A page on its way already is what was asked for.
+            Command::History { .. } if self.active().paging.asked.is_some() => {}
             Command::History { limit, .. } => {
                 if !self.older_page(self.active, limit.unwrap_or(PAGE_MESSAGES), out) {
                     self.notice_active("no older messages to fetch here", false);

@@ -347,3 +347,23 @@ fn direct_history_is_asked_for_only_when_logged_in_and_a_refusal_is_quiet() {
     );
     assert_eq!(messages_shown(app.active()), ["<cy> psst"]);
 }
+
+#[test]
+fn typed_history_fetches_the_older_page_here_once() {
+    let mut app = connected();
+    let actions = typed(&mut app, "/history 5");
+    assert!(pages_asked(&actions).is_empty(), "the latest page is on its way");
+    app.update(page(11..=20, true), NOW);
+    let actions = typed(&mut app, "/history 5");
+    assert_eq!(
+        pages_asked(&actions),
+        [r#"{"id":3,"type":"history","room":"lobby","before":11,"limit":5}"#]
+    );
+    app.update(page(6..=10, false), NOW);
+    typed(&mut app, "/history");
+    assert_eq!(
+        texts(app.active()).last().unwrap(),
+        "-- no older messages to fetch here"
+    );
+    assert_eq!(messages_shown(app.active()).len(), 15);
+}
