@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::cidr::Exempt;
 use crate::http::HeaderEdit;
 use crate::names::{Nick, RoomName};
+use crate::protocol::Password;
 use crate::scheme::{Listener, Target};
 use crate::store::{Retention, StoreOptions, SyncMode};
 
@@ -248,6 +249,23 @@ pub struct JoinArgs {
     /// Use line mode even on a terminal.
     #[arg(long)]
     pub plain: bool,
+    /// Log in to the account named by --nick with the password on the first line of FILE (kept off
+    /// the command line, where others can read it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl JoinArgs {
+    /// The password in `--password-file`, if given: its first line.
+    pub fn password(&self) -> anyhow::Result<Option<Password>> {
+        let Some(path) = &self.password_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the password file {}: {e}", path.display()))?;
+        let line = text.lines().next().unwrap_or_default();
+        Ok(Some(Password(line.to_owned())))
+    }
 }
 
 #[derive(Debug, Args)]

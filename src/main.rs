@@ -168,18 +168,24 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<()> {
+    let password = args.password()?;
     let dialer = Dialer::new(args.addr, &args.tls.into())?;
     if !args.plain && std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         let nick = args
             .nick
             .or_else(|| std::env::var("USER").ok().and_then(|u| Nick::parse(&u).ok()));
         let nick = nick.unwrap_or_else(|| Nick::parse("guest").expect("a valid nick"));
-        return tui::run(dialer, nick, args.room).await;
+        let hello = Hello {
+            nick: Some(nick),
+            room: args.room,
+            password,
+        };
+        return tui::run(dialer, hello).await;
     }
     let hello = Hello {
         nick: args.nick,
         room: args.room,
-        password: None,
+        password,
     };
     let connection = Connection::connect(&dialer, hello).await?;
     line::run(connection, tokio::io::stdin(), tokio::io::stdout()).await

@@ -4,6 +4,7 @@ mod app;
 mod editor;
 mod help;
 mod link;
+mod paging;
 mod terminal;
 mod view;
 mod window;
@@ -16,7 +17,6 @@ use tokio::sync::mpsc;
 pub use app::{Action, App, LinkState, Msg};
 
 use crate::client::{Connection, Dialer, Hello};
-use crate::names::{Nick, RoomName};
 
 /// How many requests may wait for the connection task.
 pub const REQUEST_QUEUE: usize = 1024;
@@ -27,12 +27,8 @@ pub const EVENTS_PER_DRAW: usize = 512;
 
 /// Runs the full-screen client until the user quits; the terminal is restored however it ends. A first
 /// connection that fails is an error: reconnecting is only for a server that once answered.
-pub async fn run(addr: Dialer, nick: Nick, room: Option<RoomName>) -> anyhow::Result<()> {
-    let hello = Hello {
-        nick: Some(nick),
-        room,
-        password: None,
-    };
+/// `hello` is said again on each reconnect, with its password if it has one.
+pub async fn run(addr: Dialer, hello: Hello) -> anyhow::Result<()> {
     let first = Connection::connect(&addr, hello.clone()).await?;
     let mut screen = terminal::enter()?;
     let result = event_loop(&mut screen, first, addr, hello).await;

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program};
+use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program, run};
 
 /// How often the screen is looked at while waiting for something to appear on it.
 const LOOK_EVERY: Duration = Duration::from_millis(50);
@@ -254,4 +254,117 @@ fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
     // Ctrl-C would reach the test's shell too; SIGTERM is the same shutdown.
     Command::new("kill").args(["-TERM", &ui.client_pid()]).status().unwrap();
     assert_eq!(ui.wait_exit(), "0");
+}
+
+/// The rows of `screen` holding each of `texts`, in the order given; panics if one is missing.
+fn rows_of(screen: &str, texts: &[&str]) -> Vec<usize> {
+    texts
+        .iter()
+        .map(|text| {
+            screen
+                .lines()
+                .position(|row| row.contains(text))
+                .unwrap_or_else(|| panic!("{text:?} is not on the screen:\n{screen}"))
+        })
+        .collect()
+}
+
+/// Whether `row` begins with a time of day, `HH:MM `.
+fn timed(row: &str) -> bool {
+    let bytes = row.as_bytes();
+    bytes.len() > 6
+        && bytes[..2].iter().all(u8::is_ascii_digit)
+        && bytes[2] == b':'
+        && bytes[3..5].iter().all(u8::is_ascii_digit)
+        && bytes[5] == b' '
+}
+
+#[test]
+fn a_room_opens_with_its_stored_history_and_search_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let server = TestServer::start(&["--db", &db.to_string_lossy()]);
+    let mut bob = PlainClient::named(server.addr, "bob");
+    let mut carol = PlainClient::named(server.addr, "carol");
+    let said = ["first of the morning", "second, with crab cakes", "third and last"];
+    for line in said {
+        bob.say(line);
+    }
+    // Messages are delivered once stored: carol seeing the last means all three are on disk.
+    carol.lines.expect("<bob> third and last");
+    let Some(ui) = Tmux::start(&["join", &server.addr.to_string(), "--nick", "alice"]) else {
+        return;
+    };
+    let screen = ui.wait_for("<bob> third and last");
+    println!("on joining:\n{screen}");
+    let rows = rows_of(
+        &screen,
+        &[
+            "<bob> first of the morning",
+            "<bob> second, with crab cakes",
+            "<bob> third and last",
+            "-- you are in lobby",
+        ],
+    );
+    assert!(
+        rows.is_sorted(),
+        "history comes before the join notice, in order:\n{screen}"
+    );
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        rows[..3].iter().all(|&row| timed(lines[row])),
+        "with their times:\n{screen}"
+    );
+    bob.say("live after joining");
+    let screen = ui.wait_for("<bob> live after joining");
+    let rows = rows_of(
+        &screen,
+        &[
+            "<bob> third and last",
+            "-- you are in lobby",
+            "<bob> live after joining",
+        ],
+    );
+    assert!(rows.is_sorted(), "live lines follow:\n{screen}");
+    ui.type_line("/search crab cakes");
+    let screen = ui.wait_for("1 message holds all of: crab cakes");
+    println!("after /search crab cakes:\n{screen}");
+    assert!(screen.contains("2:search: crab cakes"), "{screen}");
+    let row = rows_of(&screen, &["<bob> [lobby] second, with crab cakes"])[0];
+    assert!(timed(screen.lines().nth(row).unwrap()), "{screen}");
+    ui.keys(&["C-c"]);
+    assert_eq!(ui.wait_exit(), "0");
+}
+
+#[test]
+fn logged_in_from_a_password_file_a_conversation_opens_with_its_stored_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let db = db.to_string_lossy();
+    let created = run(&["account", "create", "alice", "--db", &db], b"correct horse\n");
+    assert!(created.status.success(), "{created:?}");
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "correct horse\n").unwrap();
+    let server = TestServer::start(&["--db", &db]);
+    let addr = server.addr.to_string();
+    let password_file = password_file.to_string_lossy();
+    let args = ["join", &addr, "--nick", "alice", "--password-file", &password_file];
+    let Some(ui) = Tmux::start(&args) else {
+        return;
+    };
+    ui.wait_for("logged in to alice");
+    let mut bob = PlainClient::named(server.addr, "bob");
+    bob.say("/msg alice kept for later");
+    ui.wait_for("2:@bob");
+    ui.keys(&["C-c"]);
+    assert_eq!(ui.wait_exit(), "0");
+    drop(ui);
+    let Some(again) = Tmux::start(&args) else {
+        return;
+    };
+    again.wait_for("logged in to alice");
+    again.type_line("/query bob");
+    let screen = again.wait_for("<bob> kept for later");
+    println!("a conversation reopened:\n{screen}");
+    assert!(!screen.contains("correct horse"), "{screen}");
 }

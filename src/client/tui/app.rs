@@ -7,12 +7,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use super::editor::{Edit, Editor};
 use super::help::{HELP, START_HINT};
+use super::paging::PAGE_MESSAGES;
 use super::window::{Delivery, Entry, Kind, Window};
 use crate::client::Welcome;
 use crate::names::{Nick, RoomName};
 use crate::protocol::{Command, ErrorCode, Event, Message, Millis, Recipient, Request, RequestId};
 use crate::terminal_text::sanitize;
 use crate::transport::text;
+
+mod history;
+mod search;
 
 /// A pasted or typed message longer than this many lines asks for confirmation before it is sent.
 pub const CONFIRM_LINES: usize = 5;
@@ -72,16 +76,41 @@ pub struct App {
     max_message: usize,
     /// The nick every connection's hello asks for: the one the client was started with.
     hello_nick: Nick,
+    /// The account this connection is logged in to, which direct messages' history needs.
+    account: Option<Nick>,
     /// `me` is a nick the server gave (`user<N>`, `guest<N>`) in place of the one asked for, not one
     /// the user chose: a reconnect does not ask for it back, since the server gives such nicks only.
     nick_given: bool,
 }
 
 /// Commands the client handles itself or completes, for Tab.
-const COMMANDS: [&str; 16] = [
-    "/me", "/msg", "/query", "/nick", "/join", "/part", "/close", "/topic", "/who", "/rooms", "/help", "/quit",
-    "/ping", "/clear", "/kick", "/names",
+const COMMANDS: [&str; 22] = [
+    "/me",
+    "/msg",
+    "/query",
+    "/nick",
+    "/join",
+    "/part",
+    "/close",
+    "/topic",
+    "/who",
+    "/rooms",
+    "/help",
+    "/quit",
+    "/ping",
+    "/clear",
+    "/kick",
+    "/names",
+    "/search",
+    "/history",
+    "/register",
+    "/login",
+    "/passwd",
+    "/unregister",
 ];
+
+/// Commands that carry a password: kept out of the input history that Up recalls.
+const SECRET_COMMANDS: [&str; 5] = ["/register", "/login", "/identify", "/passwd", "/unregister"];
 
 impl App {
     pub fn new(nick: Nick) -> App {
@@ -99,6 +128,7 @@ impl App {
             focus_on_join: None,
             now: 0,
             max_message: usize::MAX,
+            account: None,
             nick_given: false,
         }
     }
@@ -115,7 +145,7 @@ impl App {
             Msg::Key(key) if key.kind != KeyEventKind::Release => self.key(key, &mut out),
             Msg::Key(_) => {}
             Msg::Paste(text) => self.editor.insert_str(&text.replace("\r\n", "\n").replace('\r', "\n")),
-            Msg::Mouse(mouse) => self.mouse(mouse),
+            Msg::Mouse(mouse) => self.mouse(mouse, &mut out),
             Msg::Resize(width, height) => self.size = (width, height),
             Msg::Server(event) => self.event(event, &mut out),
             Msg::Connected(welcome) => self.connected(welcome, &mut out),
@@ -128,6 +158,7 @@ impl App {
             }
             Msg::Terminate => out.push(Action::Quit),
         }
+        self.fill_direct_windows(&mut out);
         out
     }
 
@@ -168,16 +199,16 @@ impl App {
             KeyCode::End => self.editor.apply(Edit::End),
             KeyCode::Up => self.editor.apply(Edit::HistoryUp),
             KeyCode::Down => self.editor.apply(Edit::HistoryDown),
-            KeyCode::PageUp => self.scroll_up(self.page()),
+            KeyCode::PageUp => self.scroll_up(self.page(), out),
             KeyCode::PageDown => self.scroll_down(self.page()),
             KeyCode::Tab => self.complete(),
             _ => {}
         }
     }
 
-    fn mouse(&mut self, mouse: MouseEvent) {
+    fn mouse(&mut self, mouse: MouseEvent, out: &mut Vec<Action>) {
         match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS, out),
             MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
             _ => {}
         }
@@ -188,12 +219,17 @@ impl App {
         usize::from(self.size.1.saturating_sub(3)).max(1)
     }
 
-    fn scroll_up(&mut self, rows: usize) {
+    /// Scrolls up; at the top, the page before the oldest line is asked for. It goes in above what is
+    /// shown, so the view stays where it is.
+    fn scroll_up(&mut self, rows: usize, out: &mut Vec<Action>) {
         let width = super::view::message_width(self);
         let total = super::view::total_rows(self.active(), width);
-        let page = self.page();
+        let top = total.saturating_sub(self.page());
         let window = &mut self.windows[self.active];
-        window.scroll = (window.scroll + rows).min(total.saturating_sub(page));
+        window.scroll = (window.scroll + rows).min(top);
+        if window.scroll == top {
+            self.older_page(self.active, PAGE_MESSAGES, out);
+        }
     }
 
     fn scroll_down(&mut self, rows: usize) {
@@ -237,7 +273,13 @@ impl App {
     }
 
     fn submit(&mut self, out: &mut Vec<Action>) {
-        let text = self.editor.take();
+        let typed = self.editor.text();
+        let secret = SECRET_COMMANDS.contains(&typed.split(' ').next().unwrap_or(""));
+        let text = if secret {
+            self.editor.take_unremembered()
+        } else {
+            self.editor.take()
+        };
         if text.trim().is_empty() {
             return;
         }
@@ -281,6 +323,10 @@ impl App {
             Kind::Mentions => {
                 self.notice_active("this window collects mentions; switch to a room to talk (Ctrl-N)", true)
             }
+            Kind::Search(_) => self.notice_active(
+                "this window lists search results; switch to a room to talk (Ctrl-N)",
+                true,
+            ),
         }
     }
 
@@ -296,7 +342,7 @@ impl App {
             },
             "/close" => match self.active().kind.clone() {
                 Kind::Room(room) => self.post(Command::Part { room: Some(room) }, out),
-                Kind::Direct(_) => self.close(self.active),
+                Kind::Direct(_) | Kind::Search(_) => self.close(self.active),
                 Kind::Mentions => {}
             },
             _ => match text::parse(line.as_bytes()) {
@@ -368,6 +414,14 @@ impl App {
                 self.post(Command::Quit { reason }, out);
                 out.push(Action::Quit);
             }
+            Command::Search { query, room, limit } => self.search(query, room, limit, out),
+            // A page on its way already is what was asked for.
+            Command::History { .. } if self.active().paging.asked.is_some() => {}
+            Command::History { limit, .. } => {
+                if !self.older_page(self.active, limit.unwrap_or(PAGE_MESSAGES), out) {
+                    self.notice_active("no older messages to fetch here", false);
+                }
+            }
             other => self.post(other, out),
         }
     }
@@ -399,6 +453,7 @@ impl App {
         let from = self.me.to_string();
         for line in text.split('\n') {
             let entry = Entry::Message {
+                id: None,
                 ts: self.now,
                 from: from.clone(),
                 text: sanitize(line),
@@ -448,6 +503,8 @@ impl App {
         self.me = welcome.nick.clone();
         let ask_back = !self.nick_given && welcome.nick != wanted;
         self.nick_given = welcome.nick != self.hello_nick;
+        self.account = None;
+        self.forget_pages();
         let unanswered = self.pending.clone();
         if first {
             self.landed(&welcome, &wanted);
@@ -506,7 +563,17 @@ impl App {
     fn event(&mut self, event: Event, out: &mut Vec<Action>) {
         match event {
             Event::Message(message) => self.message(message),
-            Event::Ack { id, .. } => self.answered(&id, Delivery::Delivered, None),
+            Event::Ack { id, message, .. } => {
+                if let (RequestId::Number(request), Some(stored)) = (&id, message) {
+                    self.windows.iter_mut().for_each(|w| w.identify(*request, stored));
+                }
+                self.answered(&id, Delivery::Delivered, None);
+            }
+            Event::Error {
+                id: Some(RequestId::Number(id)),
+                code,
+                message,
+            } if self.page_refused(id, code, &message) => {}
             Event::Error {
                 id: Some(id), message, ..
             } => self.answered(&id, Delivery::Failed, Some(message)),
@@ -546,10 +613,15 @@ impl App {
                 };
                 self.notice_active(&format!("rooms: {}{follow}", listed.join(", ")), false);
             }
-            Event::History { messages, .. } | Event::Search { messages, .. } => {
-                messages.into_iter().for_each(|m| self.message(m));
-            }
+            Event::History {
+                room,
+                with,
+                messages,
+                more,
+            } => self.history_page((room, with), messages, more, out),
+            Event::Search { query, messages } => self.search_answered(query, messages),
             Event::Account { account, operator } => {
+                self.account = account.clone();
                 let text = match (account, operator) {
                     (Some(account), true) => format!("logged in to {account} (operator)"),
                     (Some(account), false) => format!("logged in to {account}"),
@@ -573,35 +645,22 @@ impl App {
         }
     }
 
+    /// A message as it is said: shown at the bottom of its window, never merged by id, since a
+    /// restarted server without a store numbers its messages afresh.
     fn message(&mut self, message: Message) {
-        let Message {
-            ts,
-            from,
-            room,
-            text,
-            action,
-            ..
-        } = message;
-        let kind = match room {
-            Some(room) => Kind::Room(room),
-            None => Kind::Direct(from.clone()),
+        let kind = match &message.room {
+            Some(room) => Kind::Room(room.clone()),
+            None => Kind::Direct(message.from.clone()),
         };
         let index = self.window_for(kind);
-        let mention = mentions(&text, &self.me);
+        let mention = mentions(&message.text, &self.me);
         let shown = index == self.active;
-        for line in text.split('\n') {
-            let entry = Entry::Message {
-                ts,
-                from: from.to_string(),
-                text: sanitize(line),
-                action,
-                mention,
-                mine: None,
-            };
+        for entry in message_entries(&message, mention) {
             if mention {
                 let mut copy = entry.clone();
-                if let Entry::Message { text, .. } = &mut copy {
+                if let Entry::Message { text, id, .. } = &mut copy {
                     *text = format!("[{}] {text}", self.windows[index].name());
+                    *id = None;
                 }
                 self.windows[0].push(copy, self.active == 0);
             }
@@ -681,6 +740,7 @@ impl App {
                 self.switch(index);
             }
             self.notice(index, &format!("you are in {room}"), false);
+            self.catch_up(index, out);
             return;
         }
         self.windows[index].add_member(&nick);
@@ -771,6 +831,23 @@ impl App {
     }
 }
 
+/// A message as its window shows it: an entry for each of its lines.
+fn message_entries(message: &Message, mention: bool) -> Vec<Entry> {
+    message
+        .text
+        .split('\n')
+        .map(|line| Entry::Message {
+            id: Some(message.id),
+            ts: message.ts,
+            from: message.from.to_string(),
+            text: sanitize(line),
+            action: message.action,
+            mention,
+            mine: None,
+        })
+        .collect()
+}
+
 /// Whether `text` names `nick` as a word, in any case.
 fn mentions(text: &str, nick: &Nick) -> bool {
     let nick = nick.as_str().to_lowercase();
@@ -779,6 +856,5 @@ fn mentions(text: &str, nick: &Nick) -> bool {
         .any(|word| word == nick)
 }
 
-#[cfg(test)]
 #[cfg(test)]
 pub(crate) mod tests;

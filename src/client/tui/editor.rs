@@ -135,6 +135,15 @@ impl Editor {
         text
     }
 
+    /// Takes the text to send without remembering it: it holds a password.
+    pub fn take_unremembered(&mut self) -> String {
+        let text = self.text();
+        self.browsing = None;
+        self.completing = None;
+        self.set("");
+        text
+    }
+
     /// The word as typed before Tab was pressed, while Tab cycles through its completions.
     pub fn completing(&self) -> Option<&str> {
         self.completing.as_ref().map(|(_, typed, _)| typed.as_str())

@@ -19,11 +19,17 @@ commands:
   /topic [TEXT]        show or set this room's topic
   /who [ROOM [AFTER]]  list who is in ROOM or this room (/names)
   /rooms [AFTER]       list the rooms (/list), or those after AFTER
+  /search WORDS        find messages with all the words, in a window
+  /history [N]         fetch N older messages (or scroll to the top)
+  /register PASSWORD   make your nick an account that only you may use
+  /login NICK PASSWORD log in to your account (take its nick)
+  /passwd NEW          change your account's password
+  /unregister PASSWORD delete your account
   /ping                ask the server for a pong
   /quit [REASON]       leave and quit
 keys:
   Alt+0..9, Ctrl-N, Ctrl-P   switch windows
-  PageUp, PageDown, wheel    scroll
+  PageUp, PageDown, wheel    scroll; above the top, older messages load
   Tab                        complete a nick or command; again: next
   Up, Down                   recall what you sent
   Alt+Enter                  start a new line in the message

@@ -257,6 +257,7 @@ fn entry_line(entry: &Entry) -> Line<'_> {
     let dim = Style::default().fg(Color::DarkGray);
     match entry {
         Entry::Message {
+            id: _,
             ts,
             from,
             text,
@@ -430,7 +431,7 @@ impl Rows {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crossterm::event::{KeyCode, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -441,7 +442,7 @@ mod tests {
     use crate::protocol::Event;
 
     /// The screen as text, one string per row, wide characters once.
-    fn screen(app: &App, width: u16, height: u16) -> Vec<String> {
+    pub(crate) fn screen(app: &App, width: u16, height: u16) -> Vec<String> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal.draw(|frame| frame.render_widget(app, frame.area())).unwrap();
         let buffer = terminal.backend().buffer();

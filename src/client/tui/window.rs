@@ -3,8 +3,9 @@
 
 use std::collections::VecDeque;
 
+use super::paging::Paging;
 use crate::names::{Nick, RoomName};
-use crate::protocol::Millis;
+use crate::protocol::{MessageId, Millis};
 
 /// The most entries a window keeps; older ones are dropped.
 pub const MAX_SCROLLBACK: usize = 5000;
@@ -14,6 +15,8 @@ pub enum Kind {
     Mentions,
     Room(RoomName),
     Direct(Nick),
+    /// The matches of a search for these words.
+    Search(String),
 }
 
 /// How far one's own message has got.
@@ -29,6 +32,9 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Message {
+        /// The server's id for the message: known for what the server sent, and for one's own once
+        /// acknowledged.
+        id: Option<MessageId>,
         ts: Millis,
         from: String,
         /// Sanitised; one entry per line of the message.
@@ -70,6 +76,8 @@ pub struct Window {
     /// fresh `who` overtook, and their pages are dropped.
     pub page_continuing: Option<u64>,
     pub topic: Option<String>,
+    /// Where the window is in its conversation's history.
+    pub paging: Paging,
 }
 
 impl Window {
@@ -85,6 +93,7 @@ impl Window {
             pages_asked: Vec::new(),
             page_continuing: None,
             topic: None,
+            paging: Paging::default(),
         }
     }
 
@@ -93,6 +102,7 @@ impl Window {
             Kind::Mentions => "mentions".to_owned(),
             Kind::Room(room) => room.to_string(),
             Kind::Direct(nick) => format!("@{nick}"),
+            Kind::Search(words) => format!("search: {words}"),
         }
     }
 
@@ -114,8 +124,14 @@ impl Window {
             self.unread += 1;
         }
         self.entries.push_back(entry);
-        if self.entries.len() > MAX_SCROLLBACK {
+        self.trim();
+    }
+
+    /// Drops the oldest entries beyond `MAX_SCROLLBACK`; the server has them still.
+    pub fn trim(&mut self) {
+        while self.entries.len() > MAX_SCROLLBACK {
             self.entries.pop_front();
+            self.paging.older = true;
         }
     }
 

@@ -8,6 +8,10 @@ use super::*;
 use crate::names::ConnId;
 use crate::protocol::MessageId;
 
+mod accounts;
+mod paging;
+mod search;
+
 pub(crate) const NOW: Millis = 1_764_000_000_000;
 
 pub(crate) fn nick(n: &str) -> Nick {
@@ -72,7 +76,7 @@ pub(crate) fn connected() -> App {
     app
 }
 
-fn sent(actions: &[Action]) -> Vec<String> {
+pub(crate) fn sent(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .map(|a| match a {
@@ -82,7 +86,7 @@ fn sent(actions: &[Action]) -> Vec<String> {
         .collect()
 }
 
-fn texts(window: &Window) -> Vec<String> {
+pub(crate) fn texts(window: &Window) -> Vec<String> {
     window
         .entries
         .iter()
@@ -102,7 +106,13 @@ fn joining_opens_a_window_and_asks_who_is_there() {
     let mut app = App::new(nick("ann"));
     app.update(Msg::Connected(welcome("ann")), NOW);
     let actions = app.update(joined("lobby", "ann"), NOW);
-    assert_eq!(sent(&actions), [r#"{"id":1,"type":"who","room":"lobby"}"#]);
+    assert_eq!(
+        sent(&actions),
+        [
+            r#"{"id":1,"type":"who","room":"lobby"}"#,
+            r#"{"id":2,"type":"history","room":"lobby","limit":100}"#
+        ]
+    );
     assert_eq!(app.active().name(), "lobby");
 }
 
@@ -112,12 +122,12 @@ fn typing_sends_to_the_active_window_and_marks_delivery() {
     let actions = typed(&mut app, "hello all");
     assert_eq!(
         sent(&actions),
-        [r#"{"id":2,"type":"say","room":"lobby","text":"hello all"}"#]
+        [r#"{"id":3,"type":"say","room":"lobby","text":"hello all"}"#]
     );
     assert_eq!(texts(app.active()).last().unwrap(), "<ann> hello all [Sent]");
     app.update(
         Msg::Server(Event::Ack {
-            id: RequestId::Number(2),
+            id: RequestId::Number(3),
             message: Some(MessageId(9)),
             ts: Some(NOW),
         }),
@@ -127,10 +137,10 @@ fn typing_sends_to_the_active_window_and_marks_delivery() {
     typed(&mut app, "/msg bob psst");
     assert_eq!(app.active().name(), "@bob");
     let actions = typed(&mut app, "more");
-    assert_eq!(sent(&actions), [r#"{"id":4,"type":"msg","to":"bob","text":"more"}"#]);
+    assert_eq!(sent(&actions), [r#"{"id":5,"type":"msg","to":"bob","text":"more"}"#]);
     app.update(
         Msg::Server(Event::Error {
-            id: Some(RequestId::Number(4)),
+            id: Some(RequestId::Number(5)),
             code: crate::protocol::ErrorCode::NoSuchNick,
             message: "nobody is called bob".into(),
         }),
@@ -198,11 +208,11 @@ fn nothing_typed_while_disconnected_is_lost() {
     assert_eq!(
         sent(&actions),
         [
-            r#"{"id":4,"type":"nick","nick":"ann"}"#,
-            r#"{"id":5,"type":"join","room":"rust"}"#,
+            r#"{"id":6,"type":"nick","nick":"ann"}"#,
+            r#"{"id":7,"type":"join","room":"rust"}"#,
             r#"{"id":1,"type":"who","room":"lobby"}"#,
-            r#"{"id":2,"type":"who","room":"rust"}"#,
-            r#"{"id":3,"type":"say","room":"lobby","text":"while away"}"#,
+            r#"{"id":3,"type":"who","room":"rust"}"#,
+            r#"{"id":5,"type":"say","room":"lobby","text":"while away"}"#,
         ],
         "the nick and rooms come back first, then everything unanswered, once, in order"
     );
@@ -219,7 +229,7 @@ fn long_messages_ask_first_and_newlines_come_from_alt_enter_and_paste() {
     let actions = app.update(key(KeyCode::Char('y')), NOW);
     assert_eq!(
         sent(&actions),
-        [r#"{"id":2,"type":"say","room":"lobby","text":"a\nb\nc\nd\ne\nf"}"#]
+        [r#"{"id":3,"type":"say","room":"lobby","text":"a\nb\nc\nd\ne\nf"}"#]
     );
     app.update(key(KeyCode::Char('x')), NOW);
     app.update(with(KeyCode::Enter, KeyModifiers::ALT), NOW);
@@ -227,7 +237,7 @@ fn long_messages_ask_first_and_newlines_come_from_alt_enter_and_paste() {
     let actions = app.update(key(KeyCode::Enter), NOW);
     assert_eq!(
         sent(&actions),
-        [r#"{"id":3,"type":"say","room":"lobby","text":"x\ny"}"#]
+        [r#"{"id":4,"type":"say","room":"lobby","text":"x\ny"}"#]
     );
 }
 
@@ -270,7 +280,7 @@ fn presence_is_folded_and_members_tracked() {
 fn ctrl_c_quits_and_says_so() {
     let mut app = connected();
     let actions = app.update(with(KeyCode::Char('c'), KeyModifiers::CONTROL), NOW);
-    assert_eq!(sent(&actions), [r#"{"id":2,"type":"quit"}"#, "quit"]);
+    assert_eq!(sent(&actions), [r#"{"id":3,"type":"quit"}"#, "quit"]);
 }
 
 #[test]
@@ -417,28 +427,28 @@ fn member_pages_add_up_and_a_fresh_who_starts_the_list_again() {
     // Joining asked for the first page (id 1).
     let mut app = connected();
     let actions = app.update(members("lobby", &["ann", "bo"], true), NOW);
-    assert_eq!(sent(&actions), [r#"{"id":2,"type":"who","room":"lobby","after":"bo"}"#]);
+    assert_eq!(sent(&actions), [r#"{"id":3,"type":"who","room":"lobby","after":"bo"}"#]);
     app.update(ack(1), NOW);
     // The user asks again while the client is still paging the first listing.
     typed(&mut app, "/who");
     app.update(members("lobby", &["cy", "dee"], true), NOW);
     assert_eq!(member_list(&app), ["ann", "bo", "cy", "dee"]);
-    app.update(ack(2), NOW);
-    // The answer to the user's /who (id 3): the list starts again; the older listing's next page
-    // (id 4) is dropped and not followed.
+    app.update(ack(3), NOW);
+    // The answer to the user's /who (id 4): the list starts again; the older listing's next page
+    // (id 5) is dropped and not followed.
     let actions = app.update(members("lobby", &["ann"], true), NOW);
     assert_eq!(
         sent(&actions),
-        [r#"{"id":5,"type":"who","room":"lobby","after":"ann"}"#]
+        [r#"{"id":6,"type":"who","room":"lobby","after":"ann"}"#]
     );
     assert_eq!(member_list(&app), ["ann"]);
-    app.update(ack(3), NOW);
+    app.update(ack(4), NOW);
     let actions = app.update(members("lobby", &["eve"], true), NOW);
     assert!(actions.is_empty(), "{:?}", sent(&actions));
     assert_eq!(member_list(&app), ["ann"]);
-    app.update(ack(4), NOW);
-    app.update(members("lobby", &["bo", "eve"], false), NOW);
     app.update(ack(5), NOW);
+    app.update(members("lobby", &["bo", "eve"], false), NOW);
+    app.update(ack(6), NOW);
     assert_eq!(member_list(&app), ["ann", "bo", "eve"]);
     // A page nobody asked for as the next one starts the list afresh too.
     app.update(members("lobby", &["zed"], false), NOW);
