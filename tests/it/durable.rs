@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::on_disk::{Db, ask, hello, history, ids, kill_hard, say, texts, whole_room};
+use crate::on_disk::{Db, ask, hello, history, ids, kill_hard, register, say, texts, whole_room};
 use crate::support::{JsonClient, PlainClient, TIMEOUT, binary, run};
 
 /// How many messages the burst holds, and how many acks are seen before the kill.
@@ -429,4 +429,65 @@ pub fn search_until(client: &mut JsonClient, request: Value, wanted: impl Fn(&[V
         }
         assert!(Instant::now() < deadline, "{request}: only {found:#?}");
     }
+}
+
+#[test]
+fn search_finds_only_what_the_searcher_may_read() {
+    let db = Db::new();
+    let server = db.serve(&[]);
+    let mut ann = server.json("ann");
+    let mut bob = server.json("bob");
+    let mut dee = server.json("dee");
+    let mut cy = server.json("cy");
+    for (client, password) in [
+        (&mut ann, "ann's secret"),
+        (&mut bob, "bob's secret"),
+        (&mut dee, "dee's secret"),
+    ] {
+        register(client, password);
+    }
+    ask(&mut ann, json!({"type": "join", "room": "attic"}), "ack").unwrap();
+    let attic = say(&mut ann, "a walrus upstairs");
+    let direct = message_id(ask(
+        &mut ann,
+        json!({"type": "msg", "to": "bob", "text": "a walrus between us"}),
+        "ack",
+    ));
+    let from_guest = message_id(ask(
+        &mut cy,
+        json!({"type": "msg", "to": "ann", "text": "a walrus from a guest"}),
+        "ack",
+    ));
+    let lobby = message_id(ask(
+        &mut bob,
+        json!({"type": "say", "room": "lobby", "text": "a walrus downstairs"}),
+        "ack",
+    ));
+    // Messages are indexed in id order: once the newest is found, all are.
+    let walrus = json!({"query": "walrus"});
+    let found = |client: &mut JsonClient| ids(&search_until(client, walrus.clone(), |f| ids(f).contains(&lobby)));
+    assert_eq!(found(&mut ann), [lobby, from_guest, direct, attic]);
+    assert_eq!(found(&mut bob), [lobby, direct]);
+    assert_eq!(found(&mut dee), [lobby], "another account's direct messages");
+    assert_eq!(found(&mut cy), [lobby], "a guest finds direct messages");
+    let in_attic = search_until(&mut ann, json!({"query": "walrus", "room": "attic"}), |f| !f.is_empty());
+    assert_eq!(ids(&in_attic), [attic]);
+    let refused = ask(
+        &mut bob,
+        json!({"type": "search", "query": "walrus", "room": "attic"}),
+        "search",
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "not_in_room");
+    let refused = history(&mut cy, json!({"with": "ann"})).unwrap_err();
+    assert_eq!(refused["code"], "not_logged_in");
+    let between = history(&mut bob, json!({"with": "ann"})).unwrap();
+    assert_eq!(ids(between["messages"].as_array().unwrap()), [direct]);
+    let none = history(&mut dee, json!({"with": "ann"})).unwrap();
+    assert_eq!(ids(none["messages"].as_array().unwrap()), Vec::<u64>::new());
+}
+
+fn message_id(ack: Result<Value, Value>) -> u64 {
+    let ack = ack.unwrap_or_else(|error| panic!("refused: {error}"));
+    ack["message"].as_u64().unwrap()
 }

@@ -131,3 +131,9 @@ pub fn texts(messages: &[Value]) -> Vec<String> {
         .map(|m| m["text"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Registers the nick `client` holds; returns the `account` event.
+pub fn register(client: &mut JsonClient, password: &str) -> Value {
+    ask(client, json!({"type": "register", "password": password}), "account")
+        .unwrap_or_else(|error| panic!("register refused: {error}"))
+}
