@@ -2,6 +2,7 @@
 
 mod abuse;
 mod account;
+mod accounts_online;
 mod architecture;
 mod bench;
 mod chat;
