@@ -260,3 +260,29 @@ fn an_operator_account_kicks_and_bans_and_the_bans_outlive_a_restart() {
     let mut frank = json_from("127.0.0.2", server.addr, "frank");
     assert_eq!(frank.until_type("welcome")["nick"], "frank");
 }
+
+#[test]
+fn failed_logins_from_many_addresses_lock_the_account() {
+    let db = Db::new();
+    let server = db.serve(&[]);
+    let mut ann = server.json("ann");
+    register(&mut ann, "correct horse");
+    let mut codes = Vec::new();
+    // Two addresses fail five times each, free; a third fails once more, the account's eleventh.
+    for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        let mut guesser = json_from(source, server.addr, "guesser");
+        guesser.until_type("welcome");
+        let tries = if source == "127.0.0.4" { 2 } else { 5 };
+        for attempt in 0..tries {
+            let guess = json!({"type": "login", "nick": "ann", "password": format!("guess {source} {attempt}")});
+            codes.push(ask(&mut guesser, guess, "ack").unwrap_err()["code"].clone());
+        }
+    }
+    let mut want = vec![json!("wrong_password"); 11];
+    want.push(json!("throttled"));
+    assert_eq!(codes, want);
+    let mut elsewhere = json_from("127.0.0.5", server.addr, "elsewhere");
+    elsewhere.until_type("welcome");
+    let right = json!({"type": "login", "nick": "ann", "password": "correct horse"});
+    assert_eq!(ask(&mut elsewhere, right, "ack").unwrap_err()["code"], "throttled");
+}

@@ -295,7 +295,7 @@ fn earlier_lines(client: &mut PlainClient) -> Vec<String> {
 #[test]
 fn a_full_database_refuses_messages_but_still_serves_history_and_loses_nothing() {
     let db = Db::new();
-    let server = db.serve(&["--db-max-bytes", "200000"]);
+    let server = db.serve(&["--db-max-bytes", "200000", "--flood-control", "off"]);
     let mut ann = server.json("ann");
     let mut kept = Vec::new();
     let mut refusal = None;
@@ -491,4 +491,50 @@ fn search_finds_only_what_the_searcher_may_read() {
 fn message_id(ack: Result<Value, Value>) -> u64 {
     let ack = ack.unwrap_or_else(|error| panic!("refused: {error}"));
     ack["message"].as_u64().unwrap()
+}
+
+#[test]
+fn a_file_already_past_its_cap_takes_no_new_message_and_keeps_the_old() {
+    let db = Db::new();
+    let server = db.serve(&["--flood-control", "off"]);
+    let mut ann = server.json("ann");
+    let kept: Vec<u64> = (0..150)
+        .map(|n| say(&mut ann, &format!("fill {n} {}", "lorem ipsum dolor ".repeat(100))))
+        .collect();
+    drop(ann);
+    assert_eq!(server.terminate(), Some(0));
+    let size = database_bytes(&db);
+    assert!(size > 200_000, "the file is only {size} bytes");
+
+    // The cap cannot be below the file: the file may take no new page, only fill what it has.
+    let server = db.serve(&["--db-max-bytes", "200000", "--flood-control", "off"]);
+    let mut bob = server.json("bob");
+    let mut kept = kept;
+    let refused = (0..50).find_map(|n| {
+        let text = format!("more {n} {}", "lorem ipsum dolor ".repeat(100));
+        match ask(&mut bob, json!({"type": "say", "text": text}), "ack") {
+            Ok(ack) => {
+                kept.push(ack["message"].as_u64().unwrap());
+                None
+            }
+            Err(error) => Some(error),
+        }
+    });
+    let refused = refused.expect("the file grew past its cap by 50 messages");
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    assert_eq!(ids(&whole_room(&mut bob, "lobby")), kept);
+    drop(bob);
+    assert_eq!(server.terminate(), Some(0));
+    let grown = database_bytes(&db);
+    assert!(grown <= size, "{size} bytes grew to {grown} under a cap of 200,000");
+    let server = db.serve(&[]);
+    let mut cy = server.json("cy");
+    assert_eq!(ids(&whole_room(&mut cy, "lobby")), kept);
+}
+
+/// How big the database is, its write-ahead log included: what `--db-max-bytes` caps.
+fn database_bytes(db: &Db) -> u64 {
+    let connection = rusqlite::Connection::open(&db.path).unwrap();
+    let pragma = |name: &str| -> i64 { connection.pragma_query_value(None, name, |row| row.get(0)).unwrap() };
+    u64::try_from(pragma("page_count") * pragma("page_size")).unwrap()
 }
