@@ -53,8 +53,18 @@ fn answers_until_end(client: &mut JsonClient) -> (Vec<(u64, u64)>, Vec<Value>) {
 
 #[test]
 fn every_acknowledged_message_survives_kill_9_in_a_pipelined_burst() {
+    kill_9_in_a_pipelined_burst("normal");
+}
+
+#[test]
+fn every_acknowledged_message_survives_kill_9_with_full_sync() {
+    kill_9_in_a_pipelined_burst("full");
+}
+
+/// A sender pipelines a burst while a reader reads; the server is killed with SIGKILL in the middle.
+fn kill_9_in_a_pipelined_burst(sync: &str) {
     let db = Db::new();
-    let server = db.serve(&["--flood-control", "off"]);
+    let server = db.serve(&["--flood-control", "off", "--sync", sync]);
     let mut reader = server.json("reader");
     let mut sender = server.json("sender");
     let writer = pipeline_burst(&sender);
@@ -82,7 +92,7 @@ fn every_acknowledged_message_survives_kill_9_in_a_pipelined_burst() {
         }
     }
     eprintln!(
-        "wrote {written}, acknowledged {}, the reader saw {}",
+        "sync {sync}: wrote {written}, acknowledged {}, the reader saw {}",
         acks.len(),
         seen.len()
     );
