@@ -279,6 +279,13 @@ fn a_plain_client_sees_earlier_messages_with_their_times_on_joining() {
     cy.lines
         .expect("-- earlier in lobby (times in UTC); /history 100 shows more:");
     assert_eq!(earlier_lines(&mut cy), want[7..]);
+    // A clean shutdown indexed everything, so the search finds it at once.
+    cy.say("/search NOTE 11");
+    cy.lines.expect("-- 1 match for \"NOTE 11\", newest first:");
+    let found = cy.lines.next().unwrap();
+    let (place, said) = found.split_once("] ").unwrap();
+    assert!(place.starts_with("[lobby "), "{found}");
+    assert_eq!(said, "<ann> note 11");
 }
 
 /// The `[MM-DD HH:MM] <nick> text` lines up to the end of a history, each checked for its time and
@@ -547,4 +554,42 @@ fn database_bytes(db: &Db) -> u64 {
     let connection = rusqlite::Connection::open(&db.path).unwrap();
     let pragma = |name: &str| -> i64 { connection.pragma_query_value(None, name, |row| row.get(0)).unwrap() };
     u64::try_from(pragma("page_count") * pragma("page_size")).unwrap()
+}
+
+#[test]
+fn an_acknowledged_topic_survives_kill_9() {
+    let db = Db::new();
+    for round in 0..5 {
+        let server = db.serve(&[]);
+        let mut ann = server.json("ann");
+        let topic = format!("topic number {round}");
+        ask(&mut ann, json!({"type": "topic", "topic": topic}), "ack").unwrap();
+        kill_hard(server);
+        let server = db.serve(&[]);
+        let mut bob = server.json("bob");
+        let kept = ask(&mut bob, json!({"type": "topic"}), "topic").unwrap();
+        assert_eq!(kept["topic"], topic.as_str(), "round {round}");
+    }
+}
+
+#[test]
+fn a_room_keeps_only_its_newest_messages_under_retention_and_ids_go_on() {
+    let db = Db::new();
+    let server = db.serve(&["--flood-control", "off"]);
+    let mut ann = server.json("ann");
+    let said: Vec<u64> = (0..12).map(|n| say(&mut ann, &format!("note {n}"))).collect();
+    drop(ann);
+    kill_hard(server);
+    // Pruning runs at start and then every minute or so: a restart is the quick way to see it.
+    let server = db.serve(&["--retention-messages", "5"]);
+    let mut bob = server.json("bob");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut kept = whole_room(&mut bob, "lobby");
+    while kept.len() > 5 {
+        assert!(Instant::now() < deadline, "still {} messages kept", kept.len());
+        kept = whole_room(&mut bob, "lobby");
+    }
+    assert_eq!(ids(&kept), said[7..]);
+    let next = say(&mut bob, "after the pruning");
+    assert!(next > said[11], "{next} after {}", said[11]);
 }
