@@ -286,3 +286,30 @@ fn failed_logins_from_many_addresses_lock_the_account() {
     let right = json!({"type": "login", "nick": "ann", "password": "correct horse"});
     assert_eq!(ask(&mut elsewhere, right, "ack").unwrap_err()["code"], "throttled");
 }
+
+#[test]
+fn a_banned_account_cannot_come_back_by_logging_in_later() {
+    let db = Db::new();
+    let path = db.path_text();
+    for (name, password) in [("root", "rootpassword\n"), ("bob", "batterystaple\n")] {
+        let created = run(&["account", "create", name, "--db", &path], password.as_bytes());
+        assert!(created.status.success(), "{created:?}");
+    }
+    assert!(run(&["account", "oper", "root", "--db", &path], b"").status.success());
+    let server = db.serve(&[]);
+    let mut root = root_logs_in(server.addr);
+    root.say("/ban bob 1h spamming");
+    assert_eq!(bans(&mut root).len(), 1);
+    refused_at_connect(
+        {
+            let mut bob = JsonClient::connect(server.addr, "bob");
+            bob.send(json!({"type": "hello", "version": 1, "nick": "bob", "password": "batterystaple"}));
+            bob
+        },
+        "spamming",
+    );
+    let (mut guest, _) = hello(server.addr, json!({}));
+    let login = json!({"type": "login", "nick": "bob", "password": "batterystaple"});
+    let refused = ask(&mut guest, login, "ack").unwrap_err();
+    assert_eq!(refused["code"], "banned", "{refused}");
+}
