@@ -593,3 +593,40 @@ fn a_room_keeps_only_its_newest_messages_under_retention_and_ids_go_on() {
     let next = say(&mut bob, "after the pruning");
     assert!(next > said[11], "{next} after {}", said[11]);
 }
+
+#[test]
+fn whoever_registers_a_deleted_accounts_nick_reads_none_of_its_direct_messages() {
+    let db = Db::new();
+    let server = db.serve(&[]);
+    let mut ann = server.json("ann");
+    let mut bob = server.json("bob");
+    register(&mut ann, "ann's secret");
+    register(&mut bob, "bob's secret");
+    let direct = message_id(ask(
+        &mut ann,
+        json!({"type": "msg", "to": "bob", "text": "a walrus for bob"}),
+        "ack",
+    ));
+    let walrus = json!({"query": "walrus"});
+    assert_eq!(
+        ids(&search_until(&mut bob, walrus.clone(), |f| !f.is_empty())),
+        [direct]
+    );
+    ask(
+        &mut bob,
+        json!({"type": "unregister", "password": "bob's secret"}),
+        "account",
+    )
+    .unwrap();
+    ask(&mut bob, json!({"type": "quit"}), "bye").unwrap();
+
+    let (mut newcomer, welcome) = hello(server.addr, json!({"nick": "bob"}));
+    assert_eq!(welcome["nick"], "bob");
+    register(&mut newcomer, "a new secret");
+    let page = history(&mut newcomer, json!({"with": "ann"})).unwrap();
+    assert_eq!(page["messages"], json!([]));
+    let found = ask(&mut newcomer, json!({"type": "search", "query": "walrus"}), "search").unwrap();
+    assert_eq!(found["messages"], json!([]));
+    let kept = history(&mut ann, json!({"with": "bob"})).unwrap();
+    assert_eq!(ids(kept["messages"].as_array().unwrap()), [direct], "the sender's copy");
+}
