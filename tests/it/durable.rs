@@ -630,3 +630,50 @@ fn whoever_registers_a_deleted_accounts_nick_reads_none_of_its_direct_messages()
     let kept = history(&mut ann, json!({"with": "bob"})).unwrap();
     assert_eq!(ids(kept["messages"].as_array().unwrap()), [direct], "the sender's copy");
 }
+
+#[test]
+fn topics_set_on_a_full_database_are_not_acknowledged_unless_kept() {
+    let db = Db::new();
+    let server = db.serve(&["--db-max-bytes", "200000", "--flood-control", "off"]);
+    let mut ann = server.json("ann");
+    let full = (0..1000).find_map(|n| {
+        let text = format!("fill {n} {}", "lorem ipsum dolor ".repeat(100));
+        ask(&mut ann, json!({"type": "say", "text": text}), "ack").err()
+    });
+    assert_eq!(full.expect("never full")["code"], "unavailable");
+    // Each new room's long topic is a new row: soon one needs a page the file may not have.
+    let mut acknowledged = Vec::new();
+    for n in 0..40 {
+        let room = format!("room{n}");
+        ask(&mut ann, json!({"type": "join", "room": room}), "ack").unwrap();
+        let topic = format!("{n} {}", "a topic with nowhere to go ".repeat(18));
+        let answer = ask(&mut ann, json!({"type": "topic", "room": room, "topic": topic}), "ack");
+        let told = events_until_pong(&mut ann);
+        let refused: Vec<&Value> = told.iter().filter(|e| e["type"] == "error").collect();
+        match answer {
+            Ok(_) if refused.is_empty() => acknowledged.push((room, topic)),
+            Ok(_) => panic!("the topic of {room} was acknowledged, then refused: {refused:#?}"),
+            Err(error) => {
+                assert_eq!(error["code"], "unavailable", "{error}");
+                break;
+            }
+        }
+    }
+    assert!(acknowledged.len() < 40, "40 long topics fitted");
+    drop(ann);
+    assert_eq!(server.terminate(), Some(0));
+    let server = db.serve(&[]);
+    let mut bob = server.json("bob");
+    for (room, topic) in acknowledged {
+        let kept = ask(&mut bob, json!({"type": "topic", "room": room}), "topic").unwrap();
+        assert_eq!(kept["topic"], topic.as_str(), "the acknowledged topic of {room}");
+    }
+}
+
+/// Every event up to the answer to a ping.
+fn events_until_pong(client: &mut JsonClient) -> Vec<Value> {
+    client.send(json!({"id": "sync", "type": "ping"}));
+    std::iter::from_fn(|| client.next_event())
+        .take_while(|event| event["type"] != "pong")
+        .collect()
+}
