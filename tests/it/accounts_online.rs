@@ -9,25 +9,12 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 
 use serde_json::{Value, json};
 
-use crate::on_disk::{Db, ask, hello, kill_hard, register};
+use crate::on_disk::{Db, ask, events_until_pong, hello, kill_hard, register};
 use crate::support::{JsonClient, Lines, PlainClient, run};
 
 /// The error a hello's refusal came with, skipping what came before it.
 fn hello_error(client: &mut JsonClient) -> Value {
     client.until_type("error")
-}
-
-/// Every event up to the answer to a ping: what a connection was told, and nothing more pending.
-fn events_until_pong(client: &mut JsonClient) -> Vec<Value> {
-    client.send(json!({"id": "sync", "type": "ping"}));
-    let mut events = Vec::new();
-    loop {
-        let event = client.next_event().expect("a pong");
-        if event["type"] == "pong" {
-            return events;
-        }
-        events.push(event);
-    }
 }
 
 fn is_guest_nick(nick: &Value) -> bool {

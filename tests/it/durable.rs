@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::on_disk::{Db, ask, hello, history, ids, kill_hard, register, say, texts, whole_room};
+use crate::on_disk::{Db, ask, events_until_pong, hello, history, ids, kill_hard, register, say, texts, whole_room};
 use crate::support::{JsonClient, PlainClient, TIMEOUT, binary, run};
 
 /// How many messages the burst holds, and how many acks are seen before the kill.
@@ -668,12 +668,4 @@ fn topics_set_on_a_full_database_are_not_acknowledged_unless_kept() {
         let kept = ask(&mut bob, json!({"type": "topic", "room": room}), "topic").unwrap();
         assert_eq!(kept["topic"], topic.as_str(), "the acknowledged topic of {room}");
     }
-}
-
-/// Every event up to the answer to a ping.
-fn events_until_pong(client: &mut JsonClient) -> Vec<Value> {
-    client.send(json!({"id": "sync", "type": "ping"}));
-    std::iter::from_fn(|| client.next_event())
-        .take_while(|event| event["type"] != "pong")
-        .collect()
 }

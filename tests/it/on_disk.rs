@@ -137,3 +137,16 @@ pub fn register(client: &mut JsonClient, password: &str) -> Value {
     ask(client, json!({"type": "register", "password": password}), "account")
         .unwrap_or_else(|error| panic!("register refused: {error}"))
 }
+
+/// Every event up to the answer to a ping: what the connection was told before it, all of it.
+pub fn events_until_pong(client: &mut JsonClient) -> Vec<Value> {
+    client.send(json!({"id": "sync", "type": "ping"}));
+    let mut events = Vec::new();
+    loop {
+        let event = client.next_event().expect("the stream ended before the pong");
+        if event["type"] == "pong" {
+            return events;
+        }
+        events.push(event);
+    }
+}
