@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::on_disk::{Db, ask, events_until_pong, hello, history, ids, kill_hard, register, say, texts, whole_room};
-use crate::support::{JsonClient, PlainClient, TIMEOUT, binary, run};
+use crate::support::{JsonClient, PlainClient, TIMEOUT, TestServer, binary, run};
 
 /// How many messages the burst holds, and how many acks are seen before the kill.
 const BURST: usize = 20_000;
@@ -53,16 +53,21 @@ fn answers_until_end(client: &mut JsonClient) -> (Vec<(u64, u64)>, Vec<Value>) {
 
 #[test]
 fn every_acknowledged_message_survives_kill_9_in_a_pipelined_burst() {
-    kill_9_in_a_pipelined_burst("normal");
+    stopped_in_a_pipelined_burst("normal", kill_hard);
 }
 
 #[test]
 fn every_acknowledged_message_survives_kill_9_with_full_sync() {
-    kill_9_in_a_pipelined_burst("full");
+    stopped_in_a_pipelined_burst("full", kill_hard);
 }
 
-/// A sender pipelines a burst while a reader reads; the server is killed with SIGKILL in the middle.
-fn kill_9_in_a_pipelined_burst(sync: &str) {
+#[test]
+fn every_acknowledged_message_survives_sigterm_in_a_pipelined_burst() {
+    stopped_in_a_pipelined_burst("normal", |server| assert_eq!(server.terminate(), Some(0)));
+}
+
+/// A sender pipelines a burst while a reader reads; the server is stopped by `stop` in the middle.
+fn stopped_in_a_pipelined_burst(sync: &str, stop: fn(TestServer)) {
     let db = Db::new();
     let server = db.serve(&["--flood-control", "off", "--sync", sync]);
     let mut reader = server.json("reader");
@@ -73,7 +78,7 @@ fn kill_9_in_a_pipelined_burst(sync: &str) {
         let event = sender.until_type("ack");
         acks.push((event["id"].as_u64().unwrap(), event["message"].as_u64().unwrap()));
     }
-    kill_hard(server);
+    stop(server);
     let (rest, errors) = answers_until_end(&mut sender);
     acks.extend(rest);
     assert!(errors.is_empty(), "errors before the kill: {errors:#?}");
