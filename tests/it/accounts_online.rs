@@ -78,6 +78,15 @@ fn an_account_is_registered_logged_in_to_changed_and_given_up() {
     let (mut ann, welcome) = hello(server.addr, json!({"nick": "ann", "password": "horse battery"}));
     assert_eq!(welcome["nick"], "ann", "the account did not outlive the restart");
     assert_eq!(ann.until_type("account")["account"], "ann");
+    let wrong = json!({"type": "unregister", "password": "correct horse"});
+    assert_eq!(ask(&mut ann, wrong, "ack").unwrap_err()["code"], "wrong_password");
+    let (mut nobody, welcome) = hello(server.addr, json!({"nick": "nobody", "password": "any password"}));
+    assert!(is_guest_nick(&welcome["nick"]), "{welcome}");
+    assert_eq!(
+        hello_error(&mut nobody)["code"],
+        "wrong_password",
+        "a nick with no account"
+    );
     let gone = ask(
         &mut ann,
         json!({"type": "unregister", "password": "horse battery"}),
