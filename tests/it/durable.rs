@@ -1,5 +1,6 @@
 //! What `serve --db FILE` keeps across restarts, checked as a user would: messages acknowledged
-//! before a kill -9, rooms and topics, ids, history pages, search scopes, a full disk, an old file.
+//! before a kill -9, rooms and topics, ids, history pages, search scopes, retention, a full disk, an
+//! old file and a newer one.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
