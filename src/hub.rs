@@ -444,7 +444,7 @@ impl Hub {
                 Ok(Done::Answered(None))
             }
             Command::Part { room } => self.part(conn, room, out).map(|()| Done::Answered(None)),
-            Command::Topic { room, topic } => self.topic(conn, room, topic, out).map(|()| Done::Answered(None)),
+            Command::Topic { room, topic } => self.topic(conn, room, topic, out),
             Command::Who { room, after } => self.who(conn, room, after, out).map(|()| Done::Answered(None)),
             Command::Rooms { after } => {
                 out.tell(conn, self.room_list(after.as_ref()));
@@ -630,7 +630,7 @@ impl Hub {
         room: Option<RoomName>,
         topic: Option<String>,
         out: &mut Effects,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Done, Refusal> {
         let room = self.room_of(conn, room)?;
         let Some(entry) = self.rooms.get(&room) else {
             return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
@@ -645,7 +645,7 @@ impl Hub {
                     by: by.flatten(),
                 },
             );
-            return Ok(());
+            return Ok(Done::Answered(None));
         };
         if !entry.contains(conn) {
             return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
@@ -663,9 +663,10 @@ impl Hub {
             by: Some(by.clone()),
         };
         out.broadcast(room.clone(), event, None);
+        // Acknowledged once stored, like a message: a full disk refuses it rather than losing it later.
         out.ask(
             conn,
-            None,
+            self.request_id.clone(),
             Ask::SaveRoom(RoomRecord {
                 name: room.clone(),
                 topic: Some(text.clone()),
@@ -675,7 +676,7 @@ impl Hub {
             entry.topic = Some(Topic { text, by: Some(by) });
             entry.kept = true;
         }
-        Ok(())
+        Ok(Done::Asked)
     }
 
     fn who(&self, conn: ConnId, room: Option<RoomName>, after: Option<Nick>, out: &mut Effects) -> Result<(), Refusal> {

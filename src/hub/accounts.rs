@@ -107,7 +107,12 @@ impl Hub {
         Done::Answered(None)
     }
 
-    pub(super) fn logged_in(&mut self, conn: ConnId, account: Account, out: &mut Effects) -> Done {
+    /// Takes the account's nick, unless it is banned: a ban on a nick holds for its account too.
+    pub(super) fn logged_in(&mut self, conn: ConnId, account: Account, out: &mut Effects) -> Result<Done, Refusal> {
+        if let Some(ban) = self.bans.find(Some(&account.name), None, self.now) {
+            let why = format!("the nick {} is banned ({})", account.name, ban.describe());
+            return Err((ErrorCode::Banned, why));
+        }
         let account = AccountRef::from(account);
         self.reclaim(conn, &account.name, out);
         if self.nick(conn).as_str() != account.name.as_str() {
@@ -120,7 +125,7 @@ impl Hub {
         if let Some(member) = self.members.get_mut(&conn) {
             member.account = Some(account);
         }
-        Done::Answered(None)
+        Ok(Done::Answered(None))
     }
 
     pub(super) fn unregistered(&mut self, conn: ConnId, out: &mut Effects) -> Done {

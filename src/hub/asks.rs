@@ -99,7 +99,7 @@ impl Hub {
             }
             Answer::Search { query, result } => result.map(|found| self.search_answered(conn, query, found, out)),
             Answer::Registered(result) => result.map(|account| self.registered(conn, account, out)),
-            Answer::LoggedIn(result) => result.map(|account| self.logged_in(conn, account, out)),
+            Answer::LoggedIn(result) => result.and_then(|account| self.logged_in(conn, account, out)),
             Answer::Unregistered(result) => result.map(|()| self.unregistered(conn, out)),
             Answer::PasswordChanged(result) | Answer::RoomSaved(result) | Answer::Banned(result) => {
                 result.map(|()| Done::Answered(None))

@@ -111,14 +111,15 @@ impl Hub {
     ) -> Result<Done, Refusal> {
         let limit = bounded(limit, DEFAULT_MATCHES, SEARCH_RESULTS_MAX, "a search")?;
         let member = &self.members[&conn];
-        let rooms = match room {
-            Some(room) => vec![self.readable_room(conn, Some(room))?],
-            None => member.rooms.clone(),
+        // Naming a room searches that room alone; otherwise every room one is in and one's direct messages.
+        let (rooms, account) = match room {
+            Some(room) => (vec![self.readable_room(conn, Some(room))?], None),
+            None => (member.rooms.clone(), member.account.as_ref().map(|a| a.id)),
         };
         let ask = Ask::Search(SearchRequest {
             query,
             rooms,
-            account: member.account.as_ref().map(|a| a.id),
+            account,
             limit,
         });
         out.ask(conn, self.request_id.clone(), ask);

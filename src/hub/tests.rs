@@ -844,3 +844,39 @@ fn a_plain_client_is_shown_a_kept_rooms_latest_messages_on_joining() {
         "{got:?}"
     );
 }
+
+/// The integration tests reach the server over loopback, which counts as safe, so the warning is
+/// checked here, with an arrival that is neither TLS nor loopback.
+#[test]
+fn a_password_sent_in_the_clear_is_warned_about_and_a_safe_one_is_not() {
+    let mut hub = hub();
+    let mut followers = Followers::default();
+    let Input::Connect(mut in_the_clear) = arrival(1, Some("ann")) else {
+        unreachable!("arrival makes a Connect")
+    };
+    in_the_clear.secure = false;
+    in_the_clear.ip = Some(core::net::Ipv4Addr::new(192, 0, 2, 7).into());
+    followers.describe(hub.handle(Input::Connect(in_the_clear), NOW));
+    followers.describe(hub.handle(arrival(2, Some("bob")), NOW));
+    let commands = [
+        r#"{"type":"register","password":"correct horse"}"#,
+        r#"{"type":"login","nick":"carol","password":"correct horse"}"#,
+    ];
+    for command in commands {
+        for conn in [1, 2] {
+            let notices: Vec<String> = followers
+                .describe(hub.handle(request(conn, Some(1), command), NOW))
+                .into_iter()
+                .filter(|l| l.contains(r#""type":"notice""#))
+                .collect();
+            let want: &[&str] = if conn == 1 {
+                &[
+                    r#"#1 away {"type":"notice","text":"warning: this connection is not encrypted, so your password crossed the network in the clear; connect with chats:// (TLS) to keep it safe"}"#,
+                ]
+            } else {
+                &[]
+            };
+            assert_eq!(notices, want, "{command} from #{conn}");
+        }
+    }
+}

@@ -43,8 +43,8 @@ impl StoreRequests {
         let mut own = 0;
         for (conn, id, ask) in asks {
             // A topic's save answers nobody (the topic is told at once), so nobody waits for it.
-            let holds = release.as_ref().is_some_and(|(requester, _)| *requester == conn)
-                && !matches!(ask, Ask::SaveRoom(_));
+            let holds =
+                release.as_ref().is_some_and(|(requester, _)| *requester == conn) && !matches!(ask, Ask::SaveRoom(_));
             own += usize::from(holds);
             let logins = self.logins.clone();
             // Nothing is asked of the store until the future is first polled.

@@ -81,6 +81,14 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         transaction.pragma_update(None, "user_version", step as u32 + 1)?;
         transaction.commit()?;
     }
+    // An operator upgrading sockchat should see that the file changed (an older one cannot open it now).
+    if found > 0 && found < SCHEMA_VERSION {
+        tracing::info!(
+            from = found,
+            to = SCHEMA_VERSION,
+            "brought the database's schema up to date"
+        );
+    }
     Ok(())
 }
 

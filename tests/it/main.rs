@@ -2,16 +2,19 @@
 
 mod abuse;
 mod account;
+mod accounts_online;
 mod architecture;
 mod bench;
 mod chat;
 mod cli;
 mod console;
+mod durable;
 mod fixture;
 mod flood;
 mod http;
 mod limits;
 mod liveness;
+mod on_disk;
 mod structured;
 mod support;
 mod tls;

@@ -139,6 +139,11 @@ impl Lines {
         self.until(|line| line == text)
     }
 
+    /// The lines read so far (each cut to 200 characters), for failure messages.
+    pub fn seen_lines(&self) -> &[String] {
+        &self.seen
+    }
+
     /// Reads to the end of the stream and returns what was left.
     pub fn rest(&mut self) -> Vec<String> {
         std::iter::from_fn(|| self.next()).collect()
