@@ -42,9 +42,9 @@ impl StoreRequests {
     pub fn start(&mut self, asks: Vec<(ConnId, Option<RequestId>, Ask)>, release: Option<(ConnId, Arc<Outbox>)>) {
         let mut own = 0;
         for (conn, id, ask) in asks {
-            // A topic's save answers nobody (the topic is told at once), so nobody waits for it.
-            let holds =
-                release.as_ref().is_some_and(|(requester, _)| *requester == conn) && !matches!(ask, Ask::SaveRoom(_));
+            // Every ask a session's requests made holds it until answered, so what waits here for
+            // one session is at most one batch's worth.
+            let holds = release.as_ref().is_some_and(|(requester, _)| *requester == conn);
             own += usize::from(holds);
             let logins = self.logins.clone();
             // Nothing is asked of the store until the future is first polled.
