@@ -15,11 +15,12 @@ With --before, a server built before the store (it takes no store flags) runs al
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
+
+from limits_cost import free_port, wait_until_listening
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.path.join(HERE, "..", "target", "release", "sockchat")
@@ -31,12 +32,6 @@ SCENARIOS = {
 }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_once(binary, mode, scenario, workdir):
     port = free_port()
     db = os.path.join(workdir, f"run-{time.time_ns()}.db")
@@ -44,12 +39,7 @@ def run_once(binary, mode, scenario, workdir):
     proc = subprocess.Popen([binary, "serve", "--no-console", "--listen", f"127.0.0.1:{port}", *store, *RELAXED],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_until_listening(port)
         out = subprocess.run([binary, "bench", f"127.0.0.1:{port}", "--pid", str(proc.pid), "--json",
                               *SCENARIOS[scenario]], capture_output=True, text=True, timeout=180)
         report = json.loads(out.stdout)

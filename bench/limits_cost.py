@@ -34,17 +34,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until_listening(port, seconds=10):
+    """Polls until a server accepts on the port (a bounded wait, as the load generator's are)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+
+
 def run_once(argv, scenario):
     port = free_port()
     proc = subprocess.Popen([argv[0], "serve", "--no-console", "--listen", f"127.0.0.1:{port}", *argv[1:]],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_until_listening(port)
         out = subprocess.run([BENCH, "bench", f"127.0.0.1:{port}", "--pid", str(proc.pid), "--json",
                               *SCENARIOS[scenario]], capture_output=True, text=True, timeout=120)
         return json.loads(out.stdout)
