@@ -11,7 +11,7 @@ use super::paging::PAGE_MESSAGES;
 use super::window::{Delivery, Entry, Kind, Window};
 use crate::client::Welcome;
 use crate::names::{Nick, RoomName};
-use crate::protocol::{Command, ErrorCode, Event, Message, Millis, Recipient, Request, RequestId};
+use crate::protocol::{Command, ErrorCode, Event, Message, Millis, Password, Recipient, Request, RequestId};
 use crate::terminal_text::sanitize;
 use crate::transport::text;
 
@@ -78,6 +78,9 @@ pub struct App {
     hello_nick: Nick,
     /// The account this connection is logged in to, which direct messages' history needs.
     account: Option<Nick>,
+    /// The account and password of the last `/login` or `/register` that succeeded: every new
+    /// connection logs in with them again, or a reconnect would come back as a guest.
+    credentials: Option<(Nick, Password)>,
     /// `me` is a nick the server gave (`user<N>`, `guest<N>`) in place of the one asked for, not one
     /// the user chose: a reconnect does not ask for it back, since the server gives such nicks only.
     nick_given: bool,
@@ -129,6 +132,7 @@ impl App {
             now: 0,
             max_message: usize::MAX,
             account: None,
+            credentials: None,
             nick_given: false,
         }
     }
@@ -511,6 +515,8 @@ impl App {
         } else {
             // The server may have restarted: what it said of the rooms before is told again on rejoining.
             self.windows.iter_mut().for_each(|w| w.topic = None);
+            let logging_in_as = self.log_in_again(out);
+            let ask_back = ask_back && logging_in_as.as_ref() != Some(&wanted);
             self.rejoin(&welcome, ask_back.then_some(wanted), out);
         }
         for (id, command) in unanswered {
@@ -540,6 +546,39 @@ impl App {
             );
             self.notice(index, &text, true);
         }
+    }
+
+    /// Keeps what an account command that just succeeded leaves one logged in with.
+    fn remember_credentials(&mut self, id: u64) {
+        let Some((_, command)) = self.pending.iter().find(|(pending, _)| *pending == id) else {
+            return;
+        };
+        match command {
+            Command::Login { nick, password } => self.credentials = Some((nick.clone(), password.clone())),
+            Command::Register { password } => self.credentials = Some((self.me.clone(), password.clone())),
+            Command::Passwd { password } => {
+                if let Some((_, kept)) = &mut self.credentials {
+                    *kept = password.clone();
+                }
+            }
+            Command::Unregister { .. } => self.credentials = None,
+            _ => {}
+        }
+    }
+
+    /// A new connection is a guest until it logs in: log in first, so the nick asked for and the
+    /// direct conversations' history are the account's again.
+    /// Returns the nick that logging in takes back.
+    fn log_in_again(&mut self, out: &mut Vec<Action>) -> Option<Nick> {
+        let (nick, password) = self.credentials.clone()?;
+        self.post(
+            Command::Login {
+                nick: nick.clone(),
+                password,
+            },
+            out,
+        );
+        Some(nick)
     }
 
     /// After a reconnect: the nick to ask back, the rooms that were open, and not the landing room if
@@ -673,6 +712,9 @@ impl App {
 
     fn answered(&mut self, id: &RequestId, delivery: Delivery, error: Option<String>) {
         let RequestId::Number(id) = *id else { return };
+        if error.is_none() {
+            self.remember_credentials(id);
+        }
         self.pending.retain(|(pending, _)| *pending != id);
         self.windows
             .iter_mut()

@@ -527,3 +527,63 @@ fn a_reconnect_asks_back_a_chosen_nick_but_not_one_the_server_gave() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_reconnect_logs_in_again_with_the_last_login_that_succeeded() {
+    let reconnect = |app: &mut App, as_nick: &str| {
+        app.update(
+            Msg::Disconnected {
+                reason: "reset".into(),
+                retry_in: Duration::from_secs(1),
+            },
+            NOW,
+        );
+        sent(&app.update(Msg::Connected(welcome(as_nick)), NOW))
+    };
+    let logs_in = |sent: &[String]| sent.iter().position(|s| s.contains(r#""type":"login""#));
+    let id_of = |line: &str| -> u64 {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        value["id"].as_u64().unwrap()
+    };
+    let mut app = connected();
+    typed(&mut app, "/join rust");
+    app.update(joined("rust", "ann"), NOW);
+    // A login that failed is not tried again.
+    let refused = sent(&typed(&mut app, "/login bob wrong"));
+    app.update(
+        Msg::Server(Event::Error {
+            id: Some(RequestId::Number(id_of(&refused[0]))),
+            code: ErrorCode::WrongPassword,
+            message: "wrong password".into(),
+        }),
+        NOW,
+    );
+    assert_eq!(logs_in(&reconnect(&mut app, "guest3")), None);
+    // One that succeeded is, before the rooms are joined again, and its nick is not asked for besides.
+    let login = sent(&typed(&mut app, "/login bob right horse"));
+    app.update(
+        Msg::Server(Event::Renamed {
+            from: nick("ann"),
+            to: nick("bob"),
+        }),
+        NOW,
+    );
+    app.update(ack(id_of(&login[0])), NOW);
+    let sent_now = reconnect(&mut app, "guest4");
+    let at = logs_in(&sent_now).expect("a login after the reconnect");
+    assert!(
+        sent_now[at].contains(r#""nick":"bob","password":"right horse""#),
+        "{sent_now:?}"
+    );
+    let joins = sent_now.iter().position(|s| s.contains(r#""type":"join""#)).unwrap();
+    assert!(at < joins, "{sent_now:?}");
+    assert!(
+        !sent_now.iter().any(|s| s.contains(r#""type":"nick","nick":"bob""#)),
+        "{sent_now:?}"
+    );
+    app.update(ack(id_of(&sent_now[at])), NOW);
+    // After the account is deleted, a reconnect is a guest's.
+    let gone = sent(&typed(&mut app, "/unregister right horse"));
+    app.update(ack(id_of(&gone[0])), NOW);
+    assert_eq!(logs_in(&reconnect(&mut app, "guest5")), None);
+}
