@@ -10,7 +10,9 @@ server has stopped.
 
 Usage: bench/durable_cost.py [--runs 3] [--scenarios P,S1,S2] [--binary target/release/sockchat]
                              [--before /path/to/older/sockchat]
-With --before, a server built before the store (it takes no store flags) runs alongside as "before".
+With --before, another build runs alongside: one from before the store (it takes no store flags) as
+"before"; one with a store (main's, say) as "before ephemeral" and "before db", so a change to the
+store is measured against the build it changes, run by run.
 """
 import argparse
 import json
@@ -32,10 +34,16 @@ SCENARIOS = {
 }
 
 
+def has_store(binary):
+    """Whether a build keeps state (takes --ephemeral and --db), or is from before the store."""
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
+    return "--ephemeral" in help_text
+
+
 def run_once(binary, mode, scenario, workdir):
     port = free_port()
     db = os.path.join(workdir, f"run-{time.time_ns()}.db")
-    store = {"ephemeral": ["--ephemeral"], "db": ["--db", db], "before": []}[mode]
+    store = {"ephemeral": ["--ephemeral"], "db": ["--db", db], "none": []}[mode.split()[-1]]
     proc = subprocess.Popen([binary, "serve", "--no-console", "--listen", f"127.0.0.1:{port}", *store, *RELAXED],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -48,7 +56,7 @@ def run_once(binary, mode, scenario, workdir):
         proc.wait(timeout=30)
     sent = report["senders"] * report["messages_per_sender"]
     report["messages_per_second"] = sent / report["deliver_seconds"]
-    if mode == "db":
+    if mode.endswith("db"):
         size = sum(os.path.getsize(db + suffix) for suffix in ("", "-wal") if os.path.exists(db + suffix))
         report["disk_bytes_per_message"] = size / sent
         for suffix in ("", "-wal", "-shm"):
@@ -65,8 +73,11 @@ def main():
     parser.add_argument("--before", help="a sockchat built before the store, run alongside")
     args = parser.parse_args()
     modes = [("ephemeral", args.binary), ("db", args.binary)]
-    if args.before:
-        modes.insert(0, ("before", args.before))
+    if args.before and has_store(args.before):
+        modes = [("before ephemeral", args.before), ("ephemeral", args.binary),
+                 ("before db", args.before), ("db", args.binary)]
+    elif args.before:
+        modes.insert(0, ("before none", args.before))
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         for scenario in args.scenarios.split(","):
@@ -79,8 +90,8 @@ def main():
     for (scenario, mode), reports in results.items():
         median = lambda f: statistics.median(f(r) for r in reports)
         got = min(r["counts"]["received"] for r in reports)
-        disk = f"{median(lambda r: r['disk_bytes_per_message']):.0f}" if mode == "db" else "-"
-        print(f"| {scenario} | {mode} | {len(reports)} | {got}/{reports[0]['expected']} "
+        disk = f"{median(lambda r: r['disk_bytes_per_message']):.0f}" if mode.endswith("db") else "-"
+        print(f"| {scenario} | {mode.removesuffix(' none')} | {len(reports)} | {got}/{reports[0]['expected']} "
               f"| {median(lambda r: r['messages_per_second']):,.0f} "
               f"| {median(lambda r: r['deliveries_per_second']) / 1e6:.2f}M "
               f"| {median(lambda r: r['latency_ms']['p99']):.1f} "

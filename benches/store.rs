@@ -2,6 +2,9 @@
 //!
 //! `cargo bench --bench store -- append [MESSAGES]`: 10 appenders pipelining single-message appends
 //! into one room; committed messages/s and disk bytes per message, with `--sync normal` and `full`.
+//! `cargo bench --bench store -- cost [MESSAGES]`: one appender keeping two appends of
+//! `COST_APPEND_MESSAGES` in flight, as the server's commit pipeline does under load: a steady,
+//! repeatable workload for counting the writer's instructions per message (`valgrind --tool=callgrind`).
 //! `cargo bench --bench store -- large [MESSAGES] [FILE]`: fills FILE (kept for the next run) to
 //! MESSAGES messages, all but one in a thousand in one room, then times the latest 100 and searches.
 
@@ -20,6 +23,11 @@ use sockchat::store::{
 const APPENDERS: usize = 10;
 /// Appends one appender has waiting for their commit, as a pipelining sender has.
 const IN_FLIGHT: usize = 256;
+/// Messages per append in the `cost` run: about what the server gathers per append under 10
+/// pipelining senders.
+const COST_APPEND_MESSAGES: usize = 1000;
+/// Appends in flight in the `cost` run, as in the server's commit pipeline.
+const COST_APPENDS_IN_FLIGHT: usize = 2;
 /// Messages per append while filling.
 const FILL_BATCH: usize = 10_000;
 /// Words in the made-up language the messages are written in.
@@ -40,6 +48,10 @@ fn main() {
                 append(messages, sync);
             }
         }
+        Some("cost") => {
+            let messages = args.get(1).map_or(200_000, |n| n.parse().expect("a message count"));
+            cost(messages);
+        }
         Some("large") => {
             let messages = args.get(1).map_or(10_000_000, |n| n.parse().expect("a message count"));
             let file = args
@@ -47,7 +59,9 @@ fn main() {
                 .map_or_else(|| PathBuf::from("target/store-bench-large.db"), PathBuf::from);
             large(messages, &file);
         }
-        _ => eprintln!("usage: cargo bench --bench store -- append [MESSAGES] | large [MESSAGES] [FILE]"),
+        _ => eprintln!(
+            "usage: cargo bench --bench store -- append [MESSAGES] | cost [MESSAGES] | large [MESSAGES] [FILE]"
+        ),
     }
 }
 
@@ -152,6 +166,38 @@ fn append(messages: usize, sync: SyncMode) {
         committed as f64 / elapsed.as_secs_f64(),
         bytes,
         bytes as f64 / committed as f64
+    );
+}
+
+fn cost(messages: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("cost.db");
+    let mut options = StoreOptions::file(&path);
+    options.retention = Retention::FOREVER;
+    let store = SqliteStore::open(&options).expect("the store opens");
+    let room = RoomName::parse("bench").expect("a room");
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let texts: Vec<NewMessage> = (0..messages).map(|n| message(&mut dice, &room, n)).collect();
+    let started = Instant::now();
+    let mut waiting: std::collections::VecDeque<Ticket<Vec<MessageId>>> = Default::default();
+    let mut chunks = texts.chunks(COST_APPEND_MESSAGES);
+    loop {
+        while waiting.len() < COST_APPENDS_IN_FLIGHT
+            && let Some(chunk) = chunks.next()
+        {
+            waiting.push_back(store.append(chunk.to_vec()));
+        }
+        let Some(ticket) = waiting.pop_front() else { break };
+        ticket.wait().expect("the append is committed");
+    }
+    let elapsed = started.elapsed();
+    drop(store);
+    let bytes = disk_bytes(&path);
+    println!(
+        "cost: {messages} messages in appends of {COST_APPEND_MESSAGES} in {:.2} s: {:.0} committed/s; {:.0} bytes/message on disk",
+        elapsed.as_secs_f64(),
+        messages as f64 / elapsed.as_secs_f64(),
+        bytes as f64 / messages as f64
     );
 }
 

@@ -4,7 +4,9 @@
 //! from an older sockchat gets the steps it lacks, one transaction each; a file from a newer one is
 //! refused, since this binary cannot know what the extra steps changed.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
+
+use super::text_index::PENDING_TERMS_BYTES;
 
 use super::StoreError;
 
@@ -61,6 +63,24 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER room_messages_delete AFTER DELETE ON messages WHEN old.room_id IS NOT NULL BEGIN
          UPDATE rooms SET messages = messages - 1 WHERE id = old.room_id;
      END;",
+    // 4: the search index without its table of document sizes, which only ranking needs (searches
+    // here go newest first) and which cost the writer a row per message. Without it the index cannot
+    // delete by rowid alone, so a deleted message is taken out by giving the index its indexed text
+    // again (the same expression as `text_index::index_step`'s). The in-memory index of pending
+    // terms may grow to `PENDING_TERMS_BYTES` before it is written out (set by `configure_text_index`).
+    // The index is rebuilt from the start: the writer
+    // indexes the older messages in batches, as it does new ones.
+    "DROP TRIGGER messages_text_delete;
+     DROP TABLE messages_text;
+     CREATE VIRTUAL TABLE messages_text USING fts5(text, content='', columnsize=0, detail='none');
+     UPDATE text_indexed SET upto = 0;
+     CREATE TRIGGER messages_text_delete AFTER DELETE ON messages
+     WHEN old.id <= (SELECT upto FROM text_indexed) BEGIN
+         INSERT INTO messages_text (messages_text, rowid, text) VALUES ('delete', old.id,
+             old.text || ' ' || CASE WHEN old.room_id IS NOT NULL THEN 'zzroom' || old.room_id
+                 ELSE coalesce('zzaccount' || old.from_account, '') || ' ' || coalesce('zzaccount' || old.to_account, '')
+             END);
+     END;",
 ];
 
 /// The schema version this binary writes.
@@ -81,6 +101,7 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         transaction.pragma_update(None, "user_version", step as u32 + 1)?;
         transaction.commit()?;
     }
+    configure_text_index(connection)?;
     // An operator upgrading sockchat should see that the file changed (an older one cannot open it now).
     if found > 0 && found < SCHEMA_VERSION {
         tracing::info!(
@@ -88,6 +109,24 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             to = SCHEMA_VERSION,
             "brought the database's schema up to date"
         );
+    }
+    Ok(())
+}
+
+/// Sets the search index's settings that the file keeps, where they differ from ours (a file at the
+/// current version and settings is left untouched, so a read-only one still opens).
+fn configure_text_index(connection: &Connection) -> Result<(), StoreError> {
+    let hashsize: Option<i64> = connection
+        .query_row("SELECT v FROM messages_text_config WHERE k = 'hashsize'", [], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let wanted = PENDING_TERMS_BYTES as i64;
+    if hashsize != Some(wanted) {
+        connection.execute(
+            "INSERT INTO messages_text (messages_text, rank) VALUES ('hashsize', ?1)",
+            [wanted],
+        )?;
     }
     Ok(())
 }

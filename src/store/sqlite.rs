@@ -205,6 +205,9 @@ fn configure_writer(connection: &Connection, options: &StoreOptions) -> Result<(
         SyncMode::Full => "full",
     };
     connection.pragma_update(None, "synchronous", sync)?;
+    // The one foreign key is a message's room, whose id the writer itself took from `rooms`, and rooms
+    // are never deleted: checking it would cost a lookup per message inserted.
+    connection.pragma_update(None, "foreign_keys", false)?;
     if let Some(max_bytes) = options.max_bytes {
         let page_size: i64 = connection.pragma_query_value(None, "page_size", |row| row.get(0))?;
         let pages = (max_bytes / page_size.max(1) as u64).max(1);

@@ -14,7 +14,10 @@ use super::StoreError;
 
 /// The most messages indexed in one step: large enough for few, large index segments, small enough
 /// that appends waiting behind a step wait only milliseconds.
-pub const INDEX_BATCH_ROWS: usize = 10_000;
+pub const INDEX_BATCH_ROWS: usize = 20_000;
+/// The most bytes of terms the index holds in memory before writing them out as a segment (FTS5's
+/// `hashsize`, set by `schema::migrate`): more than one step's, so a step is written once, as one segment.
+pub const PENDING_TERMS_BYTES: usize = 8 * 1024 * 1024;
 
 /// The token that marks a room's messages in the index.
 pub fn room_token(room_id: i64) -> String {
@@ -44,6 +47,7 @@ pub fn index_step(connection: &mut Connection, limit: usize) -> Result<usize, St
     let Some(last) = last else {
         return Ok(0);
     };
+    // The trigger that takes a deleted message out (schema step 4) gives the index this same text.
     let indexed = transaction.execute(
         &format!(
             "INSERT INTO messages_text (rowid, text)
@@ -105,5 +109,17 @@ mod tests {
         assert_eq!(matches(&connection, "word0"), 0);
         assert_eq!(matches(&connection, &room_token(1)), 24);
         assert_eq!(index_step(&mut connection, 10).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_index_holds_a_steps_terms_in_memory() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut connection).unwrap();
+        let hashsize: i64 = connection
+            .query_row("SELECT v FROM messages_text_config WHERE k = 'hashsize'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(hashsize, PENDING_TERMS_BYTES as i64);
     }
 }

@@ -3,9 +3,9 @@
 //! is reported stored that is not. Between groups it prunes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,7 +15,9 @@ use crate::protocol::{MessageId, Millis};
 
 use super::retention::{PRUNE_BATCH_ROWS, PRUNE_INTERVAL};
 use super::text_index::{INDEX_BATCH_ROWS, index_step};
-use super::{Account, AccountId, Answer, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError};
+use super::{
+    Account, AccountId, Answer, Author, Ban, BanTarget, Destination, NewMessage, Retention, RoomRecord, StoreError,
+};
 
 /// The most requests waiting for the writer.
 pub const WRITE_QUEUE_REQUESTS: usize = 8192;
@@ -302,37 +304,30 @@ impl WriterThread {
     }
 
     fn append(&mut self, messages: &[NewMessage]) -> Result<Vec<MessageId>, StoreError> {
-        let mut ids = Vec::with_capacity(messages.len());
+        let mut rows = Vec::with_capacity(messages.len());
         // Each room's count goes up once per request, not once per message.
         let mut per_room: Vec<(i64, i64)> = Vec::new();
         for message in messages {
-            let (room_id, to_nick, to_account) = match &message.to {
+            let row = match &message.to {
                 Destination::Room(room) => {
                     let room_id = self.room_id(room)?;
                     match per_room.iter_mut().find(|(id, _)| *id == room_id) {
                         Some((_, added)) => *added += 1,
                         None => per_room.push((room_id, 1)),
                     }
-                    (Some(room_id), None, None)
+                    Row::new(message, Some(room_id), None)
                 }
-                Destination::Direct(to) => (None, Some(to.nick.as_str()), to.account.map(|a| a.0)),
+                Destination::Direct(to) => Row::new(message, None, Some(to)),
             };
-            let mut insert = self.connection.prepare_cached(
-                "INSERT INTO messages (ts, room_id, from_nick, from_account, to_nick, to_account, action, text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            insert.execute(params![
-                message.ts as i64,
-                room_id,
-                message.from.nick.as_str(),
-                message.from.account.map(|a| a.0),
-                to_nick,
-                to_account,
-                message.action,
-                message.text,
-            ])?;
-            let id = self.connection.last_insert_rowid();
-            ids.push(MessageId(u64::try_from(id).unwrap_or_default()));
+            rows.push(row);
+        }
+        let mut ids = Vec::with_capacity(messages.len());
+        let mut many = rows.chunks_exact(INSERT_ROWS);
+        for chunk in &mut many {
+            ids.extend(self.insert(&INSERT_MANY, chunk)?);
+        }
+        for row in many.remainder() {
+            ids.extend(self.insert(&INSERT_ONE, std::slice::from_ref(row))?);
         }
         let mut count = self
             .connection
@@ -341,6 +336,26 @@ impl WriterThread {
             count.execute([room_id, added])?;
         }
         Ok(ids)
+    }
+
+    /// Inserts `rows` with one statement (`sql` holds a row of parameters per row); their ids.
+    /// The one writer with AUTOINCREMENT gives each new row one more than the largest id ever used, so
+    /// one statement's rows get consecutive ids, in the order of its VALUES, ending at the last.
+    fn insert(&mut self, sql: &str, rows: &[Row<'_>]) -> Result<impl Iterator<Item = MessageId>, StoreError> {
+        let mut insert = self.connection.prepare_cached(sql)?;
+        for (n, row) in rows.iter().enumerate() {
+            row.bind(&mut insert, n * Row::COLUMNS + 1)?;
+        }
+        let inserted = insert.raw_execute()?;
+        let last = self.connection.last_insert_rowid();
+        if inserted != rows.len() {
+            return Err(StoreError::Disk(format!(
+                "{inserted} of {} messages inserted",
+                rows.len()
+            )));
+        }
+        let first = last - rows.len() as i64 + 1;
+        Ok((first..=last).map(|id| MessageId(u64::try_from(id).unwrap_or_default())))
     }
 
     fn room_id(&mut self, room: &RoomName) -> Result<i64, StoreError> {
@@ -402,6 +417,50 @@ impl WriterThread {
             ],
         )?;
         Ok(())
+    }
+}
+
+/// Messages inserted by one statement: one statement per message cost more than the insert itself.
+const INSERT_ROWS: usize = 32;
+
+/// The insert of one message.
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+/// The insert of `INSERT_ROWS` messages.
+static INSERT_MANY: LazyLock<String> = LazyLock::new(|| insert_sql(INSERT_ROWS));
+
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", ["?"; Row::COLUMNS].join(", "));
+    format!(
+        "INSERT INTO messages (ts, room_id, from_nick, from_account, to_nick, to_account, action, text) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// One message's columns, as inserted.
+struct Row<'a> {
+    message: &'a NewMessage,
+    room_id: Option<i64>,
+    to: Option<&'a Author>,
+}
+
+impl<'a> Row<'a> {
+    const COLUMNS: usize = 8;
+
+    fn new(message: &'a NewMessage, room_id: Option<i64>, to: Option<&'a Author>) -> Row<'a> {
+        Row { message, room_id, to }
+    }
+
+    /// Binds the columns to the parameters from `first` on.
+    fn bind(&self, statement: &mut rusqlite::CachedStatement<'_>, first: usize) -> rusqlite::Result<()> {
+        let message = self.message;
+        statement.raw_bind_parameter(first, message.ts as i64)?;
+        statement.raw_bind_parameter(first + 1, self.room_id)?;
+        statement.raw_bind_parameter(first + 2, message.from.nick.as_str())?;
+        statement.raw_bind_parameter(first + 3, message.from.account.map(|a| a.0))?;
+        statement.raw_bind_parameter(first + 4, self.to.map(|to| to.nick.as_str()))?;
+        statement.raw_bind_parameter(first + 5, self.to.and_then(|to| to.account.map(|a| a.0)))?;
+        statement.raw_bind_parameter(first + 6, message.action)?;
+        statement.raw_bind_parameter(first + 7, message.text.as_str())
     }
 }
 
