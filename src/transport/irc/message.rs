@@ -126,6 +126,16 @@ impl Message {
     /// empty, has a space or starts with `:`); a parameter before it never contains one, nor CR, LF or
     /// NUL, which are replaced by spaces (callers split text before it comes here).
     pub fn to_line(&self) -> String {
+        self.written(false)
+    }
+
+    /// Like `to_line`, but the last parameter is always written as trailing (with its `:`), as
+    /// servers write text (PRIVMSG's, a numeric's words) so that clients that split at ` :` read it.
+    pub fn to_line_with_trailing(&self) -> String {
+        self.written(true)
+    }
+
+    fn written(&self, always_trailing: bool) -> String {
         let mut line = String::new();
         if !self.tags.is_empty() {
             line.push('@');
@@ -149,7 +159,7 @@ impl Message {
         for (i, param) in self.params.iter().enumerate() {
             line.push(' ');
             let clean = param.replace(['\r', '\n', '\0'], " ");
-            let trailing = clean.is_empty() || clean.contains(' ') || clean.starts_with(':');
+            let trailing = always_trailing || clean.is_empty() || clean.contains(' ') || clean.starts_with(':');
             if i == last && trailing {
                 line.push(':');
                 line.push_str(&clean);
@@ -340,6 +350,13 @@ mod tests {
         for (message, want) in cases {
             assert_eq!(message.to_line(), *want, "{message:?}");
         }
+    }
+
+    #[test]
+    fn text_is_written_as_trailing_when_asked() {
+        let message = Message::new("PRIVMSG", &["#rust", "word"]);
+        assert_eq!(message.to_line_with_trailing(), "PRIVMSG #rust :word\r\n");
+        assert_eq!(Message::new("QUIT", &[]).to_line_with_trailing(), "QUIT\r\n");
     }
 
     #[test]

@@ -313,6 +313,19 @@ fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>
     }
 }
 
+/// A line as written: text (a message's, a numeric's words) always as a trailing parameter.
+pub fn written(message: &Message) -> String {
+    let command = message.command.as_str();
+    let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
+    let text = matches!(command, "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR")
+        || (numeric && !matches!(command, "004" | "221" | "324"));
+    if text {
+        message.to_line_with_trailing()
+    } else {
+        message.to_line()
+    }
+}
+
 /// The lines of one rendering, gathered and written as bytes at the end.
 #[derive(Default)]
 pub struct Lines(pub Vec<Message>);
@@ -353,7 +366,7 @@ impl Lines {
     fn into_bytes(self) -> Bytes {
         let mut text = String::new();
         for message in self.0 {
-            text.push_str(&message.to_line());
+            text.push_str(&written(&message));
         }
         Bytes::from(text)
     }
