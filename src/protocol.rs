@@ -75,6 +75,9 @@ pub enum Command {
         /// Log in to the account named `nick`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Password>,
+        /// The server's password (`--server-password`), where it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pass: Option<Password>,
     },
     /// A message to a room; without `room`, to the sender's current room.
     Say {

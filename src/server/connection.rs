@@ -188,6 +188,13 @@ async fn greet<C: ChatStream>(
     };
     let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
     let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
+    if mode == WireMode::Text
+        && let Some(password) = &shared.server_password
+        && !handshake::plain_pass(&mut frames, &mut writer, password, deadline).await
+    {
+        let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
+        return None;
+    }
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,
@@ -204,7 +211,15 @@ async fn greet<C: ChatStream>(
         },
         // A chat port's sniff tells only text from JSON.
         WireMode::Irc(_) => return None,
-        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+        WireMode::Json => match handshake::hello(
+            &mut frames,
+            &mut writer,
+            conn,
+            peer,
+            (deadline, shared.server_password.as_deref().map(String::as_str)),
+        )
+        .await
+        {
             Some((mut arrival, password)) => {
                 arrival.secure = secure;
                 arrival.login = handshake::log_in(&shared.logins, &arrival, password).await;

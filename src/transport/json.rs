@@ -182,6 +182,7 @@ mod round_trips {
                     nick,
                     room,
                     password: password.map(Password),
+                    pass: None,
                 }
             }),
             (of(room()), text(), any::<bool>()).prop_map(|(room, text, action)| Command::Say { room, text, action }),

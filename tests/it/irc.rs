@@ -400,8 +400,37 @@ fn bans_keep_irc_users_out() {
 }
 
 #[test]
-fn a_server_password_is_asked_of_irc_clients() {
-    let (_server, irc) = irc_server(&["--server-password", "sesame"]);
+fn a_server_password_is_asked_in_every_mode() {
+    let (server, irc) = irc_server(&["--server-password", "sesame"]);
+    let mut json_without = JsonClient::connect(server.addr, "json without");
+    json_without.send(json!({"type": "hello", "version": 1, "nick": "dee"}));
+    let refused = json_without.until_type("error");
+    assert_eq!(refused["code"], "wrong_password");
+    let mut json_with = JsonClient::connect(server.addr, "json with");
+    json_with.send(json!({"type": "hello", "version": 1, "nick": "dee", "pass": "sesame"}));
+    json_with.until_type("welcome");
+
+    let stream = TcpStream::connect(server.addr).unwrap();
+    let mut plain = crate::support::PlainClient {
+        lines: Lines::spawn("plain", stream.try_clone().unwrap()),
+        stream,
+    };
+    plain
+        .lines
+        .expect("-- this server needs a password: type /pass PASSWORD");
+    plain.say("/pass wrong");
+    plain.lines.expect("!! wrong server password");
+    let stream = TcpStream::connect(server.addr).unwrap();
+    let mut plain = crate::support::PlainClient {
+        lines: Lines::spawn("plain again", stream.try_clone().unwrap()),
+        stream,
+    };
+    plain
+        .lines
+        .expect("-- this server needs a password: type /pass PASSWORD");
+    plain.say("/pass sesame");
+    plain.lines.until(|l| l.starts_with("-- welcome"));
+
     let mut without = IrcClient::connect(irc, "without");
     without.send("NICK ann");
     without.send("USER ann 0 * :Ann");
