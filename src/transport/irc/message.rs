@@ -352,6 +352,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_a_message_or_an_error(line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = Message::parse(&line);
+        }
+
+        #[test]
+        fn messages_written_read_back_the_same(
+            tags in proptest::collection::vec(("[a-z+/.-]{1,8}", proptest::option::of("\\PC{1,12}")), 0..3),
+            command in "[A-Z]{1,8}|[0-9]{3}",
+            params in proptest::collection::vec("[^ :\r\n\0][^ \r\n\0]{0,10}", 0..5),
+            last in proptest::option::of("[^\r\n\0]{0,40}"),
+        ) {
+            let mut params = params;
+            params.extend(last);
+            let message = Message { tags, source: Some("ann!a@h".to_owned()), command, params };
+            let line = message.to_line();
+            let read = Message::parse(line.trim_end_matches("\r\n").as_bytes()).unwrap();
+            proptest::prop_assert_eq!(read, message);
+        }
+    }
+
     #[test]
     fn text_is_written_as_trailing_when_asked() {
         let message = Message::new("PRIVMSG", &["#rust", "word"]);

@@ -371,3 +371,225 @@ impl Lines {
         Bytes::from(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::RoomName;
+    use crate::protocol::RoomSummary;
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    fn room(text: &str) -> RoomName {
+        RoomName::parse(text).unwrap()
+    }
+
+    fn said(text: &str, action: bool) -> Event {
+        Event::Message(ChatMessage {
+            id: MessageId(7),
+            ts: 1_764_000_000_123,
+            from: nick("bob"),
+            room: Some(room("rust")),
+            to: None,
+            text: text.to_owned(),
+            action,
+        })
+    }
+
+    fn text(bytes: Bytes) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn shared_events_as_lines() {
+        let plain = Rendering::default();
+        let tagged = Rendering { time: true, msgid: true };
+        let cases: Vec<(Event, Rendering, &str)> = vec![
+            (said("hi", false), plain, ":bob!bob@sockchat PRIVMSG #rust :hi\r\n"),
+            (
+                said("hi", false),
+                tagged,
+                "@time=2025-11-24T16:00:00.123Z;msgid=7 :bob!bob@sockchat PRIVMSG #rust :hi\r\n",
+            ),
+            (
+                said("waves", true),
+                plain,
+                ":bob!bob@sockchat PRIVMSG #rust :\u{1}ACTION waves\u{1}\r\n",
+            ),
+            (
+                said("a\nb", false),
+                plain,
+                ":bob!bob@sockchat PRIVMSG #rust :a\r\n:bob!bob@sockchat PRIVMSG #rust :b\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                },
+                plain,
+                ":ann!ann@sockchat JOIN #rust\r\n",
+            ),
+            (
+                Event::Renamed {
+                    from: nick("ann"),
+                    to: nick("[ann]"),
+                },
+                plain,
+                ":ann!ann@sockchat NICK [ann]\r\n",
+            ),
+            (
+                Event::Quit {
+                    nick: nick("ann"),
+                    reason: "bye".to_owned(),
+                },
+                plain,
+                ":ann!ann@sockchat QUIT :bye\r\n",
+            ),
+            (
+                Event::Topic {
+                    room: room("rust"),
+                    topic: Some("new".to_owned()),
+                    by: Some(nick("ann")),
+                },
+                plain,
+                ":ann!ann@sockchat TOPIC #rust :new\r\n",
+            ),
+            (Event::Ping, plain, "PING sockchat\r\n"),
+            (
+                Event::Bye {
+                    reason: "kicked".to_owned(),
+                },
+                plain,
+                "ERROR :Closing link: kicked\r\n",
+            ),
+            (Event::Pong, plain, ""),
+        ];
+        for (event, rendering, want) in cases {
+            assert_eq!(text(shared(&event, rendering)), want, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn replies_as_numerics_to_their_nick() {
+        let ann = nick("ann");
+        let id = |line: &str| asked::id(&Message::parse(line.as_bytes()).unwrap());
+        let error = |line: &str, code| Event::Error {
+            id: Some(id(line)),
+            code,
+            message: "no".to_owned(),
+        };
+        let echo = Caps::default().with(Cap::EchoMessage).with(Cap::MessageTags);
+        let cases: Vec<(Event, Caps, &str)> = vec![
+            (
+                error("NICK bob", ErrorCode::NickTaken),
+                Caps::default(),
+                ":sockchat 433 ann bob :Nickname is already in use\r\n",
+            ),
+            (
+                error("PRIVMSG #go :hi", ErrorCode::NotInRoom),
+                Caps::default(),
+                ":sockchat 404 ann #go :Cannot send to channel\r\n",
+            ),
+            (error("NOTICE #go :hi", ErrorCode::NotInRoom), Caps::default(), ""),
+            (
+                error("PART #go", ErrorCode::NotInRoom),
+                Caps::default(),
+                ":sockchat 442 ann #go :You're not on that channel\r\n",
+            ),
+            (
+                error("JOIN #x", ErrorCode::TooManyRooms),
+                Caps::default(),
+                ":sockchat 405 ann #x :You have joined too many channels\r\n",
+            ),
+            (
+                Event::Ack {
+                    id: id("PRIVMSG #rust :hi"),
+                    message: Some(MessageId(3)),
+                    ts: Some(0),
+                },
+                echo,
+                "@msgid=3 :ann!ann@sockchat PRIVMSG #rust :hi\r\n",
+            ),
+            (
+                Event::Ack {
+                    id: id("PRIVMSG #rust :hi"),
+                    message: Some(MessageId(3)),
+                    ts: Some(0),
+                },
+                Caps::default(),
+                "",
+            ),
+            (
+                Event::Ack {
+                    id: asked::reply_id(&Message::new("PING", &["x"]), "PONG"),
+                    message: None,
+                    ts: None,
+                },
+                Caps::default(),
+                ":sockchat PONG sockchat x\r\n",
+            ),
+            (
+                Event::Topic {
+                    room: room("rust"),
+                    topic: None,
+                    by: None,
+                },
+                Caps::default(),
+                ":sockchat 331 ann #rust :No topic is set\r\n",
+            ),
+            (
+                Event::Members {
+                    room: room("rust"),
+                    nicks: vec![nick("ann"), nick("bob")],
+                    more: false,
+                    id: Some(id("NAMES #rust")),
+                },
+                Caps::default(),
+                ":sockchat 353 ann = #rust :ann bob\r\n",
+            ),
+            (
+                Event::Rooms {
+                    rooms: vec![RoomSummary {
+                        room: room("rust"),
+                        members: 2,
+                        topic: None,
+                    }],
+                    more: false,
+                },
+                Caps::default(),
+                ":sockchat 321 ann Channel :Users  Name\r\n:sockchat 322 ann #rust 2 :\r\n",
+            ),
+            (
+                Event::Error {
+                    id: None,
+                    code: ErrorCode::TooLarge,
+                    message: "long".to_owned(),
+                },
+                Caps::default(),
+                ":sockchat 417 ann :Input line was too long\r\n",
+            ),
+        ];
+        for (event, caps, want) in cases {
+            let got = reply(&event, caps, &ann).map(text);
+            assert_eq!(got.as_deref(), Some(want), "{event:?}");
+        }
+        assert_eq!(reply(&said("hi", false), Caps::default(), &ann), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_line_of_a_message_fits_and_together_they_hold_its_text(text in "\\PC{1,2000}") {
+            let rendered = String::from_utf8(shared(&said(&text, false), Rendering::default()).to_vec()).unwrap();
+            let mut rebuilt = Vec::new();
+            for line in rendered.split_terminator("\r\n") {
+                proptest::prop_assert!(line.len() + 2 <= 512, "{} bytes", line.len() + 2);
+                let message = Message::parse(line.as_bytes()).unwrap();
+                rebuilt.push(message.params[1].clone());
+            }
+            let want: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).map(|l| if l.is_empty() { " " } else { l }).map(str::to_owned).collect();
+            proptest::prop_assert_eq!(rebuilt.concat(), want.concat());
+        }
+    }
+}
