@@ -94,8 +94,8 @@ mod tests {
                 Err((None, "unknown field `to`")),
             ),
             (
-                r#"{"type":"hello","version":1,"nick":"ann","pass":"x"}"#,
-                Err((None, "unknown field `pass`")),
+                r#"{"type":"hello","version":1,"nick":"ann","passwd":"x"}"#,
+                Err((None, "unknown field `passwd`")),
             ),
             (
                 r#"{"type":"quit","reason":"bye","when":0}"#,

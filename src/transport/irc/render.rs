@@ -10,7 +10,7 @@ use super::split;
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
 use crate::names::Nick;
-use crate::protocol::{ErrorCode, Event, Message as ChatMessage, MessageId, Millis, RequestId};
+use crate::protocol::{ErrorCode, Event, Message as ChatMessage, MessageId, Millis, RequestId, UserSummary};
 
 /// The CTCP framing of an action (`/me`): `\x01ACTION text\x01`.
 const ACTION_OPEN: &str = "\u{1}ACTION ";
@@ -61,6 +61,13 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
                 let topic = room.topic.as_deref().unwrap_or("");
                 out.numeric("322", me_str, &[&channel(&room.room), &members, topic]);
             }
+        }
+        Event::Users { users, id } => users_reply(users, id.as_ref(), me_str, &mut out),
+        Event::Counts { users, rooms } => {
+            let users_words = format!("There are {users} users and 0 invisible on 1 servers");
+            out.numeric("251", me_str, &[&users_words]);
+            out.numeric("254", me_str, &[&rooms.to_string(), "channels formed"]);
+            out.numeric("255", me_str, &[&format!("I have {users} clients and 0 servers")]);
         }
         Event::Account { operator: true, .. } => out.numeric("381", me_str, &["You are now an IRC operator"]),
         Event::Notice { text } => out.notice(me_str, text),
@@ -207,6 +214,10 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "MOTD" => out.numeric("422", me, &["MOTD File is missing"]),
         "AWAY" => out.numeric("305", me, &["You are no longer marked as being away"]),
         "AWAY-SET" => out.numeric("306", me, &["You have been marked as being away"]),
+        "WHOIS-NONE" => {
+            out.numeric("401", me, &[asked.param(0), "No such nick/channel"]);
+            out.numeric("318", me, &[asked.param(0), "End of /WHOIS list"]);
+        }
         "WHOWAS" => {
             out.numeric("406", me, &[asked.param(0), "There was no such nickname"]);
             out.numeric("369", me, &[asked.param(0), "End of WHOWAS"]);
@@ -280,6 +291,52 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         Some((number, words)) => out.numeric(number, me, &[target, words]),
         None if code == ErrorCode::TooLarge => out.numeric("417", me, &["Input line was too long"]),
         None => out.notice(me, &format!("{} {target}: {text}", asked.command())),
+    }
+}
+
+/// WHOIS, ISON and USERHOST, answered from the users found.
+fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mut Lines) {
+    let Some(asked) = id.and_then(asked::read) else {
+        return;
+    };
+    match asked.command() {
+        "WHOIS" => {
+            let asked_for = asked.param(0);
+            let Some(user) = users.first() else {
+                out.numeric("401", me, &[asked_for, "No such nick/channel"]);
+                out.numeric("318", me, &[asked_for, "End of /WHOIS list"]);
+                return;
+            };
+            let nick = user.nick.as_str();
+            out.numeric("311", me, &[nick, nick, SERVER_NAME, "*", nick]);
+            if !user.rooms.is_empty() {
+                let channels: Vec<String> = user.rooms.iter().map(channel).collect();
+                out.numeric("319", me, &[nick, &channels.join(" ")]);
+            }
+            out.numeric("312", me, &[nick, SERVER_NAME, "sockchat"]);
+            if user.operator {
+                out.numeric("313", me, &[nick, "is an IRC operator"]);
+            }
+            if let Some(account) = &user.account {
+                out.numeric("330", me, &[nick, account.as_str(), "is logged in as"]);
+            }
+            out.numeric("318", me, &[nick, "End of /WHOIS list"]);
+        }
+        "ISON" => {
+            let nicks: Vec<&str> = users.iter().map(|u| u.nick.as_str()).collect();
+            out.numeric("303", me, &[&nicks.join(" ")]);
+        }
+        "USERHOST" => {
+            let replies: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    let star = if u.operator { "*" } else { "" };
+                    format!("{0}{star}=+{0}@{SERVER_NAME}", u.nick.as_str())
+                })
+                .collect();
+            out.numeric("302", me, &[&replies.join(" ")]);
+        }
+        _ => {}
     }
 }
 
@@ -405,7 +462,10 @@ mod tests {
     #[test]
     fn shared_events_as_lines() {
         let plain = Rendering::default();
-        let tagged = Rendering { time: true, msgid: true };
+        let tagged = Rendering {
+            time: true,
+            msgid: true,
+        };
         let cases: Vec<(Event, Rendering, &str)> = vec![
             (said("hi", false), plain, ":bob!bob@sockchat PRIVMSG #rust :hi\r\n"),
             (
