@@ -6,6 +6,7 @@ pub mod asked;
 pub mod caps;
 pub mod commands;
 pub mod message;
+pub mod multiline;
 pub mod registration;
 pub mod render;
 pub mod split;

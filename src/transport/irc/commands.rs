@@ -4,6 +4,7 @@
 
 use super::asked;
 use super::message::Message;
+use super::multiline::{self, Taken};
 use super::render::unwrap_action;
 use crate::hub::MAX_ROOMS_PER_MEMBER;
 use crate::names::{Nick, RoomName};
@@ -33,8 +34,45 @@ impl Joined {
     }
 }
 
+/// What a session's lines leave for the lines after them.
+#[derive(Debug, Default)]
+pub struct State {
+    joined: Joined,
+    /// A draft/multiline batch being read (boxed: most sessions never open one).
+    batch: Option<Box<multiline::Batch>>,
+}
+
 /// The requests one line makes, appended to `out`.
-pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
+pub fn requests(line: &Message, state: &mut State, out: &mut Vec<Request>) {
+    let local = |line: &Message, reply: &str| Request {
+        id: Some(asked::reply_id(line, reply)),
+        command: Command::Ping,
+    };
+    if let Some(batch) = &mut state.batch {
+        match batch.take(line) {
+            Taken::Free => {}
+            Taken::Held => return,
+            Taken::Ended(message) => {
+                state.batch = None;
+                return self::message(&message, out);
+            }
+            Taken::Refused(failure) => {
+                state.batch = None;
+                return out.push(local(line, &format!("FAIL-{}", failure.code())));
+            }
+        }
+    } else if line.command == "BATCH" {
+        match multiline::opened(line) {
+            Some(batch) => state.batch = Some(Box::new(batch)),
+            None => out.push(local(line, "FAIL-MULTILINE_INVALID")),
+        }
+        return;
+    }
+    one_line(line, &mut state.joined, out);
+}
+
+/// A line outside any batch.
+fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
     let params = &line.params;
     let needs = |n: usize| params.len() >= n;
     let command = line.command.as_str();
@@ -294,9 +332,9 @@ mod tests {
     type Made = (Command, Option<String>);
 
     /// What a line makes.
-    fn decode(line: &str, joined: &mut Joined) -> Vec<Made> {
+    fn decode(line: &str, state: &mut State) -> Vec<Made> {
         let mut out = Vec::new();
-        requests(&Message::parse(line.as_bytes()).unwrap(), joined, &mut out);
+        requests(&Message::parse(line.as_bytes()).unwrap(), state, &mut out);
         out.into_iter()
             .map(|r| {
                 let reply = r.id.as_ref().and_then(asked::read).and_then(|a| a.reply);
@@ -386,17 +424,40 @@ mod tests {
             ("CAP LS 302", vec![local("CAP")]),
         ];
         for (line, want) in cases {
-            assert_eq!(decode(line, &mut Joined::default()), want, "{line:?}");
+            assert_eq!(decode(line, &mut State::default()), want, "{line:?}");
         }
     }
 
     #[test]
+    fn a_multiline_batch_is_one_message() {
+        let mut state = State::default();
+        let lines = [
+            "BATCH +x draft/multiline #rust",
+            "@batch=x PRIVMSG #rust :one",
+            "PING between",
+            "@batch=x PRIVMSG #rust :two",
+        ];
+        let made: Vec<Made> = lines.iter().flat_map(|l| decode(l, &mut state)).collect();
+        assert_eq!(made, [(Command::Ping, Some("PONG".to_owned()))]);
+        let say = Command::Say {
+            room: Some(room("rust")),
+            text: "one\ntwo".to_owned(),
+            action: false,
+        };
+        assert_eq!(decode("BATCH -x", &mut state), [(say, None)]);
+        assert_eq!(
+            decode("BATCH +y chathistory #rust", &mut state),
+            [(Command::Ping, Some("FAIL-MULTILINE_INVALID".to_owned()))]
+        );
+    }
+
+    #[test]
     fn join_0_parts_what_was_joined_quietly() {
-        let mut joined = Joined::default();
-        decode("JOIN #a,#b", &mut joined);
-        decode("PART #a", &mut joined);
+        let mut state = State::default();
+        decode("JOIN #a,#b", &mut state);
+        decode("PART #a", &mut state);
         let mut out = Vec::new();
-        requests(&Message::new("JOIN", &["0"]), &mut joined, &mut out);
+        requests(&Message::new("JOIN", &["0"]), &mut state, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].command, Command::Part { room: Some(room("b")) });
         assert!(out[0].id.as_ref().and_then(asked::read).unwrap().quiet);

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use super::asked::{self, Asked};
 use super::caps::{self, Cap, Caps, Rendering};
 use super::message::{MAX_BODY_BYTES, Message};
+use super::multiline;
 use super::split;
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
@@ -97,15 +98,18 @@ fn chat_message(message: &ChatMessage, rendering: Rendering, as_source: Option<&
     };
     let from = as_source.unwrap_or(&message.from);
     let tags = tags_of(rendering, message.ts, message.id);
-    privmsg_lines(from, &target, &message.text, message.action, tags, out);
+    let batch = rendering.multiline.then(|| format!("ml{}", message.id.0));
+    privmsg_lines(from, &target, (&message.text, message.action), tags, batch, out);
 }
 
+/// A message's text as PRIVMSG lines: one for each of its lines, long lines cut; with `batch` (an
+/// id for it), a text of several lines goes as one draft/multiline batch.
 fn privmsg_lines(
     from: &Nick,
     target: &str,
-    text: &str,
-    action: bool,
+    (text, action): (&str, bool),
     tags: Vec<(String, Option<String>)>,
+    batch: Option<String>,
     out: &mut Lines,
 ) {
     let source = source_of(from);
@@ -117,6 +121,12 @@ fn privmsg_lines(
         0
     };
     let room = MAX_BODY_BYTES.saturating_sub(overhead + framing).max(1);
+    if let Some(batch) = batch.filter(|_| !action) {
+        let pieces = split::batch_pieces(text, room);
+        if pieces.len() > 1 {
+            return multiline_batch(&source, target, &pieces, tags, &batch, out);
+        }
+    }
     for (i, piece) in split::pieces(text, room).into_iter().enumerate() {
         let body = if action {
             format!("{ACTION_OPEN}{piece}{ACTION_CLOSE}")
@@ -135,6 +145,35 @@ fn privmsg_lines(
             ..Message::new("PRIVMSG", &[target, &body])
         });
     }
+}
+
+/// A text of several lines as one draft/multiline batch: the message's tags on its opening.
+fn multiline_batch(
+    source: &str,
+    target: &str,
+    pieces: &[(&str, bool)],
+    tags: Vec<(String, Option<String>)>,
+    batch: &str,
+    out: &mut Lines,
+) {
+    let line = |tags, command: &str, params: &[&str]| Message {
+        tags,
+        source: Some(source.to_owned()),
+        ..Message::new(command, params)
+    };
+    out.push(line(
+        tags,
+        "BATCH",
+        &[&format!("+{batch}"), multiline::BATCH_TYPE, target],
+    ));
+    for (piece, continues) in pieces {
+        let mut tags = vec![("batch".to_owned(), Some(batch.to_owned()))];
+        if *continues {
+            tags.push((multiline::CONCAT_TAG.to_owned(), None));
+        }
+        out.push(line(tags, "PRIVMSG", &[target, piece]));
+    }
+    out.push(line(Vec::new(), "BATCH", &[&format!("-{batch}")]));
 }
 
 fn tags_of(rendering: Rendering, ts: Millis, id: MessageId) -> Vec<(String, Option<String>)> {
@@ -170,14 +209,17 @@ fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>,
                 (Some(id), Some(ts)) => tags_of(caps.rendering(), ts, id),
                 _ => Vec::new(),
             };
-            if asked.command() == "NOTICE" {
+            if asked.command() == "NOTICE" && !text.contains('\n') {
                 out.push(Message {
                     tags,
                     source: Some(source_of(me)),
                     ..Message::new("NOTICE", &[target, asked.param(1)])
                 });
             } else {
-                privmsg_lines(me, target, text, action, tags, out);
+                let batch = message
+                    .filter(|_| caps.rendering().multiline)
+                    .map(|id| format!("ml{}", id.0));
+                privmsg_lines(me, target, (text, action), tags, batch, out);
             }
         }
         "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
@@ -240,6 +282,14 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "502" => out.numeric("502", me, &["Can't change mode for other users"]),
         "481" => out.numeric("481", me, &["Permission Denied- You're not an IRC operator"]),
         "907" => out.numeric("907", me, &["You have already authenticated using SASL"]),
+        failed if failed.starts_with("FAIL-") => {
+            if let Some(failure) = multiline::Failure::named(&failed["FAIL-".len()..]) {
+                let words = failure.words();
+                let mut params = vec!["BATCH", failure.code()];
+                params.extend(words.iter().map(String::as_str));
+                out.server_line("FAIL", &params);
+            }
+        }
         _ => {}
     }
 }
@@ -465,6 +515,11 @@ mod tests {
         let tagged = Rendering {
             time: true,
             msgid: true,
+            multiline: false,
+        };
+        let batched = Rendering {
+            multiline: true,
+            ..Rendering::default()
         };
         let cases: Vec<(Event, Rendering, &str)> = vec![
             (said("hi", false), plain, ":bob!bob@sockchat PRIVMSG #rust :hi\r\n"),
@@ -515,6 +570,20 @@ mod tests {
                 },
                 plain,
                 ":ann!ann@sockchat TOPIC #rust :new\r\n",
+            ),
+            (
+                said("a\n\nb", false),
+                batched,
+                ":bob!bob@sockchat BATCH +ml7 draft/multiline #rust\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :a\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :b\r\n\
+                 :bob!bob@sockchat BATCH -ml7\r\n",
+            ),
+            (
+                said("one line", false),
+                batched,
+                ":bob!bob@sockchat PRIVMSG #rust :one line\r\n",
             ),
             (Event::Ping, plain, "PING sockchat\r\n"),
             (
