@@ -356,6 +356,9 @@ pub enum Event {
         with: Option<Nick>,
         messages: Vec<Message>,
         more: bool,
+        /// The id of the `history` it answers, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
     },
     /// The matches of a search, newest first.
     Search {

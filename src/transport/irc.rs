@@ -4,6 +4,7 @@
 
 pub mod asked;
 pub mod caps;
+pub mod chathistory;
 pub mod commands;
 pub mod message;
 pub mod multiline;

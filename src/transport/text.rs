@@ -426,6 +426,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             with,
             messages,
             more,
+            ..
         } => write_history(out, room.as_ref(), with.as_ref(), messages, *more),
         Event::Search { query, messages } => {
             let count = counted(messages.len(), "match", "matches");

@@ -618,6 +618,7 @@ impl App {
                 with,
                 messages,
                 more,
+                ..
             } => self.history_page((room, with), messages, more, out),
             Event::Search { query, messages } => self.search_answered(query, messages),
             Event::Account { account, operator } => {

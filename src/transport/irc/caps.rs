@@ -21,10 +21,11 @@ pub enum Cap {
     Sasl,
     Batch,
     Multiline,
+    Chathistory,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 8] = [
+    pub const ALL: [Cap; 9] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -33,6 +34,7 @@ impl Cap {
         Cap::Sasl,
         Cap::Batch,
         Cap::Multiline,
+        Cap::Chathistory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Cap {
             Cap::Sasl => "sasl",
             Cap::Batch => "batch",
             Cap::Multiline => "draft/multiline",
+            Cap::Chathistory => "draft/chathistory",
         }
     }
 
@@ -195,9 +198,11 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory"
         );
-        assert!(offered(true).ends_with(" sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64"));
+        assert!(
+            offered(true).ends_with(" sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory")
+        );
     }
 
     #[test]

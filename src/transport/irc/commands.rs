@@ -3,6 +3,7 @@
 //! command for is answered by the renderer, in order with everything else, through a `ping`.
 
 use super::asked;
+use super::chathistory;
 use super::message::Message;
 use super::multiline::{self, Taken};
 use super::render::unwrap_action;
@@ -205,6 +206,10 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
             out.push(request(Command::Users { nicks }));
         }
         "LUSERS" => out.push(request(Command::Counts)),
+        "CHATHISTORY" => match chathistory::command(line) {
+            Ok(command) => out.push(request(command)),
+            Err(failure) => out.push(local(&format!("FAILHISTORY-{failure}"))),
+        },
         "AWAY" => out.push(local(if params.first().is_some_and(|a| !a.is_empty()) {
             "AWAY-SET"
         } else {

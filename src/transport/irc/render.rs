@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use super::asked::{self, Asked};
 use super::caps::{self, Cap, Caps, Rendering};
+use super::chathistory;
 use super::message::{MAX_BODY_BYTES, Message};
 use super::multiline;
 use super::split;
@@ -82,7 +83,8 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
                 out.notice(me_str, &format!("banned: {} by {}", ban.target, ban.by));
             }
         }
-        Event::Pong | Event::Echo(_) | Event::History { .. } | Event::Search { .. } | Event::Account { .. } => {}
+        Event::History { messages, id, .. } => history(messages, id.as_ref(), caps, &mut out),
+        Event::Pong | Event::Echo(_) | Event::Search { .. } | Event::Account { .. } => {}
         _ => return None,
     }
     Some(out.into_bytes())
@@ -282,6 +284,11 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "502" => out.numeric("502", me, &["Can't change mode for other users"]),
         "481" => out.numeric("481", me, &["Permission Denied- You're not an IRC operator"]),
         "907" => out.numeric("907", me, &["You have already authenticated using SASL"]),
+        failed if failed.starts_with("FAILHISTORY-") => {
+            let code = &failed["FAILHISTORY-".len()..];
+            let sub = asked.param(0).to_ascii_uppercase();
+            out.server_line("FAIL", &["CHATHISTORY", code, &sub, "History cannot be had so"]);
+        }
         failed if failed.starts_with("FAIL-") => {
             if let Some(failure) = multiline::Failure::named(&failed["FAIL-".len()..]) {
                 let words = failure.words();
@@ -317,6 +324,16 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
     if asked.quiet || asked.command() == "NOTICE" {
         return;
     }
+    if asked.command() == "CHATHISTORY" {
+        let sub = asked.param(0).to_ascii_uppercase();
+        let code = match code {
+            ErrorCode::NotInRoom | ErrorCode::NoSuchRoom | ErrorCode::NotLoggedIn | ErrorCode::NoSuchNick => {
+                "INVALID_TARGET"
+            }
+            _ => "MESSAGE_ERROR",
+        };
+        return out.server_line("FAIL", &["CHATHISTORY", code, &sub, asked.param(1), text]);
+    }
     let target = asked.param(0);
     let numeric = match (asked.command(), code) {
         ("NICK", ErrorCode::NickTaken) => Some(("433", "Nickname is already in use")),
@@ -341,6 +358,41 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         Some((number, words)) => out.numeric(number, me, &[target, words]),
         None if code == ErrorCode::TooLarge => out.numeric("417", me, &["Input line was too long"]),
         None => out.notice(me, &format!("{} {target}: {text}", asked.command())),
+    }
+}
+
+/// A CHATHISTORY's page, as a `chathistory` batch where the client has `batch`.
+fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &mut Lines) {
+    let Some(asked) = id.and_then(asked::read).filter(|a| a.command() == "CHATHISTORY") else {
+        return;
+    };
+    let bound = chathistory::between_bound(&asked.line);
+    let target = asked.param(1);
+    let batch = caps
+        .has(Cap::Batch)
+        .then(|| format!("h{}", messages.first().map_or(0, |m| m.id.0)));
+    if let Some(batch) = &batch {
+        out.server_line("BATCH", &[&format!("+{batch}"), "chathistory", target]);
+    }
+    let rendering = Rendering {
+        multiline: false,
+        ..caps.rendering()
+    };
+    for message in messages
+        .iter()
+        .filter(|m| bound.is_none_or(|b| chathistory::within(m, b)))
+    {
+        let mut lines = Lines::default();
+        chat_message(message, rendering, None, &mut lines);
+        for mut line in lines.0 {
+            if let Some(batch) = &batch {
+                line.tags.insert(0, ("batch".to_owned(), Some(batch.clone())));
+            }
+            out.push(line);
+        }
+    }
+    if let Some(batch) = &batch {
+        out.server_line("BATCH", &[&format!("-{batch}")]);
     }
 }
 
