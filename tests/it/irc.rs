@@ -511,3 +511,11 @@ fn flood_control_slows_an_irc_client_without_losing_its_lines() {
         cy.lines.expect(&format!("<ann> n{i}"));
     }
 }
+
+#[test]
+fn the_chat_clients_refuse_an_irc_address() {
+    let output = crate::support::run(&["send", "irc://127.0.0.1:1"], b"hi\n");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is an IRC address"), "{stderr}");
+}
