@@ -465,6 +465,8 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
                 notice(out, &format!("  {} in {}{account}", user.nick, rooms.join(" ")));
             }
         }
+        Event::Away { nick, text: Some(text) } => notice(out, &format!("{nick} is away: {text}")),
+        Event::Away { nick, text: None } => notice(out, &format!("{nick} is back")),
         Event::Counts { users, rooms } => notice(
             out,
             &format!(

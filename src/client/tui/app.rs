@@ -639,6 +639,7 @@ impl App {
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
             | Event::Users { .. }
+            | Event::Away { .. }
             | Event::Counts { .. }
             | Event::Echo(_)
             | Event::Pong

@@ -22,10 +22,11 @@ pub enum Cap {
     Batch,
     Multiline,
     Chathistory,
+    AwayNotify,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 9] = [
+    pub const ALL: [Cap; 10] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -35,6 +36,7 @@ impl Cap {
         Cap::Batch,
         Cap::Multiline,
         Cap::Chathistory,
+        Cap::AwayNotify,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Cap {
             Cap::Batch => "batch",
             Cap::Multiline => "draft/multiline",
             Cap::Chathistory => "draft/chathistory",
+            Cap::AwayNotify => "away-notify",
         }
     }
 
@@ -198,10 +201,12 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify"
         );
         assert!(
-            offered(true).ends_with(" sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory")
+            offered(true).ends_with(
+                " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify"
+            )
         );
     }
 

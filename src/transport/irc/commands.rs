@@ -210,10 +210,8 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
             Ok(command) => out.push(request(command)),
             Err(failure) => out.push(local(&format!("FAILHISTORY-{failure}"))),
         },
-        "AWAY" => out.push(local(if params.first().is_some_and(|a| !a.is_empty()) {
-            "AWAY-SET"
-        } else {
-            "AWAY"
+        "AWAY" => out.push(request(Command::Away {
+            text: params.first().filter(|a| !a.is_empty()).cloned(),
         })),
         "WHOWAS" if needs(1) => out.push(local("WHOWAS")),
         "CAP" if needs(1) => out.push(local("CAP")),
@@ -426,6 +424,16 @@ mod tests {
             ("MODE ann +i", vec![local("501")]),
             ("USER a 0 * :b", vec![local("462")]),
             ("FROB x", vec![local("421")]),
+            (
+                "AWAY :lunch",
+                vec![(
+                    Command::Away {
+                        text: Some("lunch".to_owned()),
+                    },
+                    None,
+                )],
+            ),
+            ("AWAY", vec![(Command::Away { text: None }, None)]),
             ("CAP LS 302", vec![local("CAP")]),
         ];
         for (line, want) in cases {

@@ -65,6 +65,11 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
             }
         }
         Event::Users { users, id } => users_reply(users, id.as_ref(), me_str, &mut out),
+        Event::Away { nick, text } if caps.has(Cap::AwayNotify) => match text {
+            Some(text) => out.user_line(nick, "AWAY", &[text]),
+            None => out.user_line(nick, "AWAY", &[]),
+        },
+        Event::Away { .. } => {}
         Event::Counts { users, rooms } => {
             let users_words = format!("There are {users} users and 0 invisible on 1 servers");
             out.numeric("251", me_str, &[&users_words]);
@@ -224,6 +229,8 @@ fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>,
                 privmsg_lines(me, target, (text, action), tags, batch, out);
             }
         }
+        "AWAY" if asked.param(0).is_empty() => out.numeric("305", me_str, &["You are no longer marked as being away"]),
+        "AWAY" => out.numeric("306", me_str, &["You have been marked as being away"]),
         "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
         "WHO" => out.numeric("315", me_str, &[asked.param(0), "End of /WHO list"]),
         "LIST" => out.numeric("323", me_str, &["End of /LIST"]),
@@ -256,8 +263,6 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         ),
         "TIME" => out.numeric("391", me, &[SERVER_NAME, &server_time(crate::clock::now())]),
         "MOTD" => out.numeric("422", me, &["MOTD File is missing"]),
-        "AWAY" => out.numeric("305", me, &["You are no longer marked as being away"]),
-        "AWAY-SET" => out.numeric("306", me, &["You have been marked as being away"]),
         "WHOIS-NONE" => {
             out.numeric("401", me, &[asked.param(0), "No such nick/channel"]);
             out.numeric("318", me, &[asked.param(0), "End of /WHOIS list"]);
@@ -419,6 +424,9 @@ fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mu
             if user.operator {
                 out.numeric("313", me, &[nick, "is an IRC operator"]);
             }
+            if let Some(away) = &user.away {
+                out.numeric("301", me, &[nick, away]);
+            }
             if let Some(account) = &user.account {
                 out.numeric("330", me, &[nick, account.as_str(), "is logged in as"]);
             }
@@ -433,7 +441,8 @@ fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mu
                 .iter()
                 .map(|u| {
                     let star = if u.operator { "*" } else { "" };
-                    format!("{0}{star}=+{0}@{SERVER_NAME}", u.nick.as_str())
+                    let here = if u.away.is_some() { '-' } else { '+' };
+                    format!("{0}{star}={here}{0}@{SERVER_NAME}", u.nick.as_str())
                 })
                 .collect();
             out.numeric("302", me, &[&replies.join(" ")]);
@@ -476,8 +485,10 @@ fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>
 pub fn written(message: &Message) -> String {
     let command = message.command.as_str();
     let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
-    let text = matches!(command, "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR")
-        || (numeric && !matches!(command, "004" | "221" | "324"));
+    let text = matches!(
+        command,
+        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL"
+    ) || (numeric && !matches!(command, "004" | "221" | "324"));
     if text {
         message.to_line_with_trailing()
     } else {
