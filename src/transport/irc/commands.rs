@@ -318,6 +318,8 @@ fn mode(line: &Message, out: &mut Vec<Request>) {
             id: Some(asked::id(line)),
             command: Command::Unban { target: mask },
         }),
+        // Rooms have no operators of their own: sockchat's operators are the server's.
+        (Some("+o" | "-o"), _) => out.push(local("482", line)),
         (Some(change), _) => {
             let letter = change.trim_start_matches(['+', '-']).chars().next().unwrap_or('?');
             let unknown = Message::new("MODE", &[target, &letter.to_string()]);

@@ -288,6 +288,8 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "501" => out.numeric("501", me, &["Unknown MODE flag"]),
         "502" => out.numeric("502", me, &["Can't change mode for other users"]),
         "481" => out.numeric("481", me, &["Permission Denied- You're not an IRC operator"]),
+        "482" => out.numeric("482", me, &[asked.param(0), "You're not channel operator"]),
+        "464" => out.numeric("464", me, &["Password incorrect"]),
         "907" => out.numeric("907", me, &["You have already authenticated using SASL"]),
         failed if failed.starts_with("FAILHISTORY-") => {
             let code = &failed["FAILHISTORY-".len()..];
