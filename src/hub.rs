@@ -19,7 +19,8 @@ pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
 use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
-    Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
+    Command, ErrorCode, Event, MAX_USERS_ASKED, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request,
+    RequestId, RoomSummary, UserSummary,
 };
 use crate::store::{Account, AccountId, Author, Destination, NewMessage, RoomRecord};
 
@@ -83,6 +84,8 @@ pub struct Arrival {
     /// How many of a room's latest messages it is shown when it joins (plain text; structured
     /// clients ask with `history`).
     pub replay: usize,
+    /// Whether it lands in a room at once (`room`, or the lobby); an IRC client joins its own.
+    pub lands: bool,
 }
 
 /// What became of a hello's password, checked before the hub hears of the connection.
@@ -170,6 +173,8 @@ struct Member {
     ip: Option<IpAddr>,
     secure: bool,
     replay: usize,
+    /// Why it is away, while it says it is (at most `MAX_REASON_BYTES`).
+    away: Option<String>,
 }
 
 /// An account as a member holds it.
@@ -308,7 +313,7 @@ impl Hub {
         };
         let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
         let mut room = arrival.room.unwrap_or_else(RoomName::lobby);
-        let room_refusal = self.check_room_creation(&room).err();
+        let room_refusal = self.check_room_creation(&room).err().filter(|_| arrival.lands);
         if room_refusal.is_some() {
             room = RoomName::lobby();
         }
@@ -322,9 +327,10 @@ impl Hub {
             ip: arrival.ip,
             secure: arrival.secure,
             replay: arrival.replay,
+            away: None,
         };
         self.members.insert(conn, member);
-        out.tell(conn, self.welcome(conn, &nick, &room));
+        out.tell(conn, self.welcome(conn, &nick, arrival.lands.then_some(&room)));
         if let Some((code, why)) = refusal {
             let message = format!("{why}; you are {nick}");
             out.tell(
@@ -362,16 +368,29 @@ impl Hub {
         if arrival.echo {
             self.echoed.insert(conn);
         }
-        self.enter(conn, room, out);
+        if arrival.lands {
+            self.enter(conn, room, out);
+        }
     }
 
-    fn welcome(&self, conn: ConnId, nick: &Nick, room: &RoomName) -> Event {
+    /// Why an arrival may not have the nick it asks for, if it may not: what `connect` would answer
+    /// by giving it another, for clients that would rather choose again (IRC). A verified login
+    /// takes its account's nick back whoever holds it.
+    pub fn arrival_refusal(&self, arrival: &Arrival) -> Option<Refusal> {
+        if matches!(arrival.login, Login::Verified(_)) {
+            return None;
+        }
+        let nick = arrival.nick.as_ref()?;
+        self.nick_refusal(arrival.conn, nick, arrival.operator)
+    }
+
+    fn welcome(&self, conn: ConnId, nick: &Nick, room: Option<&RoomName>) -> Event {
         Event::Welcome {
             version: PROTOCOL_VERSION,
             server: self.config.server.clone(),
             nick: nick.clone(),
             conn,
-            room: Some(room.clone()),
+            room: room.cloned(),
             max_message: self.config.max_message,
         }
     }
@@ -446,6 +465,16 @@ impl Hub {
             Command::Part { room } => self.part(conn, room, out).map(|()| Done::Answered(None)),
             Command::Topic { room, topic } => self.topic(conn, room, topic, out),
             Command::Who { room, after } => self.who(conn, room, after, out).map(|()| Done::Answered(None)),
+            Command::Users { nicks } => self.users(conn, nicks, out).map(|()| Done::Answered(None)),
+            Command::Away { text } => {
+                self.set_away(conn, text, out);
+                Ok(Done::Answered(None))
+            }
+            Command::Counts => {
+                let (users, rooms) = (self.members.len(), self.rooms.len());
+                out.tell(conn, Event::Counts { users, rooms });
+                Ok(Done::Answered(None))
+            }
             Command::Rooms { after } => {
                 out.tell(conn, self.room_list(after.as_ref()));
                 Ok(Done::Answered(None))
@@ -689,8 +718,47 @@ impl Hub {
         let (nicks, more) = listing::page(members, after.as_ref(), |n| {
             n.as_str().len() + NICK_ENTRY_OVERHEAD_BYTES
         });
-        out.tell(conn, Event::Members { room, nicks, more });
+        let id = self.request_id.clone();
+        out.tell(conn, Event::Members { room, nicks, more, id });
         Ok(())
+    }
+
+    fn users(&self, conn: ConnId, nicks: Vec<Nick>, out: &mut Effects) -> Result<(), Refusal> {
+        if nicks.len() > MAX_USERS_ASKED {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("ask about at most {MAX_USERS_ASKED} nicks at once"),
+            ));
+        }
+        let users = nicks
+            .iter()
+            .filter_map(|nick| self.nicks.get(&nick.key()))
+            .filter_map(|c| Some((*c, self.members.get(c)?)))
+            .map(|(c, member)| UserSummary {
+                nick: member.nick.clone(),
+                rooms: member.rooms.clone(),
+                account: member.account.as_ref().map(|a| a.name.clone()),
+                operator: self.operators.contains(&c),
+                away: member.away.clone(),
+            })
+            .collect();
+        let id = self.request_id.clone();
+        out.tell(conn, Event::Users { users, id });
+        Ok(())
+    }
+
+    /// Marks `conn` away (with a reason) or back (without), and tells those who share a room with it.
+    fn set_away(&mut self, conn: ConnId, text: Option<String>, out: &mut Effects) {
+        let text = text.filter(|t| !t.is_empty()).map(capped);
+        let Some(member) = self.members.get_mut(&conn) else {
+            return;
+        };
+        if member.away == text {
+            return;
+        }
+        member.away.clone_from(&text);
+        let nick = member.nick.clone();
+        out.deliver(Event::Away { nick, text }, self.neighbours(conn));
     }
 
     fn room_list(&self, after: Option<&RoomName>) -> Event {

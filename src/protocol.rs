@@ -75,6 +75,9 @@ pub enum Command {
         /// Log in to the account named `nick`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Password>,
+        /// The server's password (`--server-password`), where it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pass: Option<Password>,
     },
     /// A message to a room; without `room`, to the sender's current room.
     Say {
@@ -114,6 +117,19 @@ pub enum Command {
         room: Option<RoomName>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<Nick>,
+    },
+    /// Which of these nicks are connected, with their rooms and accounts (at most
+    /// `MAX_USERS_ASKED`).
+    Users {
+        nicks: Vec<Nick>,
+    },
+    /// How many are connected, and how many rooms there are.
+    #[serde(deserialize_with = "no_fields")]
+    Counts,
+    /// Say one is away, and why (at most `MAX_REASON_BYTES`); without `text`, that one is back.
+    Away {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// The rooms, a page at a time: those after `after`, in order of their names.
     Rooms {
@@ -230,6 +246,24 @@ pub struct RoomSummary {
     pub topic: Option<String>,
 }
 
+/// The most nicks one `users` request may ask about.
+pub const MAX_USERS_ASKED: usize = 16;
+
+/// A connected user as `users` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub nick: Nick,
+    /// The rooms it is in, in the order it joined them.
+    pub rooms: Vec<RoomName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Nick>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub operator: bool,
+    /// Why it is away, if it said it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away: Option<String>,
+}
+
 /// A ban as listed by `bans`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BanSummary {
@@ -293,12 +327,33 @@ pub enum Event {
         topic: Option<String>,
         by: Option<Nick>,
     },
-    /// A page of a room's members; `more` when others follow the last one.
+    /// A page of a room's members; `more` when others follow the last one. `id` is the id of the
+    /// `who` it answers, when it had one.
     Members {
         room: RoomName,
         nicks: Vec<Nick>,
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+    },
+    /// The users a `users` asked about who are connected, in the order asked; `id` is the
+    /// request's, when it had one.
+    Users {
+        users: Vec<UserSummary>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+    },
+    /// The answer to `counts`.
+    Counts {
+        users: usize,
+        rooms: usize,
+    },
+    /// Someone who shares a room with the client is away (with why) or back (without `text`).
+    Away {
+        nick: Nick,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// A page of the rooms; `more` when others follow the last one.
     Rooms {
@@ -315,6 +370,9 @@ pub enum Event {
         with: Option<Nick>,
         messages: Vec<Message>,
         more: bool,
+        /// The id of the `history` it answers, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
     },
     /// The matches of a search, newest first.
     Search {

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -15,9 +16,10 @@ use tokio_rustls::server::TlsStream;
 use tracing::info;
 
 use super::Limits;
-use super::admission::IpSlot;
+use super::admission::{IpSlot, REFUSAL_LINGER};
 use super::handshake;
 use super::hub_task::HubMessage;
+use super::irc;
 use super::logins::Logins;
 use super::reader::FrameReader;
 use super::sequence::Published;
@@ -28,8 +30,8 @@ use super::unfinished::FrameBudget;
 use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
 use crate::scheme::{Protocol, Scheme};
-use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
+use crate::transport::{Opening, WireMode};
 
 /// What every connection's task shares.
 #[derive(Clone)]
@@ -45,6 +47,10 @@ pub struct Shared {
     pub pace: Arc<Pace>,
     /// Checks a hello's password.
     pub logins: Logins,
+    /// What every client must give before the hub hears of it (`--server-password`).
+    pub server_password: Option<Arc<String>>,
+    /// Where IRC is served, for IRC clients that came to a chat port.
+    pub irc_at: Option<Arc<str>>,
 }
 
 /// A connection let in, and what it holds while it lasts.
@@ -113,7 +119,8 @@ async fn open_tls(
 /// `async fn`, so the protocol's future is all a connection holds.
 fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
     match admitted.scheme.protocol() {
-        Protocol::Chat => chat(stream, admitted, shared, deadline),
+        Protocol::Chat => Either::Left(chat(stream, admitted, shared, deadline)),
+        Protocol::Irc => Either::Right(irc::serve(stream, admitted, shared, deadline)),
     }
 }
 
@@ -135,7 +142,7 @@ fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: 
     serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
 }
 
-async fn serve_greeted<C: ChatStream>(
+pub(super) async fn serve_greeted<C: ChatStream>(
     greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
@@ -154,10 +161,10 @@ async fn serve_greeted<C: ChatStream>(
 }
 
 /// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
-struct Greeted<C: ChatStream> {
-    session: Registered,
-    frames: FrameReader<C::Read>,
-    writer: C::Write,
+pub(super) struct Greeted<C: ChatStream> {
+    pub session: Registered,
+    pub frames: FrameReader<C::Read>,
+    pub writer: C::Write,
 }
 
 async fn greet<C: ChatStream>(
@@ -168,10 +175,26 @@ async fn greet<C: ChatStream>(
     deadline: Instant,
 ) -> Option<Greeted<C>> {
     let limits = shared.limits;
-    let (mode, read) = stream.sniff().await?;
+    let (opening, read) = stream.sniff().await?;
     let (reader, mut writer) = stream.split();
+    let mode = match opening {
+        Opening::Chat(mode) => mode,
+        Opening::IrcRegistration => {
+            let error = irc::elsewhere(shared.irc_at.as_deref());
+            info!(%conn, "an IRC client on a chat port");
+            farewell(reader, &mut writer, error.as_bytes()).await;
+            return None;
+        }
+    };
     let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
     let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
+    if mode == WireMode::Text
+        && let Some(password) = &shared.server_password
+        && !handshake::plain_pass(&mut frames, &mut writer, password, deadline).await
+    {
+        let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
+        return None;
+    }
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,
@@ -184,8 +207,19 @@ async fn greet<C: ChatStream>(
             secure,
             login: Login::None,
             replay: JOIN_HISTORY_PLAIN,
+            lands: true,
         },
-        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+        // A chat port's sniff tells only text from JSON.
+        WireMode::Irc(_) => return None,
+        WireMode::Json => match handshake::hello(
+            &mut frames,
+            &mut writer,
+            conn,
+            peer,
+            (deadline, shared.server_password.as_deref().map(String::as_str)),
+        )
+        .await
+        {
             Some((mut arrival, password)) => {
                 arrival.secure = secure;
                 arrival.login = handshake::log_in(&shared.logins, &arrival, password).await;
@@ -205,8 +239,32 @@ async fn greet<C: ChatStream>(
     })
 }
 
+/// Writes `bytes` and closes the stream.
+pub(super) async fn goodbye<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) {
+    if writer.write_all(bytes).await.is_ok() {
+        let _ = writer.shutdown().await;
+    }
+}
+
+/// Writes `bytes`, closes the writing side, and reads (and drops) what the client still sends for
+/// up to `REFUSAL_LINGER`: closing with its lines unread would reset the connection and could take
+/// the line with it.
+pub(super) async fn farewell<R: tokio::io::AsyncRead + Unpin, W: tokio::io::AsyncWrite + Unpin>(
+    mut reader: R,
+    writer: &mut W,
+    bytes: &[u8],
+) {
+    use tokio::io::AsyncReadExt;
+    let draining = async {
+        goodbye(writer, bytes).await;
+        let mut discard = [0u8; 512];
+        while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, draining).await;
+}
+
 /// How long past the handshake deadline a refused client's stream may take to close.
-const GOODBYE_GRACE: Duration = Duration::from_secs(1);
+pub(super) const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

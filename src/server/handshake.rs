@@ -14,18 +14,21 @@ use crate::hub::{Arrival, Login};
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Password};
 use crate::transport::line::Frame;
-use crate::transport::{WireMode, json};
+use crate::transport::{Opening, WireMode, json};
 
 /// How long a silent connection is given to show it is structured before it is greeted as plain text.
 pub const SNIFF_WINDOW: Duration = Duration::from_millis(300);
 
-/// Waits for the first byte (or the sniff window to pass). `None` if the client left first.
-pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
-    let mut first = [0u8; 1];
+/// How many of a connection's first bytes are looked at to tell what it opens with.
+pub const SNIFF_BYTES: usize = 8;
+
+/// Waits for the first bytes (or the sniff window to pass). `None` if the client left first.
+pub async fn sniff(stream: &TcpStream) -> Option<Opening> {
+    let mut first = [0u8; SNIFF_BYTES];
     match tokio::time::timeout(SNIFF_WINDOW, stream.peek(&mut first)).await {
-        Err(_elapsed) => Some(WireMode::Text),
+        Err(_elapsed) => Some(Opening::Chat(WireMode::Text)),
         Ok(Ok(0) | Err(_)) => None,
-        Ok(Ok(_)) => Some(WireMode::sniff(first[0])),
+        Ok(Ok(n)) => Some(Opening::sniff(&first[..n])),
     }
 }
 
@@ -36,7 +39,7 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     writer: &mut W,
     conn: ConnId,
     peer: SocketAddr,
-    deadline: Instant,
+    (deadline, server_password): (Instant, Option<&str>),
 ) -> Option<(Arrival, Option<Password>)> {
     let outcome = timeout_at(deadline, first_frame(frames)).await;
     let refusal = match outcome {
@@ -47,9 +50,18 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
             Ok(request) => match request.command {
                 Command::Hello {
                     version: PROTOCOL_VERSION,
+                    pass,
+                    ..
+                } if server_password.is_some_and(|wanted| pass.as_ref().is_none_or(|p| p.0 != wanted)) => (
+                    ErrorCode::WrongPassword,
+                    "this server needs its password in the hello's \"pass\"".to_owned(),
+                ),
+                Command::Hello {
+                    version: PROTOCOL_VERSION,
                     nick,
                     room,
                     password,
+                    pass: _,
                 } => {
                     let arrival = Arrival {
                         conn,
@@ -62,6 +74,7 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
                         secure: false,
                         login: Login::None,
                         replay: 0,
+                        lands: true,
                     };
                     return Some((arrival, password));
                 }
@@ -83,6 +96,31 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     });
     let _ = tokio::time::timeout(SNIFF_WINDOW, writer.write_all(&error)).await;
     None
+}
+
+/// Asks a plain client for the server's password and reads its first line, which must be
+/// `/pass PASSWORD`; whether it was. A client that gives another is told so.
+pub async fn plain_pass<S: Source, W: AsyncWrite + Unpin>(
+    frames: &mut FrameReader<S>,
+    writer: &mut W,
+    password: &str,
+    deadline: Instant,
+) -> bool {
+    let ask = b"-- this server needs a password: type /pass PASSWORD\n";
+    if !matches!(timeout_at(deadline, writer.write_all(ask)).await, Ok(Ok(()))) {
+        return false;
+    }
+    let given = match timeout_at(deadline, first_frame(frames)).await {
+        Ok(Some(Frame::Line(line))) => line,
+        _ => return false,
+    };
+    let text = String::from_utf8_lossy(&given);
+    let text = text.trim_end_matches('\r');
+    if text.strip_prefix("/pass ") == Some(password) {
+        return true;
+    }
+    let _ = timeout_at(deadline, writer.write_all(b"!! wrong server password\n")).await;
+    false
 }
 
 /// Checks a hello's password for the account named by its nick, before the hub hears of the client.

@@ -94,8 +94,8 @@ mod tests {
                 Err((None, "unknown field `to`")),
             ),
             (
-                r#"{"type":"hello","version":1,"nick":"ann","pass":"x"}"#,
-                Err((None, "unknown field `pass`")),
+                r#"{"type":"hello","version":1,"nick":"ann","passwd":"x"}"#,
+                Err((None, "unknown field `passwd`")),
             ),
             (
                 r#"{"type":"quit","reason":"bye","when":0}"#,
@@ -182,6 +182,7 @@ mod round_trips {
                     nick,
                     room,
                     password: password.map(Password),
+                    pass: None,
                 }
             }),
             (of(room()), text(), any::<bool>()).prop_map(|(room, text, action)| Command::Say { room, text, action }),
@@ -304,7 +305,8 @@ mod round_trips {
             (room(), vec(nick(), 0..5), any::<bool>()).prop_map(|(room, nicks, more)| Event::Members {
                 room,
                 nicks,
-                more
+                more,
+                id: None,
             }),
             (vec((room(), any::<usize>(), of(text())), 0..5), any::<bool>()).prop_map(|(rooms, more)| Event::Rooms {
                 rooms: rooms

@@ -400,7 +400,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             notice(out, &format!("topic of {room}: {topic}{by}"));
         }
         Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
-        Event::Members { room, nicks, more } => {
+        Event::Members { room, nicks, more, .. } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
             let count = counted(nicks.len(), "member", "members");
             match (more, nicks.last()) {
@@ -426,6 +426,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             with,
             messages,
             more,
+            ..
         } => write_history(out, room.as_ref(), with.as_ref(), messages, *more),
         Event::Search { query, messages } => {
             let count = counted(messages.len(), "match", "matches");
@@ -452,6 +453,28 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
                 notice(out, &format!("  {} by {}, {until}{reason}", ban.target, ban.by));
             }
         }
+        Event::Users { users, .. } => {
+            notice(out, &format!("{} here:", counted(users.len(), "user", "users")));
+            for user in users {
+                let rooms: Vec<&str> = user.rooms.iter().map(RoomName::as_str).collect();
+                let account = user
+                    .account
+                    .as_ref()
+                    .map(|a| format!(", account {a}"))
+                    .unwrap_or_default();
+                notice(out, &format!("  {} in {}{account}", user.nick, rooms.join(" ")));
+            }
+        }
+        Event::Away { nick, text: Some(text) } => notice(out, &format!("{nick} is away: {text}")),
+        Event::Away { nick, text: None } => notice(out, &format!("{nick} is back")),
+        Event::Counts { users, rooms } => notice(
+            out,
+            &format!(
+                "{} connected, {}",
+                counted(*users, "user", "users"),
+                counted(*rooms, "room", "rooms")
+            ),
+        ),
         Event::Notice { text } => notice(out, text),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),
@@ -609,7 +632,10 @@ mod tests {
             (b"/msg bob", "invalid: usage: /msg NICK TEXT"),
             (b"/nick Alice", r#"{"type":"nick","nick":"Alice"}"#),
             (b"/nick", "invalid: usage: /nick NAME"),
-            (b"/nick 9x", "invalid: a nick must start with a letter"),
+            (
+                b"/nick 9x",
+                "invalid: a nick must start with a letter or one of _[]\\`^{|}",
+            ),
             (b"/join #Rust", r#"{"type":"join","room":"rust"}"#),
             (b"/part", r#"{"type":"part"}"#),
             (b"/part rust", r#"{"type":"part","room":"rust"}"#),
@@ -766,6 +792,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone()],
                     more: false,
+                    id: None,
                 },
                 "-- lobby has 1 member: ann\n",
             ),
@@ -774,6 +801,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
                     more: false,
+                    id: None,
                 },
                 "-- lobby has 2 members: ann bo\n",
             ),
@@ -782,6 +810,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
                     more: true,
+                    id: None,
                 },
                 "-- lobby has more than 2 members: ann bo (more: /who lobby bo)\n",
             ),

@@ -12,6 +12,7 @@ mod durable;
 mod fixture;
 mod flood;
 mod http;
+mod irc;
 mod limits;
 mod liveness;
 mod on_disk;

@@ -643,7 +643,7 @@ impl App {
                 self.windows[index].topic = topic.map(|t| sanitize(&t));
                 self.notice(index, &text, false);
             }
-            Event::Members { room, nicks, more } => self.members_page(room, nicks, more, out),
+            Event::Members { room, nicks, more, .. } => self.members_page(room, nicks, more, out),
             Event::Rooms { rooms, more } => {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
                 let follow = match (more, rooms.last()) {
@@ -657,6 +657,7 @@ impl App {
                 with,
                 messages,
                 more,
+                ..
             } => self.history_page((room, with), messages, more, out),
             Event::Search { query, messages } => self.search_answered(query, messages),
             Event::Account { account, operator } => {
@@ -676,6 +677,9 @@ impl App {
             Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
+            | Event::Users { .. }
+            | Event::Away { .. }
+            | Event::Counts { .. }
             | Event::Echo(_)
             | Event::Pong
             | Event::Ping
