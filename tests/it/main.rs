@@ -18,4 +18,5 @@ mod on_disk;
 mod structured;
 mod support;
 mod tls;
+mod tmux;
 mod tui;
