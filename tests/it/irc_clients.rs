@@ -103,8 +103,9 @@ fn talks_in_rust_with_an_nc_user_and_a_json_program(program: IrcProgram) {
     alice.wait_action("carol", "waves back");
     alice.save_screen("conversation");
 
-    // Bold (^B) and colour (^C) are IRC's formatting; at nc they must not reach the terminal.
-    alice.type_line("\u{2}bold\u{2} and \u{3}4red\u{3} done");
+    // Bold and colours are IRC's formatting codes, control characters: at nc they must not reach
+    // the terminal.
+    alice.type_line(&format!("{} and {} done", alice.bold("bold"), alice.red("red")));
     let shown = carol
         .lines
         .until(|line| line.starts_with("<alice>") && line.ends_with("done"));

@@ -103,14 +103,31 @@ impl IrcProgram {
     }
 
     /// Whether `row` shows that `nick` has done `what` (`has joined #rust`, `has quit`): irssi's
-    /// `-!- nick [user@host] has joined #rust`, weechat's `--> nick (user@host) has joined #rust`.
+    /// `-!- nick [user@host] has joined #rust`, weechat's `--> | nick (user@host) has joined #rust`.
     fn shows_event(self, row: &str, nick: &str, what: &str) -> bool {
-        let (before, after) = match self {
-            IrcProgram::Irssi => ("-!- ", " ["),
-            IrcProgram::Weechat => ("| ", " ("),
+        let before = match self {
+            IrcProgram::Irssi => "-!- ",
+            IrcProgram::Weechat => "| ",
         };
-        let who = format!("{before}{nick}{after}");
+        let who = format!("{before}{nick} ");
         row.find(&who).is_some_and(|at| row[at + who.len()..].contains(what))
+    }
+
+    /// The keys that type `text` in bold: irssi's ^B, weechat's ^C b, before and after.
+    fn bold(self, text: &str) -> String {
+        match self {
+            IrcProgram::Irssi => format!("\u{2}{text}\u{2}"),
+            IrcProgram::Weechat => format!("\u{3}b{text}\u{3}b"),
+        }
+    }
+
+    /// The keys that type `text` in red (colour 4): irssi's ^C 4, weechat's ^C c 04, and after it
+    /// the colour's end.
+    fn red(self, text: &str) -> String {
+        match self {
+            IrcProgram::Irssi => format!("\u{3}4{text}\u{3}"),
+            IrcProgram::Weechat => format!("\u{3}c04{text}\u{3}c"),
+        }
     }
 
     /// The command that shows the window of `name` (a channel or a nick), opening it if need be.
@@ -199,6 +216,16 @@ impl IrcClient {
     /// Types `/msg NICK TEXT`.
     pub fn msg(&self, nick: &str, text: &str) {
         self.type_line(&format!("/msg {nick} {text}"));
+    }
+
+    /// The keys that type `text` in bold in this client.
+    pub fn bold(&self, text: &str) -> String {
+        self.program.bold(text)
+    }
+
+    /// The keys that type `text` in red in this client.
+    pub fn red(&self, text: &str) -> String {
+        self.program.red(text)
     }
 
     /// Shows the window of `name`, a channel already joined or a nick (whose query window opens).
@@ -358,5 +385,15 @@ fn rows_are_read_as_each_program_shows_them() {
     ];
     for (program, row, nick, what, shown) in events {
         assert_eq!(program.shows_event(row, nick, what), shown, "{program}: {row:?}");
+    }
+    let actions = [
+        (IrcProgram::Irssi, "16:28  * bob waves", true),
+        (IrcProgram::Irssi, "16:28 < bob> bob waves", false),
+        (IrcProgram::Weechat, "│16:28:13      * | bob waves", true),
+        (IrcProgram::Weechat, "│16:28:13    bob | bob waves", false),
+    ];
+    for (program, row, shown) in actions {
+        let seen = program.shows_action(row, "bob", "waves");
+        assert_eq!(seen, shown, "{program}: {row:?}");
     }
 }
