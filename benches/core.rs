@@ -74,6 +74,7 @@ fn fan_out(c: &mut Criterion) {
             secure: false,
             login: Login::None,
             replay: 0,
+            lands: true,
         };
         hub.handle(Input::Connect(arrival), 0);
     }

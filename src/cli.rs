@@ -96,7 +96,8 @@ pub enum Subcommands {
 pub struct ServeArgs {
     /// Where to listen, as [SCHEME://]HOST:PORT; repeat for several (e.g. --listen 0.0.0.0:8000
     /// --listen [::]:8000 --listen chats://0.0.0.0:8443). SCHEME is chat (the default: plain text for
-    /// nc and JSON lines for programs, told apart by the first byte) or chats (the same over TLS).
+    /// nc and JSON lines for programs, told apart by the first byte), chats (the same over TLS), irc
+    /// (the IRC client protocol, docs/irc.md) or ircs (IRC over TLS).
     #[arg(long, value_name = "[SCHEME://]ADDR", default_value = DEFAULT_ADDR)]
     pub listen: Vec<Listener>,
     /// PEM certificate chain (leaf first) for the TLS listeners; SIGHUP reloads it and --tls-key.
@@ -183,6 +184,10 @@ pub struct ServeArgs {
     /// The operator's nick in the chat; nobody else may take it, with or without the console.
     #[arg(long, value_name = "NICK", default_value = "server", value_parser = parse_operator_nick)]
     pub operator_nick: Nick,
+    /// A password every client must give before it joins: IRC's PASS, the hello's "pass", or plain
+    /// text's first line "/pass PASS" (docs/protocol.md, docs/irc.md).
+    #[arg(long, value_name = "PASS", env = "SOCKCHAT_SERVER_PASSWORD", hide_env_values = true)]
+    pub server_password: Option<String>,
     /// Append the log to FILE instead of stderr. Without it, a console on a terminal keeps the
     /// operator's typing clear: only warnings and the "listening on" line go to stderr.
     #[arg(long, value_name = "FILE")]

@@ -83,6 +83,8 @@ pub struct Arrival {
     /// How many of a room's latest messages it is shown when it joins (plain text; structured
     /// clients ask with `history`).
     pub replay: usize,
+    /// Whether it lands in a room at once (`room`, or the lobby); an IRC client joins its own.
+    pub lands: bool,
 }
 
 /// What became of a hello's password, checked before the hub hears of the connection.
@@ -308,7 +310,7 @@ impl Hub {
         };
         let nick = wanted.clone().unwrap_or_else(|| self.spare_nick(conn));
         let mut room = arrival.room.unwrap_or_else(RoomName::lobby);
-        let room_refusal = self.check_room_creation(&room).err();
+        let room_refusal = self.check_room_creation(&room).err().filter(|_| arrival.lands);
         if room_refusal.is_some() {
             room = RoomName::lobby();
         }
@@ -324,7 +326,7 @@ impl Hub {
             replay: arrival.replay,
         };
         self.members.insert(conn, member);
-        out.tell(conn, self.welcome(conn, &nick, &room));
+        out.tell(conn, self.welcome(conn, &nick, arrival.lands.then_some(&room)));
         if let Some((code, why)) = refusal {
             let message = format!("{why}; you are {nick}");
             out.tell(
@@ -362,16 +364,29 @@ impl Hub {
         if arrival.echo {
             self.echoed.insert(conn);
         }
-        self.enter(conn, room, out);
+        if arrival.lands {
+            self.enter(conn, room, out);
+        }
     }
 
-    fn welcome(&self, conn: ConnId, nick: &Nick, room: &RoomName) -> Event {
+    /// Why an arrival may not have the nick it asks for, if it may not: what `connect` would answer
+    /// by giving it another, for clients that would rather choose again (IRC). A verified login
+    /// takes its account's nick back whoever holds it.
+    pub fn arrival_refusal(&self, arrival: &Arrival) -> Option<Refusal> {
+        if matches!(arrival.login, Login::Verified(_)) {
+            return None;
+        }
+        let nick = arrival.nick.as_ref()?;
+        self.nick_refusal(arrival.conn, nick, arrival.operator)
+    }
+
+    fn welcome(&self, conn: ConnId, nick: &Nick, room: Option<&RoomName>) -> Event {
         Event::Welcome {
             version: PROTOCOL_VERSION,
             server: self.config.server.clone(),
             nick: nick.clone(),
             conn,
-            room: Some(room.clone()),
+            room: room.cloned(),
             max_message: self.config.max_message,
         }
     }
@@ -689,7 +704,8 @@ impl Hub {
         let (nicks, more) = listing::page(members, after.as_ref(), |n| {
             n.as_str().len() + NICK_ENTRY_OVERHEAD_BYTES
         });
-        out.tell(conn, Event::Members { room, nicks, more });
+        let id = self.request_id.clone();
+        out.tell(conn, Event::Members { room, nicks, more, id });
         Ok(())
     }
 

@@ -124,6 +124,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         console,
         operator_nick: args.operator_nick,
+        server_password: args.server_password,
         max_rooms: args.max_rooms,
         limits: Limits {
             max_message: args.max_message,

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// The longest nick, in characters (all ASCII, so also bytes).
 pub const MAX_NICK_CHARS: usize = 24;
+/// What a nick may hold besides ASCII letters and digits: IRC's nick punctuation (RFC 2812 2.3.1).
+pub const NICK_PUNCTUATION: &str = "-_[]\\`^{|}";
 /// The longest room name, in characters (all ASCII, so also bytes).
 pub const MAX_ROOM_CHARS: usize = 32;
 
@@ -32,14 +34,15 @@ pub enum NameError {
     Empty { kind: &'static str },
     #[error("{kind} is longer than {max} characters")]
     TooLong { kind: &'static str, max: usize },
-    #[error("{kind} must start with a letter")]
-    BadStart { kind: &'static str },
+    #[error("{kind} must start with a {starts}")]
+    BadStart { kind: &'static str, starts: &'static str },
     #[error("{kind} may hold only {allowed}")]
     BadChar { kind: &'static str, allowed: &'static str },
 }
 
-/// A user's nick: 1 to 24 ASCII letters, digits, `-` or `_`, starting with a letter.
-/// Compared case-insensitively, shown as the user typed it.
+/// A user's nick: 1 to 24 ASCII letters, digits and IRC's punctuation (`-_[]\\`^{|}`), starting with a
+/// letter or that punctuation but `-` (as IRC allows). Compared case-insensitively in ASCII (IRC's
+/// `CASEMAPPING=ascii`: `[` and `{` are different nicks), shown as the user typed it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Nick(String);
@@ -49,8 +52,10 @@ impl Nick {
         let rule = NameRule {
             kind: "a nick",
             max_chars: MAX_NICK_CHARS,
-            allowed: "letters, digits, '-' and '_'",
-            punctuation: "-_",
+            allowed: "letters, digits and -_[]\\`^{|}",
+            punctuation: NICK_PUNCTUATION,
+            starts: "letter or one of _[]\\`^{|}",
+            punctuation_first: true,
         };
         rule.check(text)?;
         Ok(Nick(text.to_owned()))
@@ -121,6 +126,8 @@ impl RoomName {
             max_chars: MAX_ROOM_CHARS,
             allowed: "letters, digits, '-', '_' and '.'",
             punctuation: "-_.",
+            starts: "letter",
+            punctuation_first: false,
         };
         rule.check(text)?;
         Ok(RoomName(text.to_ascii_lowercase()))
@@ -165,12 +172,17 @@ impl From<RoomName> for String {
     }
 }
 
-/// What a name may be made of: ASCII letters and digits plus some punctuation, starting with a letter.
+/// What a name may be made of: ASCII letters and digits plus some punctuation, starting with a letter
+/// (or, where `starts` names some, with punctuation other than `-`).
 struct NameRule {
     kind: &'static str,
     max_chars: usize,
     allowed: &'static str,
     punctuation: &'static str,
+    /// What the first character may be, in words.
+    starts: &'static str,
+    /// Whether the first character may be punctuation (but `-`).
+    punctuation_first: bool,
 }
 
 impl NameRule {
@@ -190,8 +202,12 @@ impl NameRule {
                 allowed: self.allowed,
             });
         }
-        if !first.is_ascii_alphabetic() {
-            return Err(NameError::BadStart { kind });
+        let punctuation_starts = self.punctuation_first && first != '-' && self.punctuation.contains(first);
+        if !first.is_ascii_alphabetic() && !punctuation_starts {
+            return Err(NameError::BadStart {
+                kind,
+                starts: self.starts,
+            });
         }
         Ok(())
     }
@@ -208,10 +224,13 @@ mod tests {
             ("Bob_2", Ok("Bob_2")),
             ("a-b", Ok("a-b")),
             ("", Err("a nick must not be empty")),
-            ("2pac", Err("a nick must start with a letter")),
-            ("_x", Err("a nick must start with a letter")),
-            ("al ice", Err("a nick may hold only letters, digits, '-' and '_'")),
-            ("ünï", Err("a nick may hold only letters, digits, '-' and '_'")),
+            ("2pac", Err("a nick must start with a letter or one of _[]\\`^{|}")),
+            ("-x", Err("a nick must start with a letter or one of _[]\\`^{|}")),
+            ("_x", Ok("_x")),
+            ("[away]|x^`{}\\", Ok("[away]|x^`{}\\")),
+            ("al ice", Err("a nick may hold only letters, digits and -_[]\\`^{|}")),
+            ("a!b", Err("a nick may hold only letters, digits and -_[]\\`^{|}")),
+            ("ünï", Err("a nick may hold only letters, digits and -_[]\\`^{|}")),
             ("abcdefghijklmnopqrstuvwx", Ok("abcdefghijklmnopqrstuvwx")),
             ("abcdefghijklmnopqrstuvwxy", Err("a nick is longer than 24 characters")),
         ];
@@ -252,7 +271,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_text_is_a_nick_that_renders_as_typed_or_an_error(text in "\\PC{0,30}|[A-Za-z][A-Za-z0-9_-]{0,25}") {
+        fn any_text_is_a_nick_that_renders_as_typed_or_an_error(text in "\\PC{0,30}|[A-Za-z_\\[\\]|^`{}\\\\][A-Za-z0-9_\\[\\]|^`{}\\\\-]{0,25}") {
             if let Ok(nick) = Nick::parse(&text) {
                 proptest::prop_assert_eq!(nick.to_string(), text.clone());
                 proptest::prop_assert_eq!(Nick::parse(nick.as_str()).map(|n| n.to_string()), Ok(text));

@@ -293,12 +293,15 @@ pub enum Event {
         topic: Option<String>,
         by: Option<Nick>,
     },
-    /// A page of a room's members; `more` when others follow the last one.
+    /// A page of a room's members; `more` when others follow the last one. `id` is the id of the
+    /// `who` it answers, when it had one.
     Members {
         room: RoomName,
         nicks: Vec<Nick>,
         #[serde(default, skip_serializing_if = "is_false")]
         more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
     },
     /// A page of the rooms; `more` when others follow the last one.
     Rooms {

@@ -1,5 +1,5 @@
 //! Schemes: which protocol an address speaks and whether over TLS, for the server's `--listen`
-//! (`Listener`) and for the clients' server address (`Target`).
+//! (`Listener`: `chat`, `chats`, `irc`, `ircs`) and for the clients' server address (`Target`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -11,6 +11,8 @@ use std::str::FromStr;
 pub enum Protocol {
     /// Plain lines for nc and JSON lines for programs, told apart by the first byte.
     Chat,
+    /// The IRC client protocol (docs/irc.md).
+    Irc,
 }
 
 /// A protocol, with or without TLS.
@@ -18,11 +20,13 @@ pub enum Protocol {
 pub enum Scheme {
     Chat,
     Chats,
+    Irc,
+    Ircs,
 }
 
 impl Scheme {
     /// Every scheme, in the order the help lists them.
-    pub const ALL: [Scheme; 2] = [Scheme::Chat, Scheme::Chats];
+    pub const ALL: [Scheme; 4] = [Scheme::Chat, Scheme::Chats, Scheme::Irc, Scheme::Ircs];
     /// The scheme of an address written without one.
     pub const DEFAULT: Scheme = Scheme::Chat;
 
@@ -30,20 +34,23 @@ impl Scheme {
         match self {
             Scheme::Chat => "chat",
             Scheme::Chats => "chats",
+            Scheme::Irc => "irc",
+            Scheme::Ircs => "ircs",
         }
     }
 
     pub fn protocol(self) -> Protocol {
         match self {
             Scheme::Chat | Scheme::Chats => Protocol::Chat,
+            Scheme::Irc | Scheme::Ircs => Protocol::Irc,
         }
     }
 
     /// Whether the protocol runs inside TLS.
     pub fn tls(self) -> bool {
         match self {
-            Scheme::Chat => false,
-            Scheme::Chats => true,
+            Scheme::Chat | Scheme::Irc => false,
+            Scheme::Chats | Scheme::Ircs => true,
         }
     }
 
@@ -170,7 +177,9 @@ mod tests {
             ("chat://0.0.0.0:0", Some((Scheme::Chat, "0.0.0.0:0"))),
             ("chats://[::]:8443", Some((Scheme::Chats, "[::]:8443"))),
             ("CHATS://[::1]:1", Some((Scheme::Chats, "[::1]:1"))),
-            ("irc://0.0.0.0:6667", None),
+            ("irc://0.0.0.0:6667", Some((Scheme::Irc, "0.0.0.0:6667"))),
+            ("ircs://[::1]:6697", Some((Scheme::Ircs, "[::1]:6697"))),
+            ("gopher://0.0.0.0:70", None),
             ("chats://localhost:8000", None),
             ("0.0.0.0", None),
             ("", None),

@@ -11,6 +11,7 @@ mod flood;
 mod followers;
 mod handshake;
 mod hub_task;
+mod irc;
 mod listener;
 mod liveness;
 mod logins;
@@ -94,6 +95,9 @@ pub struct ServerConfig {
     /// Where messages, rooms, accounts and bans are kept (in memory, with no path).
     pub store: StoreOptions,
     pub limits: Limits,
+    /// The password every client must give before the hub hears of it (IRC's PASS, the hello's
+    /// `pass`, plain text's `/pass`), if any.
+    pub server_password: Option<String>,
 }
 
 /// Per-connection bounds.
@@ -225,6 +229,8 @@ impl Server {
                 frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
                 pace: Arc::new(limits.pace()),
                 logins,
+                server_password: self.config.server_password.clone().map(Arc::new),
+                irc_at: irc_at(&self.listeners),
             },
             exempt: Arc::new(self.config.edge.exempt.clone()),
             per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
@@ -257,6 +263,22 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Where IRC clients that came to a chat port are sent: the first IRC listener, as bound.
+fn irc_at(listeners: &[listener::Bound]) -> Option<Arc<str>> {
+    let bound = listeners
+        .iter()
+        .find(|l| l.scheme.protocol() == crate::scheme::Protocol::Irc)?;
+    let addr = bound.socket.local_addr().ok()?;
+    Some(
+        Listener {
+            scheme: bound.scheme,
+            addr,
+        }
+        .to_string()
+        .into(),
+    )
 }
 
 /// What the store kept, for the hub to start from, and the last message id it gave.

@@ -8,7 +8,9 @@ pub mod text;
 use bytes::Bytes;
 
 use crate::hub::Focus;
+use crate::names::Nick;
 use crate::protocol::Event;
+use crate::transport::irc::caps::{Caps, Rendering};
 
 /// The bytes a structured frame may take beyond the message text it carries: JSON escaping can make
 /// a text up to six times longer (`\u0001`), plus the object around it.
@@ -23,6 +25,30 @@ pub enum WireMode {
     Text,
     /// One JSON object per line, for programs.
     Json,
+    /// IRC (docs/irc.md), with the capabilities the client negotiated.
+    Irc(Caps),
+}
+
+/// What a chat port makes of a connection's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    Chat(WireMode),
+    /// An IRC client registering, on a port that does not speak IRC.
+    IrcRegistration,
+}
+
+impl Opening {
+    /// `{` opens a structured connection, IRC's registration commands an IRC client that came to the
+    /// wrong port; anything else is plain text.
+    pub fn sniff(first_bytes: &[u8]) -> Opening {
+        if first_bytes.first() == Some(&b'{') {
+            Opening::Chat(WireMode::Json)
+        } else if irc::registration::opens_registration(first_bytes) {
+            Opening::IrcRegistration
+        } else {
+            Opening::Chat(WireMode::Text)
+        }
+    }
 }
 
 impl WireMode {
@@ -35,11 +61,17 @@ impl WireMode {
         }
     }
 
+    /// Whether its clients answer the server's pings (plain text has no way to).
+    pub fn answers_pings(self) -> bool {
+        !matches!(self, WireMode::Text)
+    }
+
     /// The longest frame this mode accepts when messages may be up to `max_message` bytes.
     pub fn max_frame_bytes(self, max_message: usize) -> usize {
         match self {
             WireMode::Text => max_message + TEXT_FRAME_SLACK_BYTES,
             WireMode::Json => max_message.saturating_mul(6) + JSON_FRAME_SLACK_BYTES,
+            WireMode::Irc(_) => irc::message::MAX_LINE_BYTES,
         }
     }
 }
@@ -51,22 +83,41 @@ pub enum Variant {
     Json,
     TextHere,
     TextAway,
+    /// IRC, with or without the tags its capabilities add: a few renderings, however many
+    /// sessions negotiated whatever.
+    Irc(Rendering),
 }
 
 impl Variant {
-    pub const COUNT: usize = 3;
-    pub const ALL: [Variant; Variant::COUNT] = [Variant::Json, Variant::TextHere, Variant::TextAway];
+    pub const COUNT: usize = 3 + Rendering::COUNT;
+    pub const ALL: [Variant; Variant::COUNT] = {
+        let mut all = [Variant::Json; Variant::COUNT];
+        all[1] = Variant::TextHere;
+        all[2] = Variant::TextAway;
+        let mut i = 0;
+        while i < Rendering::COUNT {
+            all[3 + i] = Variant::Irc(Rendering::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
     pub fn of(mode: WireMode, focus: Focus) -> Variant {
         match (mode, focus) {
             (WireMode::Json, _) => Variant::Json,
             (WireMode::Text, Focus::Current) => Variant::TextHere,
             (WireMode::Text, Focus::Elsewhere) => Variant::TextAway,
+            (WireMode::Irc(caps), _) => Variant::Irc(caps.rendering()),
         }
     }
 
     pub fn index(self) -> usize {
-        self as usize
+        match self {
+            Variant::Json => 0,
+            Variant::TextHere => 1,
+            Variant::TextAway => 2,
+            Variant::Irc(rendering) => 3 + rendering.index(),
+        }
     }
 }
 
@@ -89,6 +140,17 @@ impl<'a> Encoded<'a> {
         self.variant(Variant::of(mode, focus))
     }
 
+    /// The bytes for one recipient of a delivered event: for IRC, addressed to `nick` where the
+    /// event is a reply (a numeric), and then made for it alone.
+    pub fn delivered(&mut self, mode: WireMode, focus: Focus, nick: Option<&Nick>) -> Bytes {
+        if let (WireMode::Irc(caps), Some(nick)) = (mode, nick)
+            && let Some(reply) = irc::render::reply(self.event, caps, nick)
+        {
+            return reply;
+        }
+        self.bytes(mode, focus)
+    }
+
     /// The bytes of one rendering; cheap to clone (shared).
     pub fn variant(&mut self, variant: Variant) -> Bytes {
         let event = self.event;
@@ -97,6 +159,7 @@ impl<'a> Encoded<'a> {
                 Variant::Json => json::render_event(event),
                 Variant::TextHere => text::render(event, Focus::Current),
                 Variant::TextAway => text::render(event, Focus::Elsewhere),
+                Variant::Irc(rendering) => irc::render::shared(event, rendering),
             })
             .clone()
     }

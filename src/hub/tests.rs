@@ -29,6 +29,7 @@ fn arrival(conn: u64, nick: Option<&str>) -> Input {
         secure: true,
         login: Login::None,
         replay: 0,
+        lands: true,
     })
 }
 

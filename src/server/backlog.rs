@@ -208,7 +208,9 @@ mod tests {
 
         fn broadcast(&self, seq: u64, feed: usize, text: &str, except: Option<ConnId>) {
             let frame = |prefix: &str| Some(Bytes::from(format!("{prefix}{text}\n")));
-            self.feeds[feed].append(Seq(seq), except, [frame(""), frame("here "), frame("away ")]);
+            let mut frames: [Option<Bytes>; Variant::COUNT] = Default::default();
+            frames[..3].clone_from_slice(&[frame(""), frame("here "), frame("away ")]);
+            self.feeds[feed].append(Seq(seq), except, frames);
         }
     }
 
@@ -274,6 +276,7 @@ mod tests {
             Variant::Json => "",
             Variant::TextHere => "here ",
             Variant::TextAway => "away ",
+            Variant::Irc(_) => unreachable!("no IRC follower here"),
         };
         let mut state = 0x9E37_79B9_7F4A_7C15;
         for _schedule in 0..300 {

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -18,6 +19,7 @@ use super::Limits;
 use super::admission::IpSlot;
 use super::handshake;
 use super::hub_task::HubMessage;
+use super::irc;
 use super::logins::Logins;
 use super::reader::FrameReader;
 use super::sequence::Published;
@@ -28,8 +30,8 @@ use super::unfinished::FrameBudget;
 use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
 use crate::scheme::{Protocol, Scheme};
-use crate::transport::WireMode;
 use crate::transport::line::LineCodec;
+use crate::transport::{Opening, WireMode};
 
 /// What every connection's task shares.
 #[derive(Clone)]
@@ -45,6 +47,10 @@ pub struct Shared {
     pub pace: Arc<Pace>,
     /// Checks a hello's password.
     pub logins: Logins,
+    /// What every client must give before the hub hears of it (`--server-password`).
+    pub server_password: Option<Arc<String>>,
+    /// Where IRC is served, for IRC clients that came to a chat port.
+    pub irc_at: Option<Arc<str>>,
 }
 
 /// A connection let in, and what it holds while it lasts.
@@ -113,7 +119,8 @@ async fn open_tls(
 /// `async fn`, so the protocol's future is all a connection holds.
 fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
     match admitted.scheme.protocol() {
-        Protocol::Chat => chat(stream, admitted, shared, deadline),
+        Protocol::Chat => Either::Left(chat(stream, admitted, shared, deadline)),
+        Protocol::Irc => Either::Right(irc::serve(stream, admitted, shared, deadline)),
     }
 }
 
@@ -135,7 +142,7 @@ fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: 
     serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
 }
 
-async fn serve_greeted<C: ChatStream>(
+pub(super) async fn serve_greeted<C: ChatStream>(
     greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
@@ -154,10 +161,10 @@ async fn serve_greeted<C: ChatStream>(
 }
 
 /// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.
-struct Greeted<C: ChatStream> {
-    session: Registered,
-    frames: FrameReader<C::Read>,
-    writer: C::Write,
+pub(super) struct Greeted<C: ChatStream> {
+    pub session: Registered,
+    pub frames: FrameReader<C::Read>,
+    pub writer: C::Write,
 }
 
 async fn greet<C: ChatStream>(
@@ -168,8 +175,17 @@ async fn greet<C: ChatStream>(
     deadline: Instant,
 ) -> Option<Greeted<C>> {
     let limits = shared.limits;
-    let (mode, read) = stream.sniff().await?;
+    let (opening, read) = stream.sniff().await?;
     let (reader, mut writer) = stream.split();
+    let mode = match opening {
+        Opening::Chat(mode) => mode,
+        Opening::IrcRegistration => {
+            let error = irc::elsewhere(shared.irc_at.as_deref());
+            info!(%conn, "an IRC client on a chat port");
+            let _ = timeout_at(deadline + GOODBYE_GRACE, goodbye(&mut writer, error.as_bytes())).await;
+            return None;
+        }
+    };
     let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
     let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
     let arrival = match mode {
@@ -184,7 +200,10 @@ async fn greet<C: ChatStream>(
             secure,
             login: Login::None,
             replay: JOIN_HISTORY_PLAIN,
+            lands: true,
         },
+        // A chat port's sniff tells only text from JSON.
+        WireMode::Irc(_) => return None,
         WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
             Some((mut arrival, password)) => {
                 arrival.secure = secure;
@@ -205,8 +224,15 @@ async fn greet<C: ChatStream>(
     })
 }
 
+/// Writes `bytes` and closes the stream.
+pub(super) async fn goodbye<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) {
+    if writer.write_all(bytes).await.is_ok() {
+        let _ = writer.shutdown().await;
+    }
+}
+
 /// How long past the handshake deadline a refused client's stream may take to close.
-const GOODBYE_GRACE: Duration = Duration::from_secs(1);
+pub(super) const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

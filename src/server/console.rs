@@ -37,6 +37,7 @@ pub async fn serve(nick: Nick, limits: Limits, hub: mpsc::Sender<HubMessage>, pu
         secure: true,
         login: Login::None,
         replay: JOIN_HISTORY_PLAIN,
+        lands: true,
     };
     let registering = session::register(arrival, mode, &hub, limits.max_queued, &published);
     let Some(session) = Box::pin(registering).await else {

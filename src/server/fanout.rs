@@ -16,15 +16,27 @@ use super::liveness::{Liveness, Sweep};
 use super::outbox::{Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Ask, Effect, Focus, Input};
-use crate::names::{ConnId, ConnMap, RoomName};
+use crate::names::{ConnId, ConnMap, Nick, RoomName};
 use crate::protocol::{Event, MessageId, RequestId};
-use crate::transport::{Encoded, Variant, WireMode, json};
+use crate::transport::{Encoded, Variant, WireMode};
+
+/// Follows the session's own nick in what it is told.
+fn keep_nick(link: &mut Link, event: &Event) {
+    match event {
+        Event::Welcome { nick, .. } => link.nick = Some(nick.clone()),
+        Event::Renamed { from, to } if link.nick.as_ref() == Some(from) => link.nick = Some(to.clone()),
+        _ => {}
+    }
+}
 
 /// The hub task's end of one session.
 pub struct Link {
     /// Items waiting to be written; bounded, so a client that does not read fills it.
     pub outbox: Arc<Outbox>,
     pub mode: WireMode,
+    /// The nick the session's replies are addressed to (IRC's numerics): kept here from its welcome
+    /// and its renames, since the replies are rendered here.
+    pub nick: Option<Nick>,
 }
 
 pub struct Fanout {
@@ -67,7 +79,7 @@ impl Fanout {
     }
 
     pub fn connect(&mut self, conn: ConnId, link: Link, now: Instant) {
-        if link.mode == WireMode::Json {
+        if link.mode.answers_pings() {
             self.liveness.heard(conn, now);
         }
         self.sessions.insert(conn, link);
@@ -85,10 +97,14 @@ impl Fanout {
         let Sweep { ping: to_ping, dead } = self.liveness.sweep(now);
         let ping_timeout = self.liveness.ping_timeout();
         let mut dropped = Vec::new();
-        let ping = json::render_event(&Event::Ping);
+        let mut ping = Encoded::new(&Event::Ping);
         for conn in to_ping {
             self.last = self.last.next();
-            self.push(conn, Item::Frame(ping.clone()), &mut dropped);
+            let Some(link) = self.sessions.get(&conn) else {
+                continue;
+            };
+            let bytes = ping.bytes(link.mode, Focus::Elsewhere);
+            self.push(conn, Item::Frame(bytes), &mut dropped);
         }
         for conn in dead {
             let reason = format!("no answer to a ping within {} s", ping_timeout.as_secs_f64());
@@ -154,10 +170,11 @@ impl Fanout {
         self.delivered(event);
         let mut encoded = Encoded::new(event);
         for addressee in to {
-            let Some(link) = self.sessions.get(&addressee.conn) else {
+            let Some(link) = self.sessions.get_mut(&addressee.conn) else {
                 continue;
             };
-            let bytes = encoded.bytes(link.mode, addressee.focus);
+            keep_nick(link, event);
+            let bytes = encoded.delivered(link.mode, addressee.focus, link.nick.as_ref());
             if !bytes.is_empty() {
                 self.push(addressee.conn, Item::Frame(bytes), dropped);
             }

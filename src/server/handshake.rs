@@ -14,18 +14,21 @@ use crate::hub::{Arrival, Login};
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Password};
 use crate::transport::line::Frame;
-use crate::transport::{WireMode, json};
+use crate::transport::{Opening, WireMode, json};
 
 /// How long a silent connection is given to show it is structured before it is greeted as plain text.
 pub const SNIFF_WINDOW: Duration = Duration::from_millis(300);
 
-/// Waits for the first byte (or the sniff window to pass). `None` if the client left first.
-pub async fn sniff(stream: &TcpStream) -> Option<WireMode> {
-    let mut first = [0u8; 1];
+/// How many of a connection's first bytes are looked at to tell what it opens with.
+pub const SNIFF_BYTES: usize = 8;
+
+/// Waits for the first bytes (or the sniff window to pass). `None` if the client left first.
+pub async fn sniff(stream: &TcpStream) -> Option<Opening> {
+    let mut first = [0u8; SNIFF_BYTES];
     match tokio::time::timeout(SNIFF_WINDOW, stream.peek(&mut first)).await {
-        Err(_elapsed) => Some(WireMode::Text),
+        Err(_elapsed) => Some(Opening::Chat(WireMode::Text)),
         Ok(Ok(0) | Err(_)) => None,
-        Ok(Ok(_)) => Some(WireMode::sniff(first[0])),
+        Ok(Ok(n)) => Some(Opening::sniff(&first[..n])),
     }
 }
 
@@ -62,6 +65,7 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
                         secure: false,
                         login: Login::None,
                         replay: 0,
+                        lands: true,
                     };
                     return Some((arrival, password));
                 }

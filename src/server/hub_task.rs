@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::commit::{Batch, Commits};
@@ -11,7 +11,7 @@ use super::fanout::{Fanout, Link};
 use super::outbox::Outbox;
 use super::store_requests::StoreRequests;
 use crate::clock;
-use crate::hub::{Arrival, Hub, Input};
+use crate::hub::{Arrival, Hub, Input, Refusal};
 use crate::names::ConnId;
 
 /// How many messages may wait for the hub before senders have to wait.
@@ -21,6 +21,13 @@ pub const HUB_INBOX_CAPACITY: usize = 4096;
 pub enum HubMessage {
     /// A session is ready for events; `link` is how to reach it.
     Connect { arrival: Arrival, link: Link },
+    /// Like `Connect`, for a client that chooses another nick itself if its own is refused: it is
+    /// told whether it was let in, and a refused one is not connected.
+    Choosing {
+        arrival: Arrival,
+        link: Link,
+        answer: oneshot::Sender<Result<(), Refusal>>,
+    },
     /// A session's requests, what it read together (at most `pacing::INPUT_BATCH` of them); it reads no more
     /// until told, through its outbox, that they were handled.
     Requests {
@@ -89,6 +96,16 @@ impl HubTask {
         let now = Instant::now();
         match message {
             HubMessage::Connect { arrival, link } => {
+                self.fanout.connect(arrival.conn, link, now);
+                self.handle(vec![Input::Connect(arrival)], None, None);
+            }
+            HubMessage::Choosing { arrival, link, answer } => {
+                // The hub task alone changes who holds which nick, so nothing can take it between.
+                if let Some(refusal) = self.hub.arrival_refusal(&arrival) {
+                    let _ = answer.send(Err(refusal));
+                    return false;
+                }
+                let _ = answer.send(Ok(()));
                 self.fanout.connect(arrival.conn, link, now);
                 self.handle(vec![Input::Connect(arrival)], None, None);
             }

@@ -67,7 +67,7 @@ pub fn gather<S: Source>(
     frames: &mut FrameReader<S>,
     answer_room: usize,
     mut gate: Option<&mut FloodGate<'_>>,
-    mut decode: impl FnMut(Frame) -> Option<Input>,
+    mut decode: impl FnMut(Frame, &mut Vec<Input>),
 ) -> Vec<Input> {
     let now = Instant::now().into_std();
     let allowed = gate.as_mut().map_or(INPUT_BATCH, |g| g.allowance(now).min(INPUT_BATCH));
@@ -84,12 +84,11 @@ pub fn gather<S: Source>(
             gate.charge(bytes);
         }
         taken += 1;
-        let mut barrier = false;
-        if let Some(input) = decode(frame) {
-            answers += answer_bytes(&input);
-            barrier = changes_who_asks(&input);
-            batch.push(input);
-        }
+        let before = batch.len();
+        decode(frame, &mut batch);
+        let decoded = &batch[before..];
+        answers += decoded.iter().map(answer_bytes).sum::<usize>();
+        let barrier = decoded.iter().any(changes_who_asks);
         let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
         if barrier || taken >= allowed || spent || answers + HISTORY_ANSWER_BYTES > answer_room {
             break;
@@ -184,6 +183,7 @@ mod tests {
                 secure: false,
                 login: crate::hub::Login::None,
                 replay: 0,
+                lands: true,
             };
             hub.handle(Input::Connect(arrival), 0);
             if conn <= 200 {

@@ -21,9 +21,11 @@ use super::pacing::{gather, paced};
 use super::reader::{FrameReader, Source};
 use super::sequence::Published;
 use super::writer::write_queued;
-use crate::hub::{Arrival, Input};
+use crate::hub::{Arrival, Input, Refusal};
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode};
+use crate::transport::irc::commands::{self, Joined};
+use crate::transport::irc::message::{Message, ParseError};
 use crate::transport::line::Frame;
 use crate::transport::{WireMode, json, text};
 
@@ -50,9 +52,40 @@ pub async fn register(
     let link = Link {
         outbox: outbox.clone(),
         mode,
+        nick: None,
     };
     hub.send(HubMessage::Connect { arrival, link }).await.ok()?;
     Some(Registered { conn, mode, outbox })
+}
+
+/// What became of an arrival that chooses its own nick again if it is refused.
+pub enum Chosen {
+    In(Registered),
+    Refused(Refusal),
+}
+
+/// Introduces a new session to the hub, unless its nick is refused (then the hub does not hear of
+/// it); `None` if the server is shutting down.
+pub async fn register_choosing(
+    arrival: Arrival,
+    mode: WireMode,
+    hub: &mpsc::Sender<HubMessage>,
+    max_queued: usize,
+    published: &Arc<Published>,
+) -> Option<Chosen> {
+    let conn = arrival.conn;
+    let outbox = Arc::new(Outbox::new(max_queued, published.clone()));
+    let link = Link {
+        outbox: outbox.clone(),
+        mode,
+        nick: None,
+    };
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    hub.send(HubMessage::Choosing { arrival, link, answer }).await.ok()?;
+    match answered.await.ok()? {
+        Ok(()) => Some(Chosen::In(Registered { conn, mode, outbox })),
+        Err(refusal) => Some(Chosen::Refused(refusal)),
+    }
 }
 
 /// How a session's writes and reads are paced.
@@ -158,6 +191,7 @@ fn read_requests<'a, S: Source>(
 ) -> impl Future<Output = String> + 'a {
     async move {
         let mut gate = flood.map(|policy| FloodGate::new(policy, Instant::now().into_std()));
+        let mut joined = Joined::default();
         loop {
             if let Err(e) = paced(outbox, frames, gate.as_mut()).await {
                 return lost(conn, &e);
@@ -168,7 +202,7 @@ fn read_requests<'a, S: Source>(
                 Some(Ok(frame)) => frame,
             };
             let max_frame = frames.max_frame_bytes();
-            let decode = |frame| input(conn, mode, frame, max_frame);
+            let decode = |frame, batch: &mut Vec<Input>| input(conn, mode, frame, max_frame, &mut joined, batch);
             let batch = gather(first, frames, outbox.answer_room(), gate.as_mut(), decode);
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
@@ -189,16 +223,45 @@ fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, conn: ConnId, outbox: &Arc<Outbox
     Box::pin(hub.send(HubMessage::Requests { conn, outbox, inputs }))
 }
 
-/// One frame as hub input; `None` for a frame that asks nothing (an empty line).
-fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize) -> Option<Input> {
-    let input = match frame {
-        Frame::TooLong => too_long(conn, max_frame),
-        Frame::Line(line) => decode(conn, mode, line)?,
+/// One frame as hub inputs, added to `batch`: none for a frame that asks nothing (an empty line),
+/// several for an IRC line that names several targets.
+fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize, joined: &mut Joined, batch: &mut Vec<Input>) {
+    let input = match (frame, mode) {
+        (Frame::TooLong, _) => too_long(conn, max_frame),
+        (Frame::Line(line), WireMode::Irc(_)) => return irc_line(conn, &line, joined, batch),
+        (Frame::Line(line), _) => match decode(conn, mode, line) {
+            Some(input) => input,
+            None => return,
+        },
     };
     if let Input::Reject { conn, message, .. } = &input {
         debug!(%conn, message, "bad request");
     }
-    Some(input)
+    batch.push(input);
+}
+
+/// An IRC line as the requests it makes; a line that cannot be read is told as such.
+fn irc_line(conn: ConnId, line: &[u8], joined: &mut Joined, batch: &mut Vec<Input>) {
+    let message = match Message::parse(line) {
+        Ok(message) => message,
+        Err(ParseError::Empty) => return,
+        Err(e) => {
+            let code = match e {
+                ParseError::TooLong | ParseError::TagsTooLong => ErrorCode::TooLarge,
+                _ => ErrorCode::BadRequest,
+            };
+            let message = format!("that line could not be read: {e}");
+            return batch.push(Input::Reject {
+                conn,
+                id: None,
+                code,
+                message,
+            });
+        }
+    };
+    let mut requests = Vec::new();
+    commands::requests(&message, joined, &mut requests);
+    batch.extend(requests.into_iter().map(|request| Input::Request { conn, request }));
 }
 
 fn too_long(conn: ConnId, max_frame: usize) -> Input {
@@ -226,6 +289,7 @@ fn decode(conn: ConnId, mode: WireMode, line: BytesMut) -> Option<Input> {
             text::Typed::Invalid(why) => Some(reject(None, why)),
         },
         WireMode::Json if line.iter().all(u8::is_ascii_whitespace) => None,
+        WireMode::Irc(_) => None,
         WireMode::Json => match json::parse_request(&line) {
             Ok(request) if matches!(request.command, Command::Hello { .. }) => {
                 Some(reject(request.id, "already said hello".to_owned()))

@@ -10,16 +10,16 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::handshake;
 use super::reader::Source;
-use crate::transport::WireMode;
+use crate::transport::Opening;
 
 /// An accepted, opened stream (for TLS, one whose handshake is done).
 pub trait ChatStream: Send + 'static {
     type Read: Source + 'static;
     type Write: AsyncWrite + Unpin + Send + 'static;
 
-    /// Waits for the client's first byte or `SNIFF_WINDOW`, and returns the mode with any bytes that
-    /// had to be read to learn it; `None` if the client left first.
-    fn sniff(&mut self) -> impl Future<Output = Option<(WireMode, BytesMut)>> + Send;
+    /// Waits for the client's first bytes or `SNIFF_WINDOW`, and returns what they open with any
+    /// bytes that had to be read to learn it; `None` if the client left first.
+    fn sniff(&mut self) -> impl Future<Output = Option<(Opening, BytesMut)>> + Send;
 
     fn split(self) -> (Self::Read, Self::Write);
 }
@@ -28,7 +28,7 @@ impl ChatStream for TcpStream {
     type Read = OwnedReadHalf;
     type Write = OwnedWriteHalf;
 
-    async fn sniff(&mut self) -> Option<(WireMode, BytesMut)> {
+    async fn sniff(&mut self) -> Option<(Opening, BytesMut)> {
         // A peek leaves the byte in the socket, so nothing has to be carried over.
         Some((handshake::sniff(self).await?, BytesMut::new()))
     }

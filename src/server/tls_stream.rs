@@ -15,7 +15,7 @@ use tokio_rustls::server::TlsStream;
 use super::handshake::SNIFF_WINDOW;
 use super::reader::{READ_CHUNK_BYTES, Source};
 use super::stream::ChatStream;
-use crate::transport::WireMode;
+use crate::transport::{Opening, WireMode};
 
 type Shared = Arc<Mutex<TlsStream<TcpStream>>>;
 
@@ -38,12 +38,12 @@ impl ChatStream for Box<TlsStream<TcpStream>> {
     type Write = TlsWriter;
 
     /// TLS records cannot be peeked, so the first decrypted bytes are read and handed on.
-    async fn sniff(&mut self) -> Option<(WireMode, BytesMut)> {
+    async fn sniff(&mut self) -> Option<(Opening, BytesMut)> {
         let mut first = BytesMut::with_capacity(READ_CHUNK_BYTES);
         match tokio::time::timeout(SNIFF_WINDOW, self.read_buf(&mut first)).await {
-            Err(_elapsed) => Some((WireMode::Text, BytesMut::new())),
+            Err(_elapsed) => Some((Opening::Chat(WireMode::Text), BytesMut::new())),
             Ok(Ok(0) | Err(_)) => None,
-            Ok(Ok(_)) => Some((WireMode::sniff(first[0]), first)),
+            Ok(Ok(_)) => Some((Opening::sniff(&first), first)),
         }
     }
 

@@ -304,7 +304,8 @@ mod round_trips {
             (room(), vec(nick(), 0..5), any::<bool>()).prop_map(|(room, nicks, more)| Event::Members {
                 room,
                 nicks,
-                more
+                more,
+                id: None,
             }),
             (vec((room(), any::<usize>(), of(text())), 0..5), any::<bool>()).prop_map(|(rooms, more)| Event::Rooms {
                 rooms: rooms

@@ -400,7 +400,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             notice(out, &format!("topic of {room}: {topic}{by}"));
         }
         Event::Topic { room, topic: None, .. } => notice(out, &format!("{room} has no topic")),
-        Event::Members { room, nicks, more } => {
+        Event::Members { room, nicks, more, .. } => {
             let names: Vec<&str> = nicks.iter().map(Nick::as_str).collect();
             let count = counted(nicks.len(), "member", "members");
             match (more, nicks.last()) {
@@ -609,7 +609,10 @@ mod tests {
             (b"/msg bob", "invalid: usage: /msg NICK TEXT"),
             (b"/nick Alice", r#"{"type":"nick","nick":"Alice"}"#),
             (b"/nick", "invalid: usage: /nick NAME"),
-            (b"/nick 9x", "invalid: a nick must start with a letter"),
+            (
+                b"/nick 9x",
+                "invalid: a nick must start with a letter or one of _[]\\`^{|}",
+            ),
             (b"/join #Rust", r#"{"type":"join","room":"rust"}"#),
             (b"/part", r#"{"type":"part"}"#),
             (b"/part rust", r#"{"type":"part","room":"rust"}"#),
@@ -766,6 +769,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone()],
                     more: false,
+                    id: None,
                 },
                 "-- lobby has 1 member: ann\n",
             ),
@@ -774,6 +778,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
                     more: false,
+                    id: None,
                 },
                 "-- lobby has 2 members: ann bo\n",
             ),
@@ -782,6 +787,7 @@ mod tests {
                     room: lobby.clone(),
                     nicks: vec![ann.clone(), Nick::parse("bo").unwrap()],
                     more: true,
+                    id: None,
                 },
                 "-- lobby has more than 2 members: ann bo (more: /who lobby bo)\n",
             ),

@@ -604,7 +604,7 @@ impl App {
                 self.windows[index].topic = topic.map(|t| sanitize(&t));
                 self.notice(index, &text, false);
             }
-            Event::Members { room, nicks, more } => self.members_page(room, nicks, more, out),
+            Event::Members { room, nicks, more, .. } => self.members_page(room, nicks, more, out),
             Event::Rooms { rooms, more } => {
                 let listed: Vec<String> = rooms.iter().map(|r| format!("{} ({})", r.room, r.members)).collect();
                 let follow = match (more, rooms.last()) {

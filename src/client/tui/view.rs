@@ -473,6 +473,7 @@ pub(crate) mod tests {
                 room: room("lobby"),
                 nicks: vec![nick("ann"), nick("bob")],
                 more: false,
+                id: None,
             }),
             NOW,
         );
@@ -591,6 +592,7 @@ pub(crate) mod tests {
                 room: room("lobby"),
                 nicks: vec![nick("ann"), nick("bob")],
                 more: false,
+                id: None,
             }),
             NOW,
         );

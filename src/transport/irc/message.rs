@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 pub const MAX_TAGS_BYTES: usize = 8191;
 /// The most bytes of the rest of a line, without its CR LF (RFC 1459: 512 with it).
 pub const MAX_BODY_BYTES: usize = 510;
+/// The longest line a client may send: tags, body and line ending.
+pub const MAX_LINE_BYTES: usize = MAX_TAGS_BYTES + MAX_BODY_BYTES + 2;
 /// The most parameters a command may have (RFC 1459).
 pub const MAX_PARAMS: usize = 15;
 

@@ -249,6 +249,7 @@ fn presence_is_folded_and_members_tracked() {
             room: room("lobby"),
             nicks: vec![nick("ann")],
             more: false,
+            id: None,
         }),
         NOW,
     );
@@ -319,6 +320,7 @@ fn tab_cycles_through_commands_as_through_nicks() {
                 room: room("lobby"),
                 nicks: vec![nick("ann"), nick("server")],
                 more: false,
+                id: None,
             }),
             NOW,
         );
@@ -407,6 +409,7 @@ fn members(room_name: &str, nicks: &[&str], more: bool) -> Msg {
         room: room(room_name),
         nicks: nicks.iter().map(|n| nick(n)).collect(),
         more,
+        id: None,
     })
 }
 

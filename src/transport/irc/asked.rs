@@ -1,0 +1,91 @@
+//! The id an IRC client's request carries to the hub: the line that asked it (as this server reads
+//! it) and, for what the hub has no command for, which reply the renderer owes. The hub echoes the
+//! id in the ack or error, and the renderer turns that back into the numerics and lines IRC expects.
+
+use super::message::Message;
+use crate::protocol::RequestId;
+
+/// The tag naming the reply a line is owed without the hub's help (`461`, `PONG`, ...). Tags the
+/// client sent are never kept in an id, so none can pose as this one.
+const REPLY_TAG: &str = "reply";
+/// The tag of an id whose refusal is not told (the parts of `JOIN 0`, which may name rooms the
+/// client has left already).
+const QUIET_TAG: &str = "quiet";
+
+/// What an id says about the line that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub line: Message,
+    /// The reply owed, for lines answered without the hub.
+    pub reply: Option<String>,
+    /// Refusals of it are not told.
+    pub quiet: bool,
+}
+
+impl Asked {
+    pub fn command(&self) -> &str {
+        &self.line.command
+    }
+
+    pub fn param(&self, i: usize) -> &str {
+        self.line.params.get(i).map_or("", String::as_str)
+    }
+}
+
+/// The id for a request made from `line`.
+pub fn id(line: &Message) -> RequestId {
+    encode(line, &[])
+}
+
+/// The id for a line owed `reply`, which the renderer writes when the hub acknowledges it.
+pub fn reply_id(line: &Message, reply: &str) -> RequestId {
+    encode(line, &[(REPLY_TAG, Some(reply))])
+}
+
+/// The id for a request whose refusal is not told.
+pub fn quiet_id(line: &Message) -> RequestId {
+    encode(line, &[(QUIET_TAG, None)])
+}
+
+fn encode(line: &Message, tags: &[(&str, Option<&str>)]) -> RequestId {
+    let message = Message {
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect(),
+        source: None,
+        command: line.command.clone(),
+        params: line.params.clone(),
+    };
+    let mut text = message.to_line();
+    text.truncate(text.trim_end_matches("\r\n").len());
+    RequestId::Text(text)
+}
+
+/// What an id made by `id`, `reply_id` or `quiet_id` says; `None` for any other id.
+pub fn read(id: &RequestId) -> Option<Asked> {
+    let RequestId::Text(text) = id else {
+        return None;
+    };
+    let mut line = Message::parse(text.as_bytes()).ok()?;
+    let reply = line.tag(REPLY_TAG).map(str::to_owned);
+    let quiet = line.tag(QUIET_TAG).is_some();
+    line.tags.clear();
+    Some(Asked { line, reply, quiet })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_back_as_the_line_that_asked() {
+        let line = Message::new("PRIVMSG", &["#rust", "hello there"]);
+        let asked = read(&id(&line)).unwrap();
+        assert_eq!((asked.line, asked.reply, asked.quiet), (line.clone(), None, false));
+        let asked = read(&reply_id(&line, "461")).unwrap();
+        assert_eq!((asked.line, asked.reply.as_deref()), (line.clone(), Some("461")));
+        assert!(read(&quiet_id(&line)).unwrap().quiet);
+        assert_eq!(read(&RequestId::Number(3)), None);
+    }
+}

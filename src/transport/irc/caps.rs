@@ -1,0 +1,202 @@
+//! IRCv3 capabilities: the ones this server offers, a client's negotiated set, and the few
+//! renderings they make of the events shared by a room.
+
+use std::fmt;
+
+/// A capability this server offers (CAP LS), each to its ircv3.net specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    CapNotify,
+    ServerTime,
+    MessageTags,
+    EchoMessage,
+    MultiPrefix,
+    Sasl,
+}
+
+impl Cap {
+    pub const ALL: [Cap; 6] = [
+        Cap::CapNotify,
+        Cap::ServerTime,
+        Cap::MessageTags,
+        Cap::EchoMessage,
+        Cap::MultiPrefix,
+        Cap::Sasl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cap::CapNotify => "cap-notify",
+            Cap::ServerTime => "server-time",
+            Cap::MessageTags => "message-tags",
+            Cap::EchoMessage => "echo-message",
+            Cap::MultiPrefix => "multi-prefix",
+            Cap::Sasl => "sasl",
+        }
+    }
+
+    /// What CAP LS 302 says after the name: `sasl=PLAIN`.
+    pub fn value(self) -> Option<&'static str> {
+        match self {
+            Cap::Sasl => Some("PLAIN"),
+            _ => None,
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Cap> {
+        Cap::ALL.into_iter().find(|cap| cap.name().eq_ignore_ascii_case(name))
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// The capabilities a client has negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Caps(u16);
+
+impl Caps {
+    pub fn has(self, cap: Cap) -> bool {
+        self.0 & cap.bit() != 0
+    }
+
+    pub fn with(self, cap: Cap) -> Caps {
+        Caps(self.0 | cap.bit())
+    }
+
+    pub fn without(self, cap: Cap) -> Caps {
+        Caps(self.0 & !cap.bit())
+    }
+
+    /// How the events a room shares are rendered for this client.
+    pub fn rendering(self) -> Rendering {
+        Rendering {
+            time: self.has(Cap::ServerTime),
+            msgid: self.has(Cap::MessageTags),
+        }
+    }
+
+    /// The names of the negotiated capabilities, for CAP LIST.
+    pub fn names(self) -> Vec<&'static str> {
+        Cap::ALL
+            .into_iter()
+            .filter(|&cap| self.has(cap))
+            .map(Cap::name)
+            .collect()
+    }
+}
+
+/// Which tags a rendering of a shared event carries: `time` (server-time) and `msgid` (message-tags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Rendering {
+    pub time: bool,
+    pub msgid: bool,
+}
+
+impl Rendering {
+    pub const COUNT: usize = 4;
+    pub const ALL: [Rendering; Rendering::COUNT] = [
+        Rendering {
+            time: false,
+            msgid: false,
+        },
+        Rendering {
+            time: true,
+            msgid: false,
+        },
+        Rendering {
+            time: false,
+            msgid: true,
+        },
+        Rendering {
+            time: true,
+            msgid: true,
+        },
+    ];
+
+    pub fn index(self) -> usize {
+        usize::from(self.time) | (usize::from(self.msgid) << 1)
+    }
+}
+
+impl fmt::Display for Caps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(" "))
+    }
+}
+
+/// The answer to `CAP LS`: every capability, with its value for version 302 and later.
+pub fn offered(version_302: bool) -> String {
+    let words: Vec<String> = Cap::ALL
+        .into_iter()
+        .map(|cap| match (cap.value(), version_302) {
+            (Some(value), true) => format!("{}={value}", cap.name()),
+            _ => cap.name().to_owned(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// What a `CAP REQ` asks for: the capabilities to add and remove, or `None` if any of them is not
+/// offered (then the whole request is refused, as the specification says).
+pub fn requested(caps: Caps, list: &str) -> Option<Caps> {
+    let mut caps = caps;
+    for word in list.split(' ').filter(|w| !w.is_empty()) {
+        let (remove, name) = match word.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, word),
+        };
+        let cap = Cap::named(name)?;
+        caps = if remove { caps.without(cap) } else { caps.with(cap) };
+    }
+    Some(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_add_and_remove_or_are_refused_whole() {
+        let none = Caps::default();
+        let cases: &[(&str, Option<&[Cap]>)] = &[
+            ("server-time", Some(&[Cap::ServerTime])),
+            ("server-time  echo-message", Some(&[Cap::ServerTime, Cap::EchoMessage])),
+            ("SASL", Some(&[Cap::Sasl])),
+            ("server-time -server-time", Some(&[])),
+            ("server-time bogus", None),
+            ("sasl=PLAIN", None),
+            ("", Some(&[])),
+        ];
+        for (list, want) in cases {
+            let want = want.map(|caps| caps.iter().fold(none, |c, &cap| c.with(cap)));
+            assert_eq!(requested(none, list), want, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn ls_lists_values_only_from_302() {
+        assert_eq!(
+            offered(false),
+            "cap-notify server-time message-tags echo-message multi-prefix sasl"
+        );
+        assert!(offered(true).ends_with(" sasl=PLAIN"));
+    }
+
+    #[test]
+    fn every_rendering_has_its_own_index() {
+        for (i, rendering) in Rendering::ALL.into_iter().enumerate() {
+            assert_eq!(rendering.index(), i);
+        }
+        let caps = Caps::default().with(Cap::ServerTime).with(Cap::Sasl);
+        assert_eq!(
+            caps.rendering(),
+            Rendering {
+                time: true,
+                msgid: false
+            }
+        );
+        assert_eq!(caps.to_string(), "server-time sasl");
+    }
+}

@@ -1,0 +1,370 @@
+//! A registered client's IRC lines as the hub's requests: each request carries the line that asked
+//! it (`asked`), so its ack or error comes back as the numerics IRC expects. What the hub has no
+//! command for is answered by the renderer, in order with everything else, through a `ping`.
+
+use super::asked;
+use super::message::Message;
+use super::render::unwrap_action;
+use crate::hub::MAX_ROOMS_PER_MEMBER;
+use crate::names::{Nick, RoomName};
+use crate::protocol::{Command, Password, Recipient, Request};
+
+/// The most targets one PRIVMSG, JOIN, PART or NAMES may name (ISUPPORT's TARGMAX is not sent: this
+/// is what the server takes, the rest are dropped).
+pub const MAX_TARGETS: usize = 8;
+
+/// The rooms a client asked to join and has not parted, as far as its own lines tell: what `JOIN 0`
+/// leaves. Bounded by what one member may be in.
+#[derive(Debug, Default)]
+pub struct Joined(Vec<RoomName>);
+
+impl Joined {
+    fn add(&mut self, room: &RoomName) {
+        if !self.0.contains(room) && self.0.len() < MAX_ROOMS_PER_MEMBER {
+            self.0.push(room.clone());
+        }
+    }
+
+    fn remove(&mut self, room: &RoomName) {
+        self.0.retain(|r| r != room);
+    }
+}
+
+/// The requests one line makes, appended to `out`.
+pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
+    let params = &line.params;
+    let needs = |n: usize| params.len() >= n;
+    let command = line.command.as_str();
+    let request = |command: Command| Request {
+        id: Some(asked::id(line)),
+        command,
+    };
+    let local = |reply: &str| Request {
+        id: Some(asked::reply_id(line, reply)),
+        command: Command::Ping,
+    };
+    match command {
+        "PING" if needs(1) => out.push(local("PONG")),
+        "PONG" => out.push(Request::new(Command::Pong)),
+        "PRIVMSG" | "NOTICE" if params.is_empty() => out.push(local("411")),
+        "PRIVMSG" | "NOTICE" if params.len() < 2 || params[1].is_empty() => {
+            if command == "PRIVMSG" {
+                out.push(local("412"));
+            }
+        }
+        "PRIVMSG" | "NOTICE" => message(line, out),
+        "JOIN" if needs(1) && params[0] == "0" => {
+            for room in std::mem::take(&mut joined.0) {
+                let part = Message::new("PART", &[&super::channel(&room)]);
+                out.push(Request {
+                    id: Some(asked::quiet_id(&part)),
+                    command: Command::Part { room: Some(room) },
+                });
+            }
+        }
+        "JOIN" if needs(1) => each_channel(line, &params[0], out, |room, out| {
+            joined.add(&room);
+            let names = Message::new("NAMES", &[&super::channel(&room)]);
+            out.push(request(Command::Join { room: room.clone() }));
+            out.push(Request {
+                id: Some(asked::id(&names)),
+                command: Command::Who {
+                    room: Some(room),
+                    after: None,
+                },
+            });
+        }),
+        "PART" if needs(1) => each_channel(line, &params[0], out, |room, out| {
+            joined.remove(&room);
+            let part = Message::new("PART", &[&super::channel(&room)]);
+            out.push(Request {
+                id: Some(asked::id(&part)),
+                command: Command::Part { room: Some(room) },
+            });
+        }),
+        "NICK" if needs(1) => match Nick::parse(&params[0]) {
+            Ok(nick) => out.push(request(Command::Nick { nick })),
+            Err(_) => out.push(local("432")),
+        },
+        "TOPIC" if needs(1) => match channel_name(&params[0]) {
+            Some(room) => out.push(request(Command::Topic {
+                room: Some(room),
+                topic: params.get(1).cloned(),
+            })),
+            None => out.push(local("403")),
+        },
+        "NAMES" if params.is_empty() => out.push(local("NAMES-END")),
+        "NAMES" => each_channel(line, &params[0], out, |room, out| {
+            let names = Message::new("NAMES", &[&super::channel(&room)]);
+            out.push(Request {
+                id: Some(asked::id(&names)),
+                command: Command::Who {
+                    room: Some(room),
+                    after: None,
+                },
+            });
+        }),
+        "WHO" if needs(1) => match channel_name(&params[0]) {
+            Some(room) => out.push(request(Command::Who {
+                room: Some(room),
+                after: None,
+            })),
+            None => out.push(local("WHO-END")),
+        },
+        "LIST" => out.push(Request {
+            id: Some(asked::id(&Message::new("LIST", &[]))),
+            command: Command::Rooms { after: None },
+        }),
+        "QUIT" => out.push(request(Command::Quit {
+            reason: params.first().cloned().filter(|r| !r.is_empty()),
+        })),
+        "KICK" if needs(2) => match Nick::parse(&params[1]) {
+            Ok(nick) => out.push(request(Command::Kick {
+                target: Recipient::Nick(nick),
+                reason: params.get(2).cloned(),
+            })),
+            Err(_) => out.push(local("401")),
+        },
+        "OPER" if needs(2) => match Nick::parse(&params[0]) {
+            Ok(nick) => out.push(request(Command::Login {
+                nick,
+                password: Password(params[1].clone()),
+            })),
+            Err(_) => out.push(local("464")),
+        },
+        "MODE" if needs(1) => mode(line, out),
+        "AWAY" => out.push(local(if params.first().is_some_and(|a| !a.is_empty()) {
+            "AWAY-SET"
+        } else {
+            "AWAY"
+        })),
+        "WHOWAS" if needs(1) => out.push(local("WHOWAS")),
+        "CAP" if needs(1) => out.push(local("CAP")),
+        "VERSION" | "TIME" | "MOTD" => out.push(local(command)),
+        "HELP" => out.push(request(Command::Help)),
+        "PASS" | "USER" => out.push(local("462")),
+        "AUTHENTICATE" => out.push(local("907")),
+        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "OPER" | "MODE" | "WHOWAS" | "CAP" => {
+            out.push(local("461"));
+        }
+        _ => out.push(local("421")),
+    }
+}
+
+/// PRIVMSG or NOTICE to each target: a channel is a room's message, a nick a direct one. A CTCP
+/// ACTION is an action (`/me`) in a room; to a nick it goes as the text it is.
+fn message(line: &Message, out: &mut Vec<Request>) {
+    let text = &line.params[1];
+    for target in line.params[0].split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
+        let one = Message::new(&line.command, &[target, text]);
+        let id = Some(asked::id(&one));
+        let command = if let Some(name) = target.strip_prefix('#') {
+            let Ok(room) = RoomName::parse(name) else {
+                out.push(Request {
+                    id: Some(asked::reply_id(&one, "403")),
+                    command: Command::Ping,
+                });
+                continue;
+            };
+            let (action, text) = unwrap_action(text);
+            Command::Say {
+                room: Some(room),
+                text: text.to_owned(),
+                action,
+            }
+        } else {
+            let Ok(nick) = Nick::parse(target) else {
+                out.push(Request {
+                    id: Some(asked::reply_id(&one, "401")),
+                    command: Command::Ping,
+                });
+                continue;
+            };
+            Command::Msg {
+                to: Recipient::Nick(nick),
+                text: text.clone(),
+            }
+        };
+        out.push(Request { id, command });
+    }
+}
+
+/// `#name` as a room, if it is one.
+fn channel_name(target: &str) -> Option<RoomName> {
+    RoomName::parse(target.strip_prefix('#')?).ok()
+}
+
+/// Calls `each` for every channel of a comma list; a name that is no channel gets 403.
+fn each_channel(line: &Message, list: &str, out: &mut Vec<Request>, mut each: impl FnMut(RoomName, &mut Vec<Request>)) {
+    for target in list.split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
+        match channel_name(target) {
+            Some(room) => each(room, out),
+            None => out.push(Request {
+                id: Some(asked::reply_id(&Message::new(&line.command, &[target]), "403")),
+                command: Command::Ping,
+            }),
+        }
+    }
+}
+
+/// MODE: queries of a channel's or one's own modes, a channel's ban list as sockchat's bans (`+b`
+/// with no mask), and `+b`/`-b` of a nick as sockchat's ban and unban; every other change is refused.
+fn mode(line: &Message, out: &mut Vec<Request>) {
+    let target = &line.params[0];
+    let change = line.params.get(1).map(String::as_str);
+    let local = |reply: &str, line: &Message| Request {
+        id: Some(asked::reply_id(line, reply)),
+        command: Command::Ping,
+    };
+    if !target.starts_with('#') {
+        let reply = match change {
+            None => "USER-MODE",
+            Some(_) => "501",
+        };
+        return out.push(local(reply, line));
+    }
+    if channel_name(target).is_none() {
+        return out.push(local("403", line));
+    }
+    let mask = line.params.get(2).map(|m| m.split('!').next().unwrap_or(m).to_owned());
+    match (change, mask) {
+        (None, _) => out.push(local("CHANNEL-MODE", line)),
+        (Some("b" | "+b"), None) => out.push(local("BANLIST-END", line)),
+        (Some("+b"), Some(mask)) => out.push(Request {
+            id: Some(asked::id(line)),
+            command: Command::Ban {
+                target: mask,
+                duration: None,
+                reason: None,
+            },
+        }),
+        (Some("-b"), Some(mask)) => out.push(Request {
+            id: Some(asked::id(line)),
+            command: Command::Unban { target: mask },
+        }),
+        (Some(change), _) => {
+            let letter = change.trim_start_matches(['+', '-']).chars().next().unwrap_or('?');
+            let unknown = Message::new("MODE", &[target, &letter.to_string()]);
+            out.push(local("472", &unknown));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::RequestId;
+
+    /// A command, and for a line answered without the hub, the reply owed.
+    type Made = (Command, Option<String>);
+
+    /// What a line makes.
+    fn decode(line: &str, joined: &mut Joined) -> Vec<Made> {
+        let mut out = Vec::new();
+        requests(&Message::parse(line.as_bytes()).unwrap(), joined, &mut out);
+        out.into_iter()
+            .map(|r| {
+                let reply = r.id.as_ref().and_then(asked::read).and_then(|a| a.reply);
+                (r.command, reply)
+            })
+            .collect()
+    }
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn lines_become_the_hubs_commands() {
+        let nick = |n: &str| Nick::parse(n).unwrap();
+        let who = |r: &str| Command::Who {
+            room: Some(room(r)),
+            after: None,
+        };
+        let say = |r: &str, text: &str, action| Command::Say {
+            room: Some(room(r)),
+            text: text.to_owned(),
+            action,
+        };
+        let local = |reply: &str| (Command::Ping, Some(reply.to_owned()));
+        let cases: Vec<(&str, Vec<Made>)> = vec![
+            (
+                "JOIN #rust,#go",
+                vec![
+                    (Command::Join { room: room("rust") }, None),
+                    (who("rust"), None),
+                    (Command::Join { room: room("go") }, None),
+                    (who("go"), None),
+                ],
+            ),
+            ("JOIN rust", vec![local("403")]),
+            ("JOIN", vec![local("461")]),
+            ("PRIVMSG #rust :hi there", vec![(say("rust", "hi there", false), None)]),
+            (
+                "PRIVMSG #rust :\u{1}ACTION waves\u{1}",
+                vec![(say("rust", "waves", true), None)],
+            ),
+            (
+                "PRIVMSG bob :psst",
+                vec![(
+                    Command::Msg {
+                        to: Recipient::Nick(nick("bob")),
+                        text: "psst".to_owned(),
+                    },
+                    None,
+                )],
+            ),
+            ("PRIVMSG #rust", vec![local("412")]),
+            ("NOTICE #rust", vec![]),
+            ("PRIVMSG", vec![local("411")]),
+            ("NICK 9lives", vec![local("432")]),
+            ("NICK [ann]", vec![(Command::Nick { nick: nick("[ann]") }, None)]),
+            (
+                "TOPIC #rust :new",
+                vec![(
+                    Command::Topic {
+                        room: Some(room("rust")),
+                        topic: Some("new".to_owned()),
+                    },
+                    None,
+                )],
+            ),
+            ("NAMES #rust", vec![(who("rust"), None)]),
+            ("LIST", vec![(Command::Rooms { after: None }, None)]),
+            (
+                "QUIT :bye now",
+                vec![(
+                    Command::Quit {
+                        reason: Some("bye now".to_owned()),
+                    },
+                    None,
+                )],
+            ),
+            ("PING abc", vec![local("PONG")]),
+            ("PONG abc", vec![(Command::Pong, None)]),
+            ("MODE #rust", vec![local("CHANNEL-MODE")]),
+            ("MODE #rust +k key", vec![local("472")]),
+            ("MODE ann", vec![local("USER-MODE")]),
+            ("MODE ann +i", vec![local("501")]),
+            ("USER a 0 * :b", vec![local("462")]),
+            ("FROB x", vec![local("421")]),
+            ("CAP LS 302", vec![local("CAP")]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(decode(line, &mut Joined::default()), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn join_0_parts_what_was_joined_quietly() {
+        let mut joined = Joined::default();
+        decode("JOIN #a,#b", &mut joined);
+        decode("PART #a", &mut joined);
+        let mut out = Vec::new();
+        requests(&Message::new("JOIN", &["0"]), &mut joined, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].command, Command::Part { room: Some(room("b")) });
+        assert!(out[0].id.as_ref().and_then(asked::read).unwrap().quiet);
+        assert!(matches!(out[0].id, Some(RequestId::Text(_))));
+    }
+}

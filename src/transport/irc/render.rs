@@ -1,0 +1,360 @@
+//! Events as IRC lines: what a room shares, rendered once per `Rendering` (`shared`), and the
+//! replies to one client, numerics addressed to its nick (`reply`).
+
+use bytes::Bytes;
+
+use super::asked::{self, Asked};
+use super::caps::{self, Cap, Caps, Rendering};
+use super::message::{MAX_BODY_BYTES, Message};
+use super::split;
+use super::welcome;
+use super::{SERVER_NAME, channel, source_of};
+use crate::names::Nick;
+use crate::protocol::{ErrorCode, Event, Message as ChatMessage, MessageId, Millis, RequestId};
+
+/// The CTCP framing of an action (`/me`): `\x01ACTION text\x01`.
+const ACTION_OPEN: &str = "\u{1}ACTION ";
+const ACTION_CLOSE: &str = "\u{1}";
+
+/// An event as a room's members see it, the same for all of them; empty for what IRC does not show.
+pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
+    let mut out = Lines::default();
+    match event {
+        Event::Message(message) => chat_message(message, rendering, None, &mut out),
+        Event::Joined { room, nick } => out.user_line(nick, "JOIN", &[&channel(room)]),
+        Event::Parted { room, nick } => out.user_line(nick, "PART", &[&channel(room)]),
+        Event::Renamed { from, to } => out.user_line(from, "NICK", &[to.as_str()]),
+        Event::Quit { nick, reason } => out.user_line(nick, "QUIT", &[reason]),
+        Event::Topic { room, topic, by } => {
+            let text = topic.as_deref().unwrap_or("");
+            match by {
+                Some(by) => out.user_line(by, "TOPIC", &[&channel(room), text]),
+                None => out.server_line("TOPIC", &[&channel(room), text]),
+            }
+        }
+        Event::Ping => out.push(Message::new("PING", &[SERVER_NAME])),
+        Event::Bye { reason } => out.push(Message::new("ERROR", &[&format!("Closing link: {reason}")])),
+        Event::Notice { text } => out.notice("*", text),
+        _ => {}
+    }
+    out.into_bytes()
+}
+
+/// An event for one client as a reply to it, addressed to `me`; `None` when it is rendered as
+/// everyone sees it (`shared`).
+pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
+    let me_str = me.as_str();
+    let mut out = Lines::default();
+    match event {
+        Event::Welcome { server, nick, .. } => welcome::lines(nick, server, &mut out.0),
+        Event::Ack { id, message, ts } => ack(id, caps, me, (*message, *ts), &mut out),
+        Event::Error { id, code, message } => error(id.as_ref(), *code, message, me_str, &mut out),
+        Event::Topic { room, topic, .. } => match topic {
+            Some(text) => out.numeric("332", me_str, &[&channel(room), text]),
+            None => out.numeric("331", me_str, &[&channel(room), "No topic is set"]),
+        },
+        Event::Members { room, nicks, id, .. } => members(room, nicks, id.as_ref(), me_str, &mut out),
+        Event::Rooms { rooms, .. } => {
+            out.numeric("321", me_str, &["Channel", "Users  Name"]);
+            for room in rooms {
+                let members = room.members.to_string();
+                let topic = room.topic.as_deref().unwrap_or("");
+                out.numeric("322", me_str, &[&channel(&room.room), &members, topic]);
+            }
+        }
+        Event::Account { operator: true, .. } => out.numeric("381", me_str, &["You are now an IRC operator"]),
+        Event::Notice { text } => out.notice(me_str, text),
+        Event::Help => out.notice(me_str, "IRC commands and how they map to the chat: docs/irc.md"),
+        Event::Connected { conn, nick, peer } => out.notice(me_str, &format!("{nick} connected as {conn} from {peer}")),
+        Event::Disconnected { conn, nick, reason } => {
+            out.notice(me_str, &format!("{nick} ({conn}) disconnected: {reason}"));
+        }
+        Event::Bans { bans } => {
+            for ban in bans {
+                out.notice(me_str, &format!("banned: {} by {}", ban.target, ban.by));
+            }
+        }
+        Event::Pong | Event::Echo(_) | Event::History { .. } | Event::Search { .. } | Event::Account { .. } => {}
+        _ => return None,
+    }
+    Some(out.into_bytes())
+}
+
+/// A message as PRIVMSG lines, as many as its text needs; `as_source` renders it as sent by that
+/// nick (an echo) rather than by its author.
+fn chat_message(message: &ChatMessage, rendering: Rendering, as_source: Option<&Nick>, out: &mut Lines) {
+    let target = match (&message.room, &message.to) {
+        (Some(room), _) => channel(room),
+        (None, Some(to)) => to.as_str().to_owned(),
+        (None, None) => return,
+    };
+    let from = as_source.unwrap_or(&message.from);
+    let tags = tags_of(rendering, message.ts, message.id);
+    privmsg_lines(from, &target, &message.text, message.action, tags, out);
+}
+
+fn privmsg_lines(
+    from: &Nick,
+    target: &str,
+    text: &str,
+    action: bool,
+    tags: Vec<(String, Option<String>)>,
+    out: &mut Lines,
+) {
+    let source = source_of(from);
+    // ":SOURCE PRIVMSG TARGET :" and, for an action, the CTCP framing.
+    let overhead = 1 + source.len() + " PRIVMSG ".len() + target.len() + " :".len();
+    let framing = if action {
+        ACTION_OPEN.len() + ACTION_CLOSE.len()
+    } else {
+        0
+    };
+    let room = MAX_BODY_BYTES.saturating_sub(overhead + framing).max(1);
+    for (i, piece) in split::pieces(text, room).into_iter().enumerate() {
+        let body = if action {
+            format!("{ACTION_OPEN}{piece}{ACTION_CLOSE}")
+        } else {
+            piece.to_owned()
+        };
+        // The message's id is on its first line only: ids are unique.
+        let tags = if i == 0 {
+            tags.clone()
+        } else {
+            tags.iter().filter(|(k, _)| k != "msgid").cloned().collect()
+        };
+        out.push(Message {
+            tags,
+            source: Some(source.clone()),
+            ..Message::new("PRIVMSG", &[target, &body])
+        });
+    }
+}
+
+fn tags_of(rendering: Rendering, ts: Millis, id: MessageId) -> Vec<(String, Option<String>)> {
+    let mut tags = Vec::new();
+    if rendering.time {
+        tags.push(("time".to_owned(), Some(server_time(ts))));
+    }
+    if rendering.msgid {
+        tags.push(("msgid".to_owned(), Some(id.0.to_string())));
+    }
+    tags
+}
+
+/// IRCv3 server-time: `YYYY-MM-DDThh:mm:ss.sssZ`, UTC.
+pub fn server_time(ts: Millis) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(i64::try_from(ts).unwrap_or(i64::MAX)).unwrap_or_default();
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>, Option<Millis>), out: &mut Lines) {
+    let Some(asked) = asked::read(id) else {
+        return;
+    };
+    let me_str = me.as_str();
+    if let Some(reply) = &asked.reply {
+        return local_reply(&asked, reply, caps, me_str, out);
+    }
+    match asked.command() {
+        "PRIVMSG" | "NOTICE" if caps.has(Cap::EchoMessage) => {
+            let (target, text) = (asked.param(0), asked.param(1));
+            let (action, text) = unwrap_action(text);
+            let tags = match (message, ts) {
+                (Some(id), Some(ts)) => tags_of(caps.rendering(), ts, id),
+                _ => Vec::new(),
+            };
+            if asked.command() == "NOTICE" {
+                out.push(Message {
+                    tags,
+                    source: Some(source_of(me)),
+                    ..Message::new("NOTICE", &[target, asked.param(1)])
+                });
+            } else {
+                privmsg_lines(me, target, text, action, tags, out);
+            }
+        }
+        "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
+        "WHO" => out.numeric("315", me_str, &[asked.param(0), "End of /WHO list"]),
+        "LIST" => out.numeric("323", me_str, &["End of /LIST"]),
+        _ => {}
+    }
+}
+
+/// The text of a CTCP ACTION, and whether it was one.
+pub fn unwrap_action(text: &str) -> (bool, &str) {
+    match text.strip_prefix(ACTION_OPEN) {
+        Some(rest) => (true, rest.strip_suffix(ACTION_CLOSE).unwrap_or(rest)),
+        None => (false, text),
+    }
+}
+
+/// The replies the server owes a line without the hub's help.
+fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines) {
+    let command = asked.command();
+    match reply {
+        "PONG" => out.server_line("PONG", &[SERVER_NAME, asked.param(0)]),
+        "CAP" => cap_reply(asked, caps, me, out),
+        "VERSION" => out.numeric(
+            "351",
+            me,
+            &[
+                concat!("sockchat-", env!("CARGO_PKG_VERSION")),
+                SERVER_NAME,
+                "IRC for sockchat",
+            ],
+        ),
+        "TIME" => out.numeric("391", me, &[SERVER_NAME, &server_time(crate::clock::now())]),
+        "MOTD" => out.numeric("422", me, &["MOTD File is missing"]),
+        "AWAY" => out.numeric("305", me, &["You are no longer marked as being away"]),
+        "AWAY-SET" => out.numeric("306", me, &["You have been marked as being away"]),
+        "WHOWAS" => {
+            out.numeric("406", me, &[asked.param(0), "There was no such nickname"]);
+            out.numeric("369", me, &[asked.param(0), "End of WHOWAS"]);
+        }
+        "USER-MODE" => out.numeric("221", me, &["+"]),
+        "CHANNEL-MODE" => out.numeric("324", me, &[asked.param(0), "+n"]),
+        "BANLIST-END" => out.numeric("368", me, &[asked.param(0), "End of channel ban list"]),
+        "NAMES-END" => out.numeric("366", me, &[asked.param(0), "End of /NAMES list"]),
+        "WHO-END" => out.numeric("315", me, &[asked.param(0), "End of /WHO list"]),
+        "421" => out.numeric("421", me, &[command, "Unknown command"]),
+        "461" => out.numeric("461", me, &[command, "Not enough parameters"]),
+        "462" => out.numeric("462", me, &["You may not reregister"]),
+        "432" => out.numeric("432", me, &[asked.param(0), "Erroneous nickname"]),
+        "403" => out.numeric("403", me, &[asked.param(0), "No such channel"]),
+        "401" => out.numeric("401", me, &[asked.param(0), "No such nick/channel"]),
+        "411" => out.numeric("411", me, &[&format!("No recipient given ({command})")]),
+        "412" => out.numeric("412", me, &["No text to send"]),
+        "472" => out.numeric("472", me, &[asked.param(1), "is unknown mode char to me"]),
+        "501" => out.numeric("501", me, &["Unknown MODE flag"]),
+        "502" => out.numeric("502", me, &["Can't change mode for other users"]),
+        "481" => out.numeric("481", me, &["Permission Denied- You're not an IRC operator"]),
+        "907" => out.numeric("907", me, &["You have already authenticated using SASL"]),
+        _ => {}
+    }
+}
+
+fn cap_reply(asked: &Asked, caps: Caps, me: &str, out: &mut Lines) {
+    let sub = asked.param(0).to_ascii_uppercase();
+    match sub.as_str() {
+        "LS" => out.server_line("CAP", &[me, "LS", &caps::offered(asked.param(1) >= "302")]),
+        "LIST" => out.server_line("CAP", &[me, "LIST", &caps.to_string()]),
+        // What a client has is settled at registration: every room's rendering for it depends on it.
+        "REQ" => out.server_line("CAP", &[me, "NAK", asked.param(1)]),
+        "END" => {}
+        _ => out.numeric("410", me, &[asked.param(0), "Invalid CAP command"]),
+    }
+}
+
+fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mut Lines) {
+    let Some(asked) = id.and_then(asked::read) else {
+        return match code {
+            ErrorCode::TooLarge => out.numeric("417", me, &["Input line was too long"]),
+            _ => out.notice(me, text),
+        };
+    };
+    // NOTICE is never answered with an error (RFC 2812 3.3.2).
+    if asked.quiet || asked.command() == "NOTICE" {
+        return;
+    }
+    let target = asked.param(0);
+    let numeric = match (asked.command(), code) {
+        ("NICK", ErrorCode::NickTaken) => Some(("433", "Nickname is already in use")),
+        ("NICK", ErrorCode::Banned) => Some(("432", "Erroneous nickname")),
+        ("NICK", ErrorCode::BadRequest) => Some(("432", "Erroneous nickname")),
+        ("JOIN", ErrorCode::TooManyRooms) => Some(("405", "You have joined too many channels")),
+        ("JOIN", ErrorCode::RoomsFull) => Some(("403", "No such channel")),
+        ("PRIVMSG", ErrorCode::NotInRoom) => Some(("404", "Cannot send to channel")),
+        ("PRIVMSG", ErrorCode::NoSuchNick) => Some(("401", "No such nick/channel")),
+        ("PRIVMSG", ErrorCode::NoSuchRoom) => Some(("403", "No such channel")),
+        ("PRIVMSG", ErrorCode::EmptyMessage) => Some(("412", "No text to send")),
+        (_, ErrorCode::NoSuchRoom) => Some(("403", "No such channel")),
+        (_, ErrorCode::NotInRoom) => Some(("442", "You're not on that channel")),
+        ("KICK", ErrorCode::NoSuchNick) => Some(("401", "No such nick/channel")),
+        ("KICK", ErrorCode::NotPermitted) => Some(("482", "You're not channel operator")),
+        ("OPER", _) => Some(("464", "Password incorrect")),
+        _ => None,
+    };
+    match numeric {
+        Some(("433" | "432", words)) => out.numeric(numeric.map_or("", |n| n.0), me, &[target, words]),
+        Some(("464", words)) => out.numeric("464", me, &[words]),
+        Some((number, words)) => out.numeric(number, me, &[target, words]),
+        None if code == ErrorCode::TooLarge => out.numeric("417", me, &["Input line was too long"]),
+        None => out.notice(me, &format!("{} {target}: {text}", asked.command())),
+    }
+}
+
+fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>, me: &str, out: &mut Lines) {
+    let chan = channel(room);
+    let who = id.and_then(asked::read).is_some_and(|asked| asked.command() == "WHO");
+    if who {
+        for nick in nicks {
+            let nick = nick.as_str();
+            let real = format!("0 {nick}");
+            out.numeric("352", me, &[&chan, nick, SERVER_NAME, SERVER_NAME, nick, "H", &real]);
+        }
+        return;
+    }
+    // ":sockchat 353 ME = #ROOM :" and as many nicks as fit.
+    let overhead = 1 + SERVER_NAME.len() + " 353 ".len() + me.len() + " = ".len() + chan.len() + " :".len();
+    let room_left = MAX_BODY_BYTES.saturating_sub(overhead);
+    let mut line = String::new();
+    for nick in nicks {
+        if !line.is_empty() && line.len() + 1 + nick.as_str().len() > room_left {
+            out.numeric("353", me, &["=", &chan, &line]);
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(nick.as_str());
+    }
+    if !line.is_empty() {
+        out.numeric("353", me, &["=", &chan, &line]);
+    }
+}
+
+/// The lines of one rendering, gathered and written as bytes at the end.
+#[derive(Default)]
+pub struct Lines(pub Vec<Message>);
+
+impl Lines {
+    fn push(&mut self, message: Message) {
+        self.0.push(message);
+    }
+
+    fn user_line(&mut self, nick: &Nick, command: &str, params: &[&str]) {
+        self.push(Message {
+            source: Some(source_of(nick)),
+            ..Message::new(command, params)
+        });
+    }
+
+    fn server_line(&mut self, command: &str, params: &[&str]) {
+        self.push(Message {
+            source: Some(SERVER_NAME.to_owned()),
+            ..Message::new(command, params)
+        });
+    }
+
+    fn numeric(&mut self, number: &str, me: &str, params: &[&str]) {
+        let mut all = vec![me];
+        all.extend_from_slice(params);
+        self.server_line(number, &all);
+    }
+
+    /// A server notice, a line of `text` at a time.
+    fn notice(&mut self, to: &str, text: &str) {
+        let overhead = 1 + SERVER_NAME.len() + " NOTICE ".len() + to.len() + " :".len();
+        for piece in split::pieces(text, MAX_BODY_BYTES - overhead) {
+            self.server_line("NOTICE", &[to, piece]);
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        let mut text = String::new();
+        for message in self.0 {
+            text.push_str(&message.to_line());
+        }
+        Bytes::from(text)
+    }
+}
