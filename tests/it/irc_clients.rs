@@ -1,6 +1,7 @@
 //! irssi and weechat on sockchat's IRC listener, as people use them: they connect, register, join
-//! `#rust`, talk with a person at nc and a JSON program in room `rust`, send direct messages across
-//! modes, read the room's history through CHATHISTORY, and quit.
+//! `#rust`, talk with a person at nc and a JSON program in room `rust`, see their topics, renames,
+//! parts and quits and show them theirs, send direct messages across modes, read the room's history
+//! through CHATHISTORY, and quit.
 
 use std::net::SocketAddr;
 
@@ -136,6 +137,43 @@ fn weechat_talks_in_rust_with_an_nc_user_and_a_json_program() {
     talks_in_rust_with_an_nc_user_and_a_json_program(IrcProgram::Weechat);
 }
 
+fn sees_topics_renames_and_parts_across_modes(program: IrcProgram) {
+    let (server, irc) = chat_and_irc_server();
+    let Some(mut alice) = IrcClient::connect(program, irc, "alice") else {
+        return;
+    };
+    alice.join("#rust");
+    let mut carol = nc_in_rust(&server, "carol");
+    alice.wait_event("carol", "has joined #rust");
+
+    carol.say("/topic all about crabs");
+    alice.wait_topic("carol", "#rust", "all about crabs");
+    alice.type_line("/topic crabs and more");
+    carol.lines.expect("-- topic of rust: crabs and more (set by alice)");
+
+    alice.rename("alicia");
+    carol.lines.expect("-- alice is now known as alicia");
+    carol.say("/nick caroline");
+    alice.wait_for("carol is now known as caroline");
+
+    carol.say("/part rust");
+    alice.wait_event("caroline", "has left #rust");
+    carol.say("/join rust");
+    alice.wait_event("caroline", "has joined #rust");
+    alice.type_line("/part #rust");
+    carol.lines.expect("-- alicia left rust");
+}
+
+#[test]
+fn irssi_sees_topics_renames_and_parts_across_modes() {
+    sees_topics_renames_and_parts_across_modes(IrcProgram::Irssi);
+}
+
+#[test]
+fn weechat_sees_topics_renames_and_parts_across_modes() {
+    sees_topics_renames_and_parts_across_modes(IrcProgram::Weechat);
+}
+
 fn sends_and_receives_direct_messages_across_modes(program: IrcProgram) {
     let (server, irc) = chat_and_irc_server();
     let Some(alice) = IrcClient::connect(program, irc, "alice") else {
@@ -205,7 +243,7 @@ pub fn irssi_and_weechat_converse(server: SocketAddr) {
     let Some(alice) = IrcClient::connect(IrcProgram::Irssi, server, "alice") else {
         return;
     };
-    let Some(bob) = IrcClient::connect(IrcProgram::Weechat, server, "bob") else {
+    let Some(mut bob) = IrcClient::connect(IrcProgram::Weechat, server, "bob") else {
         return;
     };
     alice.join("#rust");
@@ -218,14 +256,25 @@ pub fn irssi_and_weechat_converse(server: SocketAddr) {
     bob.type_line("/me waves");
     alice.wait_action("bob", "waves");
     bob.wait_action("bob", "waves");
-    alice.msg("bob", "psst bob");
+    alice.type_line("/topic all about crabs");
+    bob.wait_topic("alice", "#rust", "all about crabs");
+    alice.wait_topic("alice", "#rust", "all about crabs");
+    bob.rename("bobby");
+    alice.wait_for("bob is now known as bobby");
+    alice.msg("bobby", "psst bobby");
     bob.show_window("alice");
-    bob.wait_line("alice", "psst bob");
+    bob.wait_line("alice", "psst bobby");
     bob.msg("alice", "psst alice");
-    alice.show_window("bob");
-    alice.wait_line("bob", "psst alice");
-    assert_eq!(alice.quit("off to bed"), "0");
+    alice.show_window("bobby");
+    alice.wait_line("bobby", "psst alice");
+    alice.show_window("#rust");
     bob.show_window("#rust");
+    bob.type_line("/part #rust");
+    bob.wait_event("bobby", "has left #rust");
+    alice.wait_event("bobby", "has left #rust");
+    bob.join("#rust");
+    alice.wait_event("bobby", "has joined #rust");
+    assert_eq!(alice.quit("off to bed"), "0");
     bob.wait_event("alice", "has quit");
 }
 

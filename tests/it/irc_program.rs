@@ -58,15 +58,16 @@ impl IrcProgram {
                 format!("irssi --home={}", shell_quoted(&home.to_string_lossy()))
             }
             IrcProgram::Weechat => {
-                // -a: no server of the default configuration connects on its own.
+                // -a: no server of the default configuration connects on its own. /mute keeps
+                // the settings' echo, which names the welcome's mark, off the screen.
                 let commands = [
                     format!("/server add sc {}/{} -notls", server.ip(), server.port()),
-                    format!("/set irc.server.sc.nicks {nick}"),
-                    format!("/set irc.server.sc.username {nick}"),
-                    format!("/set irc.server.sc.realname {nick}"),
-                    format!("/set irc.server.sc.command \"/print {REGISTERED}\""),
-                    "/set irc.server.sc.anti_flood_prio_high 0".to_owned(),
-                    "/set irc.server.sc.anti_flood_prio_low 0".to_owned(),
+                    format!("/mute /set irc.server.sc.nicks {nick}"),
+                    format!("/mute /set irc.server.sc.username {nick}"),
+                    format!("/mute /set irc.server.sc.realname {nick}"),
+                    format!("/mute /set irc.server.sc.command \"/print {REGISTERED}\""),
+                    "/mute /set irc.server.sc.anti_flood_prio_high 0".to_owned(),
+                    "/mute /set irc.server.sc.anti_flood_prio_low 0".to_owned(),
                     "/connect sc".to_owned(),
                 ];
                 format!(
@@ -111,6 +112,22 @@ impl IrcProgram {
         };
         let who = format!("{before}{nick} ");
         row.find(&who).is_some_and(|at| row[at + who.len()..].contains(what))
+    }
+
+    /// What this program shows when `nick` sets `channel`'s topic to `topic`.
+    fn topic_line(self, nick: &str, channel: &str, topic: &str) -> String {
+        match self {
+            IrcProgram::Irssi => format!("{nick} changed the topic of {channel} to: {topic}"),
+            IrcProgram::Weechat => format!("{nick} has changed topic for {channel} to \"{topic}\""),
+        }
+    }
+
+    /// What this program shows when its own user has changed nick to `nick`.
+    fn own_rename_line(self, nick: &str) -> String {
+        match self {
+            IrcProgram::Irssi => format!("You're now known as {nick}"),
+            IrcProgram::Weechat => format!("You are now known as {nick}"),
+        }
     }
 
     /// The keys that type `text` in bold: irssi's ^B, weechat's ^C b, before and after.
@@ -194,7 +211,10 @@ impl IrcClient {
 
     /// Waits until the client shows it has been welcomed (001), and returns the screen.
     pub fn wait_registered(&self) -> String {
-        self.wait_for(REGISTERED)
+        self.wait_row(
+            |row| row.trim_end().ends_with(REGISTERED) && !row.contains("/print"),
+            "never welcomed by the server",
+        )
     }
 
     pub fn type_line(&self, line: &str) {
@@ -211,6 +231,20 @@ impl IrcClient {
     pub fn say(&self, text: &str) -> String {
         self.type_line(text);
         self.wait_line(&self.nick, text)
+    }
+
+    /// Types `/nick NICK` and waits until the client shows its new nick.
+    pub fn rename(&mut self, nick: &str) -> String {
+        self.type_line(&format!("/nick {nick}"));
+        let screen = self.wait_for(&self.program.own_rename_line(nick));
+        self.nick = nick.to_owned();
+        screen
+    }
+
+    /// Waits until the client shows that `nick` set `channel`'s topic to `topic`, and returns the
+    /// screen.
+    pub fn wait_topic(&self, nick: &str, channel: &str, topic: &str) -> String {
+        self.wait_for(&self.program.topic_line(nick, channel, topic))
     }
 
     /// Types `/msg NICK TEXT`.
