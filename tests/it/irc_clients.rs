@@ -1,18 +1,24 @@
 //! irssi and weechat on sockchat's IRC listener, as people use them: they connect, register, join
 //! `#rust`, talk with a person at nc and a JSON program in room `rust`, see their topics, renames,
-//! parts and quits and show them theirs, send direct messages across modes, read the room's history
-//! through CHATHISTORY, and quit.
+//! parts and quits and show them theirs, send direct messages across modes (to the full-screen
+//! client too), log in to an account with SASL, read the room's history through CHATHISTORY, and
+//! quit.
 
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
 use crate::irc_program::{IrcClient, IrcProgram};
-use crate::support::{JsonClient, PlainClient, TestServer};
+use crate::support::{JsonClient, PlainClient, TestServer, run};
 
 /// A server with a chat listener (for nc and JSON programs) and an IRC listener, and the IRC
 /// listener's address.
 fn chat_and_irc_server() -> (TestServer, SocketAddr) {
+    chat_and_irc_server_with(&[])
+}
+
+/// As `chat_and_irc_server`, with these flags too.
+fn chat_and_irc_server_with(extra: &[&str]) -> (TestServer, SocketAddr) {
     let mut server = TestServer::launch(
         &[
             "--listen",
@@ -21,7 +27,7 @@ fn chat_and_irc_server() -> (TestServer, SocketAddr) {
             "irc://127.0.0.1:0",
             "--no-console",
         ],
-        &[],
+        extra,
     );
     let line = server.log.until(|line| line.contains("listening on irc://"));
     let irc = line
@@ -203,6 +209,62 @@ fn irssi_sends_and_receives_direct_messages_across_modes() {
 #[test]
 fn weechat_sends_and_receives_direct_messages_across_modes() {
     sends_and_receives_direct_messages_across_modes(IrcProgram::Weechat);
+}
+
+#[test]
+fn irssi_and_the_full_screen_client_msg_each_other() {
+    let (server, irc) = chat_and_irc_server();
+    let Some(alice) = IrcClient::connect(IrcProgram::Irssi, irc, "alice") else {
+        return;
+    };
+    let Some(bob) = crate::tui::start(&["join", &server.addr.to_string(), "--nick", "bob"]) else {
+        return;
+    };
+    bob.wait_for("[bob] [lobby] connected");
+    alice.msg("bob", "hi bob, from irssi");
+    bob.wait_for("2:@alice");
+    bob.type_line("/query alice");
+    bob.wait_for("<alice> hi bob, from irssi");
+    bob.type_line("hi alice, from the full-screen client");
+    alice.show_window("bob");
+    alice.wait_line("bob", "hi alice, from the full-screen client");
+}
+
+/// The account's nick is its owner's alone: the IRC client gets it by logging in with SASL PLAIN as
+/// it registers.
+fn logs_in_to_an_account_with_sasl(program: IrcProgram) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let db = db.to_string_lossy();
+    let password = "correct-horse-battery";
+    let created = run(
+        &["account", "create", "alice", "--db", &db],
+        format!("{password}\n").as_bytes(),
+    );
+    assert!(created.status.success(), "{created:?}");
+    let (server, irc) = chat_and_irc_server_with(&["--db", &db]);
+    let mut carol = PlainClient::named(server.addr, "carol");
+    carol.say("/nick alice");
+    carol
+        .lines
+        .until(|line| line.starts_with("!! the nick alice is registered"));
+
+    let Some(alice) = IrcClient::connect_with_sasl(program, irc, "alice", password) else {
+        return;
+    };
+    carol.say("/msg alice are you the real alice?");
+    alice.show_window("carol");
+    alice.wait_line("carol", "are you the real alice?");
+}
+
+#[test]
+fn irssi_logs_in_to_an_account_with_sasl() {
+    logs_in_to_an_account_with_sasl(IrcProgram::Irssi);
+}
+
+#[test]
+fn weechat_logs_in_to_an_account_with_sasl() {
+    logs_in_to_an_account_with_sasl(IrcProgram::Weechat);
 }
 
 /// Neither irssi 1.4 nor weechat 3.8 asks for draft/chathistory by itself, so its user asks as IRC

@@ -50,17 +50,19 @@ impl IrcProgram {
     }
 
     /// The shell command that starts this program as `nick`, with `home` as its only configuration,
-    /// connecting to `server` in the clear and to nothing else.
-    fn command_line(self, home: &Path, server: SocketAddr, nick: &str) -> String {
+    /// connecting to `server` in the clear and to nothing else; with `sasl`, it logs in to the account
+    /// `nick` with that password (SASL PLAIN).
+    fn command_line(self, home: &Path, server: SocketAddr, nick: &str, sasl: Option<&str>) -> String {
         match self {
             IrcProgram::Irssi => {
-                std::fs::write(home.join("config"), irssi_config(server, nick)).unwrap();
+                let config = irssi_config(server, nick, sasl);
+                std::fs::write(home.join("config"), config).unwrap();
                 format!("irssi --home={}", shell_quoted(&home.to_string_lossy()))
             }
             IrcProgram::Weechat => {
                 // -a: no server of the default configuration connects on its own. /mute keeps
                 // the settings' echo, which names the welcome's mark, off the screen.
-                let commands = [
+                let mut commands = vec![
                     format!("/server add sc {}/{} -notls", server.ip(), server.port()),
                     format!("/mute /set irc.server.sc.nicks {nick}"),
                     format!("/mute /set irc.server.sc.username {nick}"),
@@ -68,8 +70,15 @@ impl IrcProgram {
                     format!("/mute /set irc.server.sc.command \"/print {REGISTERED}\""),
                     "/mute /set irc.server.sc.anti_flood_prio_high 0".to_owned(),
                     "/mute /set irc.server.sc.anti_flood_prio_low 0".to_owned(),
-                    "/connect sc".to_owned(),
                 ];
+                if let Some(password) = sasl {
+                    commands.extend([
+                        "/mute /set irc.server.sc.sasl_mechanism plain".to_owned(),
+                        format!("/mute /set irc.server.sc.sasl_username {nick}"),
+                        format!("/mute /set irc.server.sc.sasl_password \"{password}\""),
+                    ]);
+                }
+                commands.push("/connect sc".to_owned());
                 format!(
                     "weechat -a --dir {} -r {}",
                     shell_quoted(&home.to_string_lossy()),
@@ -160,12 +169,15 @@ impl IrcProgram {
 /// irssi's whole configuration: one server, connected at start, whose welcome it marks on screen.
 /// Like weechat's, its own flood control is off: it would space lines seconds apart, which slows the
 /// tests and proves nothing about the server.
-fn irssi_config(server: SocketAddr, nick: &str) -> String {
+fn irssi_config(server: SocketAddr, nick: &str, sasl: Option<&str>) -> String {
+    let login = sasl.map_or(String::new(), |password| {
+        format!(r#"sasl_mechanism = "PLAIN"; sasl_username = "{nick}"; sasl_password = "{password}";"#)
+    });
     format!(
         r#"servers = (
   {{ address = "{ip}"; port = "{port}"; chatnet = "sockchat"; autoconnect = "yes"; use_tls = "no"; }}
 );
-chatnets = {{ sockchat = {{ type = "IRC"; autosendcmd = "/echo {REGISTERED}"; }}; }};
+chatnets = {{ sockchat = {{ type = "IRC"; autosendcmd = "/echo {REGISTERED}"; {login} }}; }};
 settings = {{
   core = {{ real_name = "{nick}"; user_name = "{nick}"; nick = "{nick}"; settings_autosave = "no"; }};
   "irc/core" = {{ cmd_queue_speed = "0msec"; }};
@@ -188,18 +200,27 @@ impl IrcClient {
     /// Starts `program` as `nick`, pointed at `server`, and waits until the server has welcomed it.
     /// `None` (the test is skipped) where tmux or the program is missing.
     pub fn connect(program: IrcProgram, server: SocketAddr, nick: &str) -> Option<IrcClient> {
-        let client = IrcClient::start(program, server, nick)?;
+        let client = IrcClient::start(program, server, nick, None)?;
         client.wait_registered();
         Some(client)
     }
 
-    /// Starts `program` as `nick`, pointed at `server`, without waiting for anything.
-    pub fn start(program: IrcProgram, server: SocketAddr, nick: &str) -> Option<IrcClient> {
+    /// As `connect`, logging in to the account `nick` with `password` by SASL PLAIN as it registers.
+    /// The password must hold no `"`.
+    pub fn connect_with_sasl(program: IrcProgram, server: SocketAddr, nick: &str, password: &str) -> Option<IrcClient> {
+        let client = IrcClient::start(program, server, nick, Some(password))?;
+        client.wait_registered();
+        Some(client)
+    }
+
+    /// Starts `program` as `nick` (logging in with `sasl`, a password), pointed at `server`, without
+    /// waiting for anything.
+    fn start(program: IrcProgram, server: SocketAddr, nick: &str, sasl: Option<&str>) -> Option<IrcClient> {
         if !outside_program(program.command(), program.package()) {
             return None;
         }
         let home = tempfile::tempdir().unwrap();
-        let command = program.command_line(home.path(), server, nick);
+        let command = program.command_line(home.path(), server, nick, sasl);
         let terminal = Tmux::start(TERMINAL, &command)?;
         Some(IrcClient {
             program,

@@ -10,7 +10,7 @@ use crate::tmux::{Size, Tmux, shell_quoted};
 const TERMINAL: Size = Size { columns: 80, rows: 24 };
 
 /// Runs `sockchat ARGS` in a terminal of its own. `None` (the test is skipped) where tmux is missing.
-fn start(args: &[&str]) -> Option<Tmux> {
+pub fn start(args: &[&str]) -> Option<Tmux> {
     let program = binary().get_program().to_string_lossy().into_owned();
     let words: Vec<String> = std::iter::once(program.as_str())
         .chain(args.iter().copied())
