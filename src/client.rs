@@ -69,6 +69,7 @@ impl Connection {
             nick: hello.nick,
             room: hello.room,
             password: hello.password,
+            pass: None,
         };
         commands
             .write(&Request::new(command))

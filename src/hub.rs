@@ -19,7 +19,8 @@ pub use room::{MAX_TOPIC_BYTES, Room, Topic};
 
 use crate::names::{ConnId, ConnMap, Nick, NickKey, RoomName};
 use crate::protocol::{
-    Command, ErrorCode, Event, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request, RequestId, RoomSummary,
+    Command, ErrorCode, Event, MAX_USERS_ASKED, Message, MessageId, Millis, PROTOCOL_VERSION, Recipient, Request,
+    RequestId, RoomSummary, UserSummary,
 };
 use crate::store::{Account, AccountId, Author, Destination, NewMessage, RoomRecord};
 
@@ -461,6 +462,12 @@ impl Hub {
             Command::Part { room } => self.part(conn, room, out).map(|()| Done::Answered(None)),
             Command::Topic { room, topic } => self.topic(conn, room, topic, out),
             Command::Who { room, after } => self.who(conn, room, after, out).map(|()| Done::Answered(None)),
+            Command::Users { nicks } => self.users(conn, nicks, out).map(|()| Done::Answered(None)),
+            Command::Counts => {
+                let (users, rooms) = (self.members.len(), self.rooms.len());
+                out.tell(conn, Event::Counts { users, rooms });
+                Ok(Done::Answered(None))
+            }
             Command::Rooms { after } => {
                 out.tell(conn, self.room_list(after.as_ref()));
                 Ok(Done::Answered(None))
@@ -706,6 +713,29 @@ impl Hub {
         });
         let id = self.request_id.clone();
         out.tell(conn, Event::Members { room, nicks, more, id });
+        Ok(())
+    }
+
+    fn users(&self, conn: ConnId, nicks: Vec<Nick>, out: &mut Effects) -> Result<(), Refusal> {
+        if nicks.len() > MAX_USERS_ASKED {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("ask about at most {MAX_USERS_ASKED} nicks at once"),
+            ));
+        }
+        let users = nicks
+            .iter()
+            .filter_map(|nick| self.nicks.get(&nick.key()))
+            .filter_map(|c| Some((*c, self.members.get(c)?)))
+            .map(|(c, member)| UserSummary {
+                nick: member.nick.clone(),
+                rooms: member.rooms.clone(),
+                account: member.account.as_ref().map(|a| a.name.clone()),
+                operator: self.operators.contains(&c),
+            })
+            .collect();
+        let id = self.request_id.clone();
+        out.tell(conn, Event::Users { users, id });
         Ok(())
     }
 

@@ -75,6 +75,9 @@ pub enum Command {
         /// Log in to the account named `nick`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Password>,
+        /// The server's password (`--server-password`), where it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pass: Option<Password>,
     },
     /// A message to a room; without `room`, to the sender's current room.
     Say {
@@ -115,6 +118,14 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<Nick>,
     },
+    /// Which of these nicks are connected, with their rooms and accounts (at most
+    /// `MAX_USERS_ASKED`).
+    Users {
+        nicks: Vec<Nick>,
+    },
+    /// How many are connected, and how many rooms there are.
+    #[serde(deserialize_with = "no_fields")]
+    Counts,
     /// The rooms, a page at a time: those after `after`, in order of their names.
     Rooms {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,6 +241,21 @@ pub struct RoomSummary {
     pub topic: Option<String>,
 }
 
+/// The most nicks one `users` request may ask about.
+pub const MAX_USERS_ASKED: usize = 16;
+
+/// A connected user as `users` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub nick: Nick,
+    /// The rooms it is in, in the order it joined them.
+    pub rooms: Vec<RoomName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Nick>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub operator: bool,
+}
+
 /// A ban as listed by `bans`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BanSummary {
@@ -302,6 +328,18 @@ pub enum Event {
         more: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<RequestId>,
+    },
+    /// The users a `users` asked about who are connected, in the order asked; `id` is the
+    /// request's, when it had one.
+    Users {
+        users: Vec<UserSummary>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+    },
+    /// The answer to `counts`.
+    Counts {
+        users: usize,
+        rooms: usize,
     },
     /// A page of the rooms; `more` when others follow the last one.
     Rooms {

@@ -51,6 +51,7 @@ impl Dialect {
                     nick,
                     room,
                     password: None,
+                    pass: None,
                 };
                 (json::render_request(&Request::new(hello)).to_vec(), false)
             }

@@ -16,7 +16,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::info;
 
 use super::Limits;
-use super::admission::IpSlot;
+use super::admission::{IpSlot, REFUSAL_LINGER};
 use super::handshake;
 use super::hub_task::HubMessage;
 use super::irc;
@@ -182,12 +182,19 @@ async fn greet<C: ChatStream>(
         Opening::IrcRegistration => {
             let error = irc::elsewhere(shared.irc_at.as_deref());
             info!(%conn, "an IRC client on a chat port");
-            let _ = timeout_at(deadline + GOODBYE_GRACE, goodbye(&mut writer, error.as_bytes())).await;
+            farewell(reader, &mut writer, error.as_bytes()).await;
             return None;
         }
     };
     let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
     let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
+    if mode == WireMode::Text
+        && let Some(password) = &shared.server_password
+        && !handshake::plain_pass(&mut frames, &mut writer, password, deadline).await
+    {
+        let _ = timeout_at(deadline + GOODBYE_GRACE, writer.shutdown()).await;
+        return None;
+    }
     let arrival = match mode {
         WireMode::Text => Arrival {
             conn,
@@ -204,7 +211,15 @@ async fn greet<C: ChatStream>(
         },
         // A chat port's sniff tells only text from JSON.
         WireMode::Irc(_) => return None,
-        WireMode::Json => match handshake::hello(&mut frames, &mut writer, conn, peer, deadline).await {
+        WireMode::Json => match handshake::hello(
+            &mut frames,
+            &mut writer,
+            conn,
+            peer,
+            (deadline, shared.server_password.as_deref().map(String::as_str)),
+        )
+        .await
+        {
             Some((mut arrival, password)) => {
                 arrival.secure = secure;
                 arrival.login = handshake::log_in(&shared.logins, &arrival, password).await;
@@ -229,6 +244,23 @@ pub(super) async fn goodbye<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, by
     if writer.write_all(bytes).await.is_ok() {
         let _ = writer.shutdown().await;
     }
+}
+
+/// Writes `bytes`, closes the writing side, and reads (and drops) what the client still sends for
+/// up to `REFUSAL_LINGER`: closing with its lines unread would reset the connection and could take
+/// the line with it.
+pub(super) async fn farewell<R: tokio::io::AsyncRead + Unpin, W: tokio::io::AsyncWrite + Unpin>(
+    mut reader: R,
+    writer: &mut W,
+    bytes: &[u8],
+) {
+    use tokio::io::AsyncReadExt;
+    let draining = async {
+        goodbye(writer, bytes).await;
+        let mut discard = [0u8; 512];
+        while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, draining).await;
 }
 
 /// How long past the handshake deadline a refused client's stream may take to close.

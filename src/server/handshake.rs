@@ -39,7 +39,7 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     writer: &mut W,
     conn: ConnId,
     peer: SocketAddr,
-    deadline: Instant,
+    (deadline, server_password): (Instant, Option<&str>),
 ) -> Option<(Arrival, Option<Password>)> {
     let outcome = timeout_at(deadline, first_frame(frames)).await;
     let refusal = match outcome {
@@ -50,9 +50,18 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
             Ok(request) => match request.command {
                 Command::Hello {
                     version: PROTOCOL_VERSION,
+                    pass,
+                    ..
+                } if server_password.is_some_and(|wanted| pass.as_ref().is_none_or(|p| p.0 != wanted)) => (
+                    ErrorCode::WrongPassword,
+                    "this server needs its password in the hello's \"pass\"".to_owned(),
+                ),
+                Command::Hello {
+                    version: PROTOCOL_VERSION,
                     nick,
                     room,
                     password,
+                    pass: _,
                 } => {
                     let arrival = Arrival {
                         conn,
@@ -87,6 +96,31 @@ pub async fn hello<S: Source, W: AsyncWrite + Unpin>(
     });
     let _ = tokio::time::timeout(SNIFF_WINDOW, writer.write_all(&error)).await;
     None
+}
+
+/// Asks a plain client for the server's password and reads its first line, which must be
+/// `/pass PASSWORD`; whether it was. A client that gives another is told so.
+pub async fn plain_pass<S: Source, W: AsyncWrite + Unpin>(
+    frames: &mut FrameReader<S>,
+    writer: &mut W,
+    password: &str,
+    deadline: Instant,
+) -> bool {
+    let ask = b"-- this server needs a password: type /pass PASSWORD\n";
+    if !matches!(timeout_at(deadline, writer.write_all(ask)).await, Ok(Ok(()))) {
+        return false;
+    }
+    let given = match timeout_at(deadline, first_frame(frames)).await {
+        Ok(Some(Frame::Line(line))) => line,
+        _ => return false,
+    };
+    let text = String::from_utf8_lossy(&given);
+    let text = text.trim_end_matches('\r');
+    if text.strip_prefix("/pass ") == Some(password) {
+        return true;
+    }
+    let _ = timeout_at(deadline, writer.write_all(b"!! wrong server password\n")).await;
+    false
 }
 
 /// Checks a hello's password for the account named by its nick, before the hub hears of the client.

@@ -19,6 +19,7 @@ use crate::protocol::ErrorCode;
 use crate::transport::WireMode;
 use crate::transport::irc::message::{MAX_LINE_BYTES, Message};
 use crate::transport::irc::registration::{Registration, Step, from_server};
+use crate::transport::irc::render::written;
 use crate::transport::line::{Frame, LineCodec};
 
 /// The line a chat port sends an IRC client before closing: where IRC is, if anywhere.
@@ -27,7 +28,7 @@ pub fn elsewhere(irc_at: Option<&str>) -> String {
         Some(at) => format!("This is a sockchat chat port, not IRC; IRC is served at {at}"),
         None => "This is a sockchat chat port, not IRC; this server serves no IRC port".to_owned(),
     };
-    Message::new("ERROR", &[&words]).to_line()
+    written(&Message::new("ERROR", &[&words]))
 }
 
 /// Registers an IRC client, then serves it. Not an `async fn`, so what a session keeps for days is
@@ -153,7 +154,7 @@ async fn send<W: AsyncWrite + Unpin>(writer: &mut W, out: &mut Vec<Message>, dea
     if out.is_empty() {
         return true;
     }
-    let text: String = out.drain(..).map(|m| m.to_line()).collect();
+    let text: String = out.drain(..).map(|m| written(&m)).collect();
     matches!(
         timeout_at(deadline, writer.write_all(text.as_bytes())).await,
         Ok(Ok(()))
@@ -162,7 +163,7 @@ async fn send<W: AsyncWrite + Unpin>(writer: &mut W, out: &mut Vec<Message>, dea
 
 /// Says ERROR and closes.
 async fn close<W: AsyncWrite + Unpin>(writer: &mut W, deadline: Instant, why: &str) {
-    let line = Message::new("ERROR", &[&format!("Closing link: {why}")]).to_line();
+    let line = written(&Message::new("ERROR", &[&format!("Closing link: {why}")]));
     let _ = timeout_at(
         deadline.max(Instant::now()) + GOODBYE_GRACE,
         goodbye(writer, line.as_bytes()),

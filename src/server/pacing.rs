@@ -113,7 +113,7 @@ fn answer_bytes(input: &Input) -> usize {
         return SMALL_ANSWER_BYTES;
     };
     match &request.command {
-        Command::Who { .. } | Command::Rooms { .. } | Command::Bans => LIST_ANSWER_BYTES,
+        Command::Who { .. } | Command::Rooms { .. } | Command::Bans | Command::Users { .. } => LIST_ANSWER_BYTES,
         Command::History { .. } | Command::Search { .. } => HISTORY_ANSWER_BYTES,
         // A plain sender is shown what it sent.
         Command::Msg { text, .. } => SMALL_ANSWER_BYTES + text.len() * TEXT_EXPANSION,

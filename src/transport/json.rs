@@ -94,8 +94,8 @@ mod tests {
                 Err((None, "unknown field `to`")),
             ),
             (
-                r#"{"type":"hello","version":1,"nick":"ann","pass":"x"}"#,
-                Err((None, "unknown field `pass`")),
+                r#"{"type":"hello","version":1,"nick":"ann","passwd":"x"}"#,
+                Err((None, "unknown field `passwd`")),
             ),
             (
                 r#"{"type":"quit","reason":"bye","when":0}"#,
@@ -182,6 +182,7 @@ mod round_trips {
                     nick,
                     room,
                     password: password.map(Password),
+                    pass: None,
                 }
             }),
             (of(room()), text(), any::<bool>()).prop_map(|(room, text, action)| Command::Say { room, text, action }),

@@ -452,6 +452,26 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
                 notice(out, &format!("  {} by {}, {until}{reason}", ban.target, ban.by));
             }
         }
+        Event::Users { users, .. } => {
+            notice(out, &format!("{} here:", counted(users.len(), "user", "users")));
+            for user in users {
+                let rooms: Vec<&str> = user.rooms.iter().map(RoomName::as_str).collect();
+                let account = user
+                    .account
+                    .as_ref()
+                    .map(|a| format!(", account {a}"))
+                    .unwrap_or_default();
+                notice(out, &format!("  {} in {}{account}", user.nick, rooms.join(" ")));
+            }
+        }
+        Event::Counts { users, rooms } => notice(
+            out,
+            &format!(
+                "{} connected, {}",
+                counted(*users, "user", "users"),
+                counted(*rooms, "room", "rooms")
+            ),
+        ),
         Event::Notice { text } => notice(out, text),
         Event::Connected { conn, nick, peer } => notice(out, &format!("{conn} {nick} connected from {peer}")),
         Event::Disconnected { conn, nick, reason } => notice(out, &format!("{conn} {nick} disconnected ({reason})")),

@@ -12,6 +12,7 @@ mod durable;
 mod fixture;
 mod flood;
 mod http;
+mod irc;
 mod irc_clients;
 mod irc_program;
 mod limits;

@@ -637,6 +637,8 @@ impl App {
             Event::Help => self.help(),
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
+            | Event::Users { .. }
+            | Event::Counts { .. }
             | Event::Echo(_)
             | Event::Pong
             | Event::Ping

@@ -7,11 +7,14 @@ use super::message::Message;
 use super::render::unwrap_action;
 use crate::hub::MAX_ROOMS_PER_MEMBER;
 use crate::names::{Nick, RoomName};
-use crate::protocol::{Command, Password, Recipient, Request};
+use crate::protocol::{Command, MAX_USERS_ASKED, Password, Recipient, Request};
 
 /// The most targets one PRIVMSG, JOIN, PART or NAMES may name (ISUPPORT's TARGMAX is not sent: this
 /// is what the server takes, the rest are dropped).
 pub const MAX_TARGETS: usize = 8;
+
+/// The most nicks USERHOST takes (RFC 2812 4.8).
+pub const MAX_USERHOST_NICKS: usize = 5;
 
 /// The rooms a client asked to join and has not parted, as far as its own lines tell: what `JOIN 0`
 /// leaves. Bounded by what one member may be in.
@@ -133,6 +136,37 @@ pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
             Err(_) => out.push(local("464")),
         },
         "MODE" if needs(1) => mode(line, out),
+        "WHOIS" if needs(1) => {
+            let nicks = params.last().map_or("", String::as_str);
+            for nick in nicks.split(',').filter(|n| !n.is_empty()).take(MAX_TARGETS) {
+                let one = Message::new("WHOIS", &[nick]);
+                out.push(match Nick::parse(nick) {
+                    Ok(nick) => Request {
+                        id: Some(asked::id(&one)),
+                        command: Command::Users { nicks: vec![nick] },
+                    },
+                    Err(_) => Request {
+                        id: Some(asked::reply_id(&one, "WHOIS-NONE")),
+                        command: Command::Ping,
+                    },
+                });
+            }
+        }
+        "ISON" | "USERHOST" if needs(1) => {
+            let most = if command == "ISON" {
+                MAX_USERS_ASKED
+            } else {
+                MAX_USERHOST_NICKS
+            };
+            let nicks = params
+                .iter()
+                .flat_map(|p| p.split(' '))
+                .filter_map(|n| Nick::parse(n).ok())
+                .take(most)
+                .collect();
+            out.push(request(Command::Users { nicks }));
+        }
+        "LUSERS" => out.push(request(Command::Counts)),
         "AWAY" => out.push(local(if params.first().is_some_and(|a| !a.is_empty()) {
             "AWAY-SET"
         } else {
@@ -144,7 +178,8 @@ pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         "HELP" => out.push(request(Command::Help)),
         "PASS" | "USER" => out.push(local("462")),
         "AUTHENTICATE" => out.push(local("907")),
-        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "OPER" | "MODE" | "WHOWAS" | "CAP" => {
+        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "OPER" | "MODE" | "WHOWAS" | "CAP" | "WHOIS"
+        | "ISON" | "USERHOST" => {
             out.push(local("461"));
         }
         _ => out.push(local("421")),

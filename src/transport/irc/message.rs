@@ -126,6 +126,16 @@ impl Message {
     /// empty, has a space or starts with `:`); a parameter before it never contains one, nor CR, LF or
     /// NUL, which are replaced by spaces (callers split text before it comes here).
     pub fn to_line(&self) -> String {
+        self.written(false)
+    }
+
+    /// Like `to_line`, but the last parameter is always written as trailing (with its `:`), as
+    /// servers write text (PRIVMSG's, a numeric's words) so that clients that split at ` :` read it.
+    pub fn to_line_with_trailing(&self) -> String {
+        self.written(true)
+    }
+
+    fn written(&self, always_trailing: bool) -> String {
         let mut line = String::new();
         if !self.tags.is_empty() {
             line.push('@');
@@ -149,7 +159,7 @@ impl Message {
         for (i, param) in self.params.iter().enumerate() {
             line.push(' ');
             let clean = param.replace(['\r', '\n', '\0'], " ");
-            let trailing = clean.is_empty() || clean.contains(' ') || clean.starts_with(':');
+            let trailing = always_trailing || clean.is_empty() || clean.contains(' ') || clean.starts_with(':');
             if i == last && trailing {
                 line.push(':');
                 line.push_str(&clean);
@@ -340,6 +350,35 @@ mod tests {
         for (message, want) in cases {
             assert_eq!(message.to_line(), *want, "{message:?}");
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_a_message_or_an_error(line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = Message::parse(&line);
+        }
+
+        #[test]
+        fn messages_written_read_back_the_same(
+            tags in proptest::collection::vec(("[a-z+/.-]{1,8}", proptest::option::of("\\PC{1,12}")), 0..3),
+            command in "[A-Z]{1,8}|[0-9]{3}",
+            params in proptest::collection::vec("[^ :\r\n\0][^ \r\n\0]{0,10}", 0..5),
+            last in proptest::option::of("[^\r\n\0]{0,40}"),
+        ) {
+            let mut params = params;
+            params.extend(last);
+            let message = Message { tags, source: Some("ann!a@h".to_owned()), command, params };
+            let line = message.to_line();
+            let read = Message::parse(line.trim_end_matches("\r\n").as_bytes()).unwrap();
+            proptest::prop_assert_eq!(read, message);
+        }
+    }
+
+    #[test]
+    fn text_is_written_as_trailing_when_asked() {
+        let message = Message::new("PRIVMSG", &["#rust", "word"]);
+        assert_eq!(message.to_line_with_trailing(), "PRIVMSG #rust :word\r\n");
+        assert_eq!(Message::new("QUIT", &[]).to_line_with_trailing(), "QUIT\r\n");
     }
 
     #[test]

@@ -242,6 +242,7 @@ pub fn from_server(command: &str, params: &[&str]) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::irc::render::written;
 
     /// Feeds lines; returns the last step and every reply, as lines.
     fn run(lines: &[&str]) -> (Step, Vec<String>, Registration) {
@@ -251,7 +252,7 @@ mod tests {
         for line in lines {
             step = registration.feed(&Message::parse(line.as_bytes()).unwrap(), &mut out);
         }
-        let replies = out.iter().map(|m| m.to_line().trim_end().to_owned()).collect();
+        let replies = out.iter().map(|m| written(m).trim_end().to_owned()).collect();
         (step, replies, registration)
     }
 
@@ -351,7 +352,7 @@ mod tests {
         assert_eq!(replies.last().map(String::as_str), Some("AUTHENTICATE +"));
         let mut out = Vec::new();
         registration.logged_in(Nick::parse("ann").unwrap(), &mut out);
-        let lines: Vec<String> = out.iter().map(|m| m.to_line()).collect();
+        let lines: Vec<String> = out.iter().map(written).collect();
         assert_eq!(
             lines,
             [

@@ -10,7 +10,7 @@ use super::split;
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
 use crate::names::Nick;
-use crate::protocol::{ErrorCode, Event, Message as ChatMessage, MessageId, Millis, RequestId};
+use crate::protocol::{ErrorCode, Event, Message as ChatMessage, MessageId, Millis, RequestId, UserSummary};
 
 /// The CTCP framing of an action (`/me`): `\x01ACTION text\x01`.
 const ACTION_OPEN: &str = "\u{1}ACTION ";
@@ -61,6 +61,13 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
                 let topic = room.topic.as_deref().unwrap_or("");
                 out.numeric("322", me_str, &[&channel(&room.room), &members, topic]);
             }
+        }
+        Event::Users { users, id } => users_reply(users, id.as_ref(), me_str, &mut out),
+        Event::Counts { users, rooms } => {
+            let users_words = format!("There are {users} users and 0 invisible on 1 servers");
+            out.numeric("251", me_str, &[&users_words]);
+            out.numeric("254", me_str, &[&rooms.to_string(), "channels formed"]);
+            out.numeric("255", me_str, &[&format!("I have {users} clients and 0 servers")]);
         }
         Event::Account { operator: true, .. } => out.numeric("381", me_str, &["You are now an IRC operator"]),
         Event::Notice { text } => out.notice(me_str, text),
@@ -207,6 +214,10 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "MOTD" => out.numeric("422", me, &["MOTD File is missing"]),
         "AWAY" => out.numeric("305", me, &["You are no longer marked as being away"]),
         "AWAY-SET" => out.numeric("306", me, &["You have been marked as being away"]),
+        "WHOIS-NONE" => {
+            out.numeric("401", me, &[asked.param(0), "No such nick/channel"]);
+            out.numeric("318", me, &[asked.param(0), "End of /WHOIS list"]);
+        }
         "WHOWAS" => {
             out.numeric("406", me, &[asked.param(0), "There was no such nickname"]);
             out.numeric("369", me, &[asked.param(0), "End of WHOWAS"]);
@@ -283,6 +294,52 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
     }
 }
 
+/// WHOIS, ISON and USERHOST, answered from the users found.
+fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mut Lines) {
+    let Some(asked) = id.and_then(asked::read) else {
+        return;
+    };
+    match asked.command() {
+        "WHOIS" => {
+            let asked_for = asked.param(0);
+            let Some(user) = users.first() else {
+                out.numeric("401", me, &[asked_for, "No such nick/channel"]);
+                out.numeric("318", me, &[asked_for, "End of /WHOIS list"]);
+                return;
+            };
+            let nick = user.nick.as_str();
+            out.numeric("311", me, &[nick, nick, SERVER_NAME, "*", nick]);
+            if !user.rooms.is_empty() {
+                let channels: Vec<String> = user.rooms.iter().map(channel).collect();
+                out.numeric("319", me, &[nick, &channels.join(" ")]);
+            }
+            out.numeric("312", me, &[nick, SERVER_NAME, "sockchat"]);
+            if user.operator {
+                out.numeric("313", me, &[nick, "is an IRC operator"]);
+            }
+            if let Some(account) = &user.account {
+                out.numeric("330", me, &[nick, account.as_str(), "is logged in as"]);
+            }
+            out.numeric("318", me, &[nick, "End of /WHOIS list"]);
+        }
+        "ISON" => {
+            let nicks: Vec<&str> = users.iter().map(|u| u.nick.as_str()).collect();
+            out.numeric("303", me, &[&nicks.join(" ")]);
+        }
+        "USERHOST" => {
+            let replies: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    let star = if u.operator { "*" } else { "" };
+                    format!("{0}{star}=+{0}@{SERVER_NAME}", u.nick.as_str())
+                })
+                .collect();
+            out.numeric("302", me, &[&replies.join(" ")]);
+        }
+        _ => {}
+    }
+}
+
 fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>, me: &str, out: &mut Lines) {
     let chan = channel(room);
     let who = id.and_then(asked::read).is_some_and(|asked| asked.command() == "WHO");
@@ -310,6 +367,19 @@ fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>
     }
     if !line.is_empty() {
         out.numeric("353", me, &["=", &chan, &line]);
+    }
+}
+
+/// A line as written: text (a message's, a numeric's words) always as a trailing parameter.
+pub fn written(message: &Message) -> String {
+    let command = message.command.as_str();
+    let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
+    let text = matches!(command, "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR")
+        || (numeric && !matches!(command, "004" | "221" | "324"));
+    if text {
+        message.to_line_with_trailing()
+    } else {
+        message.to_line()
     }
 }
 
@@ -353,8 +423,233 @@ impl Lines {
     fn into_bytes(self) -> Bytes {
         let mut text = String::new();
         for message in self.0 {
-            text.push_str(&message.to_line());
+            text.push_str(&written(&message));
         }
         Bytes::from(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::RoomName;
+    use crate::protocol::RoomSummary;
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    fn room(text: &str) -> RoomName {
+        RoomName::parse(text).unwrap()
+    }
+
+    fn said(text: &str, action: bool) -> Event {
+        Event::Message(ChatMessage {
+            id: MessageId(7),
+            ts: 1_764_000_000_123,
+            from: nick("bob"),
+            room: Some(room("rust")),
+            to: None,
+            text: text.to_owned(),
+            action,
+        })
+    }
+
+    fn text(bytes: Bytes) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn shared_events_as_lines() {
+        let plain = Rendering::default();
+        let tagged = Rendering {
+            time: true,
+            msgid: true,
+        };
+        let cases: Vec<(Event, Rendering, &str)> = vec![
+            (said("hi", false), plain, ":bob!bob@sockchat PRIVMSG #rust :hi\r\n"),
+            (
+                said("hi", false),
+                tagged,
+                "@time=2025-11-24T16:00:00.123Z;msgid=7 :bob!bob@sockchat PRIVMSG #rust :hi\r\n",
+            ),
+            (
+                said("waves", true),
+                plain,
+                ":bob!bob@sockchat PRIVMSG #rust :\u{1}ACTION waves\u{1}\r\n",
+            ),
+            (
+                said("a\nb", false),
+                plain,
+                ":bob!bob@sockchat PRIVMSG #rust :a\r\n:bob!bob@sockchat PRIVMSG #rust :b\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                },
+                plain,
+                ":ann!ann@sockchat JOIN #rust\r\n",
+            ),
+            (
+                Event::Renamed {
+                    from: nick("ann"),
+                    to: nick("[ann]"),
+                },
+                plain,
+                ":ann!ann@sockchat NICK [ann]\r\n",
+            ),
+            (
+                Event::Quit {
+                    nick: nick("ann"),
+                    reason: "bye".to_owned(),
+                },
+                plain,
+                ":ann!ann@sockchat QUIT :bye\r\n",
+            ),
+            (
+                Event::Topic {
+                    room: room("rust"),
+                    topic: Some("new".to_owned()),
+                    by: Some(nick("ann")),
+                },
+                plain,
+                ":ann!ann@sockchat TOPIC #rust :new\r\n",
+            ),
+            (Event::Ping, plain, "PING sockchat\r\n"),
+            (
+                Event::Bye {
+                    reason: "kicked".to_owned(),
+                },
+                plain,
+                "ERROR :Closing link: kicked\r\n",
+            ),
+            (Event::Pong, plain, ""),
+        ];
+        for (event, rendering, want) in cases {
+            assert_eq!(text(shared(&event, rendering)), want, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn replies_as_numerics_to_their_nick() {
+        let ann = nick("ann");
+        let id = |line: &str| asked::id(&Message::parse(line.as_bytes()).unwrap());
+        let error = |line: &str, code| Event::Error {
+            id: Some(id(line)),
+            code,
+            message: "no".to_owned(),
+        };
+        let echo = Caps::default().with(Cap::EchoMessage).with(Cap::MessageTags);
+        let cases: Vec<(Event, Caps, &str)> = vec![
+            (
+                error("NICK bob", ErrorCode::NickTaken),
+                Caps::default(),
+                ":sockchat 433 ann bob :Nickname is already in use\r\n",
+            ),
+            (
+                error("PRIVMSG #go :hi", ErrorCode::NotInRoom),
+                Caps::default(),
+                ":sockchat 404 ann #go :Cannot send to channel\r\n",
+            ),
+            (error("NOTICE #go :hi", ErrorCode::NotInRoom), Caps::default(), ""),
+            (
+                error("PART #go", ErrorCode::NotInRoom),
+                Caps::default(),
+                ":sockchat 442 ann #go :You're not on that channel\r\n",
+            ),
+            (
+                error("JOIN #x", ErrorCode::TooManyRooms),
+                Caps::default(),
+                ":sockchat 405 ann #x :You have joined too many channels\r\n",
+            ),
+            (
+                Event::Ack {
+                    id: id("PRIVMSG #rust :hi"),
+                    message: Some(MessageId(3)),
+                    ts: Some(0),
+                },
+                echo,
+                "@msgid=3 :ann!ann@sockchat PRIVMSG #rust :hi\r\n",
+            ),
+            (
+                Event::Ack {
+                    id: id("PRIVMSG #rust :hi"),
+                    message: Some(MessageId(3)),
+                    ts: Some(0),
+                },
+                Caps::default(),
+                "",
+            ),
+            (
+                Event::Ack {
+                    id: asked::reply_id(&Message::new("PING", &["x"]), "PONG"),
+                    message: None,
+                    ts: None,
+                },
+                Caps::default(),
+                ":sockchat PONG sockchat x\r\n",
+            ),
+            (
+                Event::Topic {
+                    room: room("rust"),
+                    topic: None,
+                    by: None,
+                },
+                Caps::default(),
+                ":sockchat 331 ann #rust :No topic is set\r\n",
+            ),
+            (
+                Event::Members {
+                    room: room("rust"),
+                    nicks: vec![nick("ann"), nick("bob")],
+                    more: false,
+                    id: Some(id("NAMES #rust")),
+                },
+                Caps::default(),
+                ":sockchat 353 ann = #rust :ann bob\r\n",
+            ),
+            (
+                Event::Rooms {
+                    rooms: vec![RoomSummary {
+                        room: room("rust"),
+                        members: 2,
+                        topic: None,
+                    }],
+                    more: false,
+                },
+                Caps::default(),
+                ":sockchat 321 ann Channel :Users  Name\r\n:sockchat 322 ann #rust 2 :\r\n",
+            ),
+            (
+                Event::Error {
+                    id: None,
+                    code: ErrorCode::TooLarge,
+                    message: "long".to_owned(),
+                },
+                Caps::default(),
+                ":sockchat 417 ann :Input line was too long\r\n",
+            ),
+        ];
+        for (event, caps, want) in cases {
+            let got = reply(&event, caps, &ann).map(text);
+            assert_eq!(got.as_deref(), Some(want), "{event:?}");
+        }
+        assert_eq!(reply(&said("hi", false), Caps::default(), &ann), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_line_of_a_message_fits_and_together_they_hold_its_text(text in "\\PC{1,2000}") {
+            let rendered = String::from_utf8(shared(&said(&text, false), Rendering::default()).to_vec()).unwrap();
+            let mut rebuilt = Vec::new();
+            for line in rendered.split_terminator("\r\n") {
+                proptest::prop_assert!(line.len() + 2 <= 512, "{} bytes", line.len() + 2);
+                let message = Message::parse(line.as_bytes()).unwrap();
+                rebuilt.push(message.params[1].clone());
+            }
+            let want: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).map(|l| if l.is_empty() { " " } else { l }).map(str::to_owned).collect();
+            proptest::prop_assert_eq!(rebuilt.concat(), want.concat());
+        }
     }
 }
