@@ -8,35 +8,9 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use crate::irc_program::{IrcClient, IrcProgram};
+use crate::irc::irc_server;
+use crate::irc_program::{IrcProgram, IrcUser, Setup};
 use crate::support::{JsonClient, PlainClient, TestServer, run};
-
-/// A server with a chat listener (for nc and JSON programs) and an IRC listener, and the IRC
-/// listener's address.
-fn chat_and_irc_server() -> (TestServer, SocketAddr) {
-    chat_and_irc_server_with(&[])
-}
-
-/// As `chat_and_irc_server`, with these flags too.
-fn chat_and_irc_server_with(extra: &[&str]) -> (TestServer, SocketAddr) {
-    let mut server = TestServer::launch(
-        &[
-            "--listen",
-            "chat://127.0.0.1:0",
-            "--listen",
-            "irc://127.0.0.1:0",
-            "--no-console",
-        ],
-        extra,
-    );
-    let line = server.log.until(|line| line.contains("listening on irc://"));
-    let irc = line
-        .rsplit("irc://")
-        .next()
-        .and_then(|addr| addr.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no IRC address in {line:?}"));
-    (server, irc)
-}
 
 /// A person at nc, renamed to `nick` and in room `rust`.
 fn nc_in_rust(server: &TestServer, nick: &str) -> PlainClient {
@@ -81,8 +55,8 @@ fn json_receives(program: &mut JsonClient, from: &str, room: Option<&str>, text:
 }
 
 fn talks_in_rust_with_an_nc_user_and_a_json_program(program: IrcProgram) {
-    let (server, irc) = chat_and_irc_server();
-    let Some(alice) = IrcClient::connect(program, irc, "alice") else {
+    let (server, irc) = irc_server(&[]);
+    let Some(alice) = IrcUser::connect(program, irc, "alice") else {
         return;
     };
     alice.join("#rust");
@@ -144,8 +118,8 @@ fn weechat_talks_in_rust_with_an_nc_user_and_a_json_program() {
 }
 
 fn sees_topics_renames_and_parts_across_modes(program: IrcProgram) {
-    let (server, irc) = chat_and_irc_server();
-    let Some(mut alice) = IrcClient::connect(program, irc, "alice") else {
+    let (server, irc) = irc_server(&[]);
+    let Some(mut alice) = IrcUser::connect(program, irc, "alice") else {
         return;
     };
     alice.join("#rust");
@@ -181,8 +155,8 @@ fn weechat_sees_topics_renames_and_parts_across_modes() {
 }
 
 fn sends_and_receives_direct_messages_across_modes(program: IrcProgram) {
-    let (server, irc) = chat_and_irc_server();
-    let Some(alice) = IrcClient::connect(program, irc, "alice") else {
+    let (server, irc) = irc_server(&[]);
+    let Some(alice) = IrcUser::connect(program, irc, "alice") else {
         return;
     };
     let mut carol = PlainClient::named(server.addr, "carol");
@@ -213,8 +187,8 @@ fn weechat_sends_and_receives_direct_messages_across_modes() {
 
 #[test]
 fn irssi_and_the_full_screen_client_msg_each_other() {
-    let (server, irc) = chat_and_irc_server();
-    let Some(alice) = IrcClient::connect(IrcProgram::Irssi, irc, "alice") else {
+    let (server, irc) = irc_server(&[]);
+    let Some(alice) = IrcUser::connect(IrcProgram::Irssi, irc, "alice") else {
         return;
     };
     let Some(bob) = crate::tui::start(&["join", &server.addr.to_string(), "--nick", "bob"]) else {
@@ -242,14 +216,18 @@ fn logs_in_to_an_account_with_sasl(program: IrcProgram) {
         format!("{password}\n").as_bytes(),
     );
     assert!(created.status.success(), "{created:?}");
-    let (server, irc) = chat_and_irc_server_with(&["--db", &db]);
+    let (server, irc) = irc_server(&["--db", &db]);
     let mut carol = PlainClient::named(server.addr, "carol");
     carol.say("/nick alice");
     carol
         .lines
         .until(|line| line.starts_with("!! the nick alice is registered"));
 
-    let Some(alice) = IrcClient::connect_with_sasl(program, irc, "alice", password) else {
+    let setup = Setup {
+        sasl_password: Some(password),
+        ..Setup::default()
+    };
+    let Some(alice) = IrcUser::connect_with(program, irc, "alice", setup) else {
         return;
     };
     carol.say("/msg alice are you the real alice?");
@@ -267,23 +245,27 @@ fn weechat_logs_in_to_an_account_with_sasl() {
     logs_in_to_an_account_with_sasl(IrcProgram::Weechat);
 }
 
-/// Neither irssi 1.4 nor weechat 3.8 asks for draft/chathistory by itself, so its user asks as IRC
-/// lets anyone: the capability, then CHATHISTORY, both typed with `/quote`.
+/// Neither irssi 1.4 nor weechat 3.8 knows draft/chathistory, so its user has it asked for as the
+/// client registers (a script in irssi, `capabilities` in weechat) and types CHATHISTORY with
+/// `/quote`.
 fn reads_the_rooms_history_through_chathistory(program: IrcProgram) {
-    let (server, irc) = chat_and_irc_server();
+    let (server, irc) = irc_server(&[]);
     let mut carol = nc_in_rust(&server, "carol");
     let said = "said before anyone came from irc";
     carol.say(said);
     // A message is delivered, and shown in history, only once stored.
     carol.say("/history 1");
     carol.lines.until(|line| line.ends_with(&format!("<carol> {said}")));
-    let Some(alice) = IrcClient::connect(program, irc, "alice") else {
+    let setup = Setup {
+        capabilities: &["draft/chathistory"],
+        ..Setup::default()
+    };
+    let Some(alice) = IrcUser::connect_with(program, irc, "alice", setup) else {
         return;
     };
     alice.join("#rust");
     // Whatever the server shows on joining, CHATHISTORY shows the line once more.
     let before = alice.count_lines("carol", said);
-    alice.type_line("/quote CAP REQ :draft/chathistory");
     alice.type_line("/quote CHATHISTORY LATEST #rust * 10");
     let screen = alice.wait_line_count("carol", said, before + 1);
     println!("{program} after CHATHISTORY LATEST:\n{screen}");
@@ -302,10 +284,10 @@ fn weechat_reads_the_rooms_history_through_chathistory() {
 /// irssi's alice and weechat's bob meet in `#rust` on `server`, talk there and in private, and
 /// alice quits. The same script runs against ngIRCd (`ngircd.rs`), which proves the harness.
 pub fn irssi_and_weechat_converse(server: SocketAddr) {
-    let Some(alice) = IrcClient::connect(IrcProgram::Irssi, server, "alice") else {
+    let Some(alice) = IrcUser::connect(IrcProgram::Irssi, server, "alice") else {
         return;
     };
-    let Some(mut bob) = IrcClient::connect(IrcProgram::Weechat, server, "bob") else {
+    let Some(mut bob) = IrcUser::connect(IrcProgram::Weechat, server, "bob") else {
         return;
     };
     alice.join("#rust");
@@ -342,6 +324,6 @@ pub fn irssi_and_weechat_converse(server: SocketAddr) {
 
 #[test]
 fn irssi_and_weechat_talk_through_sockchat() {
-    let (_server, irc) = chat_and_irc_server();
+    let (_server, irc) = irc_server(&[]);
     irssi_and_weechat_converse(irc);
 }

@@ -50,13 +50,18 @@ impl IrcProgram {
     }
 
     /// The shell command that starts this program as `nick`, with `home` as its only configuration,
-    /// connecting to `server` in the clear and to nothing else; with `sasl`, it logs in to the account
-    /// `nick` with that password (SASL PLAIN).
-    fn command_line(self, home: &Path, server: SocketAddr, nick: &str, sasl: Option<&str>) -> String {
+    /// connecting to `server` in the clear and to nothing else, registering as `setup` says.
+    fn command_line(self, home: &Path, server: SocketAddr, nick: &str, setup: Setup) -> String {
         match self {
             IrcProgram::Irssi => {
-                let config = irssi_config(server, nick, sasl);
+                let config = irssi_config(server, nick, setup.sasl_password);
                 std::fs::write(home.join("config"), config).unwrap();
+                if !setup.capabilities.is_empty() {
+                    let scripts = home.join("scripts").join("autorun");
+                    std::fs::create_dir_all(&scripts).unwrap();
+                    let script = irssi_capabilities_script(setup.capabilities);
+                    std::fs::write(scripts.join("capabilities.pl"), script).unwrap();
+                }
                 format!("irssi --home={}", shell_quoted(&home.to_string_lossy()))
             }
             IrcProgram::Weechat => {
@@ -71,12 +76,17 @@ impl IrcProgram {
                     "/mute /set irc.server.sc.anti_flood_prio_high 0".to_owned(),
                     "/mute /set irc.server.sc.anti_flood_prio_low 0".to_owned(),
                 ];
-                if let Some(password) = sasl {
+                if let Some(password) = setup.sasl_password {
                     commands.extend([
                         "/mute /set irc.server.sc.sasl_mechanism plain".to_owned(),
                         format!("/mute /set irc.server.sc.sasl_username {nick}"),
                         format!("/mute /set irc.server.sc.sasl_password \"{password}\""),
                     ]);
+                }
+                if !setup.capabilities.is_empty() {
+                    // "*": all weechat asks for by itself, and these too where the server offers them.
+                    let asked = setup.capabilities.join(",");
+                    commands.push(format!("/mute /set irc.server.sc.capabilities \"*,{asked}\""));
                 }
                 commands.push("/connect sc".to_owned());
                 format!(
@@ -156,6 +166,14 @@ impl IrcProgram {
         }
     }
 
+    /// What this program shows before the capabilities the server has granted it.
+    fn granted_mark(self) -> &'static str {
+        match self {
+            IrcProgram::Irssi => "Capabilities acknowledged:",
+            IrcProgram::Weechat => "client capability, enabled:",
+        }
+    }
+
     /// The command that shows the window of `name` (a channel or a nick), opening it if need be.
     fn show_window(self, name: &str) -> String {
         match (self, name.starts_with('#')) {
@@ -188,46 +206,74 @@ settings = {{
     )
 }
 
+/// An irssi script that asks for `capabilities` as the client registers (once registered it would
+/// be too late: the server settles capabilities then), where the server offers them.
+fn irssi_capabilities_script(capabilities: &[&str]) -> String {
+    let toggles: String = capabilities
+        .iter()
+        .map(|capability| format!("    $server->irc_server_cap_toggle('{capability}', 1);\n"))
+        .collect();
+    format!("use Irssi;\nIrssi::signal_add('server connected', sub {{\n    my ($server) = @_;\n{toggles}}});\n")
+}
+
+/// What a client does as it registers, beyond what the program does by itself.
+#[derive(Clone, Copy, Default)]
+pub struct Setup<'a> {
+    /// Log in to the account named by the nick with this password, by SASL PLAIN (it must hold no
+    /// `"`).
+    pub sasl_password: Option<&'a str>,
+    /// Capabilities to ask for too, where the server offers them.
+    pub capabilities: &'a [&'a str],
+}
+
 /// One person in irssi or weechat, connected to one server.
-pub struct IrcClient {
+pub struct IrcUser {
     pub program: IrcProgram,
     pub nick: String,
     terminal: Tmux,
     _home: TempDir,
 }
 
-impl IrcClient {
+impl IrcUser {
     /// Starts `program` as `nick`, pointed at `server`, and waits until the server has welcomed it.
     /// `None` (the test is skipped) where tmux or the program is missing.
-    pub fn connect(program: IrcProgram, server: SocketAddr, nick: &str) -> Option<IrcClient> {
-        let client = IrcClient::start(program, server, nick, None)?;
-        client.wait_registered();
-        Some(client)
+    pub fn connect(program: IrcProgram, server: SocketAddr, nick: &str) -> Option<IrcUser> {
+        IrcUser::connect_with(program, server, nick, Setup::default())
     }
 
-    /// As `connect`, logging in to the account `nick` with `password` by SASL PLAIN as it registers.
-    /// The password must hold no `"`.
-    pub fn connect_with_sasl(program: IrcProgram, server: SocketAddr, nick: &str, password: &str) -> Option<IrcClient> {
-        let client = IrcClient::start(program, server, nick, Some(password))?;
-        client.wait_registered();
-        Some(client)
-    }
-
-    /// Starts `program` as `nick` (logging in with `sasl`, a password), pointed at `server`, without
-    /// waiting for anything.
-    fn start(program: IrcProgram, server: SocketAddr, nick: &str, sasl: Option<&str>) -> Option<IrcClient> {
+    /// As `connect`, registering as `setup` says.
+    pub fn connect_with(program: IrcProgram, server: SocketAddr, nick: &str, setup: Setup) -> Option<IrcUser> {
         if !outside_program(program.command(), program.package()) {
             return None;
         }
         let home = tempfile::tempdir().unwrap();
-        let command = program.command_line(home.path(), server, nick, sasl);
+        let command = program.command_line(home.path(), server, nick, setup);
         let terminal = Tmux::start(TERMINAL, &command)?;
-        Some(IrcClient {
+        let client = IrcUser {
             program,
             nick: nick.to_owned(),
             terminal,
             _home: home,
-        })
+        };
+        client.wait_registered();
+        for capability in setup.capabilities {
+            client.wait_granted(capability);
+        }
+        Some(client)
+    }
+
+    /// Waits until the client shows the server granted it `capability`, and returns the screen.
+    pub fn wait_granted(&self, capability: &str) -> String {
+        let mark = self.program.granted_mark();
+        let failure = format!("{}: the server never granted {capability}", self.program);
+        self.terminal.wait_until(
+            |screen| {
+                screen
+                    .find(mark)
+                    .is_some_and(|at| screen[at..].split_whitespace().any(|word| word == capability))
+            },
+            &failure,
+        )
     }
 
     /// Waits until the client shows it has been welcomed (001), and returns the screen.
