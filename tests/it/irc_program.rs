@@ -75,6 +75,7 @@ impl IrcProgram {
                     format!("/mute /set irc.server.sc.command \"/print {REGISTERED}\""),
                     "/mute /set irc.server.sc.anti_flood_prio_high 0".to_owned(),
                     "/mute /set irc.server.sc.anti_flood_prio_low 0".to_owned(),
+                    "/mute /set weechat.look.paste_max_lines -1".to_owned(),
                 ];
                 if let Some(password) = setup.sasl_password {
                     commands.extend([
@@ -186,7 +187,8 @@ impl IrcProgram {
 
 /// irssi's whole configuration: one server, connected at start, whose welcome it marks on screen.
 /// Like weechat's, its own flood control is off: it would space lines seconds apart, which slows the
-/// tests and proves nothing about the server.
+/// tests and proves nothing about the server. So is their paste detection: keys typed by a test come
+/// faster than a person's, and two lines close together would be taken for a paste to confirm.
 fn irssi_config(server: SocketAddr, nick: &str, sasl: Option<&str>) -> String {
     let login = sasl.map_or(String::new(), |password| {
         format!(r#"sasl_mechanism = "PLAIN"; sasl_username = "{nick}"; sasl_password = "{password}";"#)
@@ -199,6 +201,7 @@ chatnets = {{ sockchat = {{ type = "IRC"; autosendcmd = "/echo {REGISTERED}"; {l
 settings = {{
   core = {{ real_name = "{nick}"; user_name = "{nick}"; nick = "{nick}"; settings_autosave = "no"; }};
   "irc/core" = {{ cmd_queue_speed = "0msec"; }};
+  "fe-text" = {{ paste_detect_time = "0"; }};
 }};
 "#,
         ip = server.ip(),
