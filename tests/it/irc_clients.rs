@@ -94,6 +94,7 @@ fn talks_in_rust_with_an_nc_user_and_a_json_program(program: IrcProgram) {
         !shown.chars().any(|c| c.is_control()),
         "a control character reached nc: {shown:?}"
     );
+    println!("{program}'s formatted line at nc: {shown}");
 
     assert_eq!(alice.quit("off to bed"), "0");
     let quit = carol.lines.until(|line| line.starts_with("-- alice quit ("));
