@@ -173,6 +173,8 @@ struct Member {
     ip: Option<IpAddr>,
     secure: bool,
     replay: usize,
+    /// Why it is away, while it says it is (at most `MAX_REASON_BYTES`).
+    away: Option<String>,
 }
 
 /// An account as a member holds it.
@@ -325,6 +327,7 @@ impl Hub {
             ip: arrival.ip,
             secure: arrival.secure,
             replay: arrival.replay,
+            away: None,
         };
         self.members.insert(conn, member);
         out.tell(conn, self.welcome(conn, &nick, arrival.lands.then_some(&room)));
@@ -463,6 +466,10 @@ impl Hub {
             Command::Topic { room, topic } => self.topic(conn, room, topic, out),
             Command::Who { room, after } => self.who(conn, room, after, out).map(|()| Done::Answered(None)),
             Command::Users { nicks } => self.users(conn, nicks, out).map(|()| Done::Answered(None)),
+            Command::Away { text } => {
+                self.set_away(conn, text, out);
+                Ok(Done::Answered(None))
+            }
             Command::Counts => {
                 let (users, rooms) = (self.members.len(), self.rooms.len());
                 out.tell(conn, Event::Counts { users, rooms });
@@ -732,11 +739,26 @@ impl Hub {
                 rooms: member.rooms.clone(),
                 account: member.account.as_ref().map(|a| a.name.clone()),
                 operator: self.operators.contains(&c),
+                away: member.away.clone(),
             })
             .collect();
         let id = self.request_id.clone();
         out.tell(conn, Event::Users { users, id });
         Ok(())
+    }
+
+    /// Marks `conn` away (with a reason) or back (without), and tells those who share a room with it.
+    fn set_away(&mut self, conn: ConnId, text: Option<String>, out: &mut Effects) {
+        let text = text.filter(|t| !t.is_empty()).map(capped);
+        let Some(member) = self.members.get_mut(&conn) else {
+            return;
+        };
+        if member.away == text {
+            return;
+        }
+        member.away.clone_from(&text);
+        let nick = member.nick.clone();
+        out.deliver(Event::Away { nick, text }, self.neighbours(conn));
     }
 
     fn room_list(&self, after: Option<&RoomName>) -> Event {

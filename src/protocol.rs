@@ -126,6 +126,11 @@ pub enum Command {
     /// How many are connected, and how many rooms there are.
     #[serde(deserialize_with = "no_fields")]
     Counts,
+    /// Say one is away, and why (at most `MAX_REASON_BYTES`); without `text`, that one is back.
+    Away {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
     /// The rooms, a page at a time: those after `after`, in order of their names.
     Rooms {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,6 +259,9 @@ pub struct UserSummary {
     pub account: Option<Nick>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub operator: bool,
+    /// Why it is away, if it said it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away: Option<String>,
 }
 
 /// A ban as listed by `bans`.
@@ -341,6 +349,12 @@ pub enum Event {
         users: usize,
         rooms: usize,
     },
+    /// Someone who shares a room with the client is away (with why) or back (without `text`).
+    Away {
+        nick: Nick,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
     /// A page of the rooms; `more` when others follow the last one.
     Rooms {
         rooms: Vec<RoomSummary>,
@@ -356,6 +370,9 @@ pub enum Event {
         with: Option<Nick>,
         messages: Vec<Message>,
         more: bool,
+        /// The id of the `history` it answers, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
     },
     /// The matches of a search, newest first.
     Search {

@@ -8,14 +8,14 @@ use sockchat::names::Nick;
 use sockchat::protocol::{ErrorCode, Event};
 use sockchat::transport::irc::asked;
 use sockchat::transport::irc::caps::Caps;
-use sockchat::transport::irc::commands::{Joined, requests};
+use sockchat::transport::irc::commands::{State, requests};
 use sockchat::transport::irc::message::Message;
 use sockchat::transport::irc::registration::Registration;
 use sockchat::transport::irc::render;
 
 fuzz_target!(|bytes: &[u8]| {
     let mut registration = Registration::default();
-    let mut joined = Joined::default();
+    let mut state = State::default();
     let me = Nick::parse("me").unwrap();
     let mut replies = Vec::new();
     for line in bytes.split(|&b| b == b'\n').take(64) {
@@ -25,7 +25,7 @@ fuzz_target!(|bytes: &[u8]| {
         let _ = registration.feed(&message, &mut replies);
         replies.clear();
         let mut made = Vec::new();
-        requests(&message, &mut joined, &mut made);
+        requests(&message, &mut state, &mut made);
         for request in made {
             let Some(id) = request.id else { continue };
             assert!(asked::read(&id).is_some(), "{id:?} does not read back");

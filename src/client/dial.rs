@@ -12,7 +12,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::http::TlsOptions;
 use crate::http::tls;
-use crate::scheme::Target;
+use crate::scheme::{Protocol, Target};
 
 /// What events are read from.
 pub type ReadHalf = Box<dyn AsyncRead + Unpin + Send>;
@@ -28,6 +28,11 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(target: Target, trust: &TlsOptions) -> anyhow::Result<Dialer> {
+        if target.scheme.protocol() != Protocol::Chat {
+            anyhow::bail!(
+                "{target} is an IRC address: this client speaks the chat protocol (chat:// or chats://); use an IRC client there"
+            );
+        }
         let tls = if target.scheme.tls() {
             // No ALPN is offered: the chat protocol has no registered name.
             Some(tls::config_offering(trust, &[]).map_err(|failure| anyhow::anyhow!("{failure}"))?)

@@ -95,7 +95,7 @@ impl Hub {
         }
         let done = match answer {
             Answer::Page { conversation, result } => {
-                result.map(|page| self.page_answered(conn, conversation, page, out))
+                result.map(|page| self.page_answered(conn, (conversation, id.clone()), page, out))
             }
             Answer::Search { query, result } => result.map(|found| self.search_answered(conn, query, found, out)),
             Answer::Registered(result) => result.map(|account| self.registered(conn, account, out)),

@@ -3,7 +3,7 @@
 
 use super::{Ask, Done, Effects, Hub, Refusal};
 use crate::names::{ConnId, Nick, RoomName};
-use crate::protocol::{ErrorCode, Event, Message, MessageId};
+use crate::protocol::{ErrorCode, Event, Message, MessageId, RequestId};
 use crate::store::{
     Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage, PageAt, PageRequest, SEARCH_RESULTS_MAX, SearchRequest,
     StoredMessage,
@@ -141,7 +141,7 @@ impl Hub {
     pub(super) fn page_answered(
         &mut self,
         conn: ConnId,
-        conversation: Conversation,
+        (conversation, id): (Conversation, Option<RequestId>),
         page: HistoryPage,
         out: &mut Effects,
     ) -> Done {
@@ -157,6 +157,7 @@ impl Hub {
                 with,
                 messages,
                 more: page.more,
+                id,
             },
         );
         Done::Answered(None)

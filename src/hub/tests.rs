@@ -744,7 +744,7 @@ fn a_page_comes_back_as_one_history_event_then_the_ack() {
     assert_eq!(
         followers.describe(hub.handle(answer(1, Some(3), answered), NOW)),
         [
-            r#"#1 away {"type":"history","room":"lobby","messages":[{"id":4,"ts":1700000000000,"from":"bob","room":"lobby","text":"earlier"}],"more":true}"#,
+            r#"#1 away {"type":"history","room":"lobby","messages":[{"id":4,"ts":1700000000000,"from":"bob","room":"lobby","text":"earlier"}],"more":true,"id":3}"#,
             r#"#1 away {"type":"ack","id":3}"#,
         ]
     );

@@ -17,13 +17,17 @@ use crate::transport::Variant;
 /// Waiting writers kept before the finished ones are swept out (more are swept as the list grows).
 const WAITING_SWEEP_MIN: usize = 64;
 
+const _: () = assert!(Variant::COUNT <= u8::MAX as usize, "a rendering's index fits a byte");
+
 /// One broadcast, in every rendering the room's followers needed when it was appended.
 #[derive(Debug)]
 struct Entry {
     seq: Seq,
     /// Who is not sent it: the sender of a message.
     except: Option<ConnId>,
-    frames: [Option<Bytes>; Variant::COUNT],
+    /// The renderings made, by `Variant::index`: only those someone followed with, so an entry stays
+    /// small however many renderings there may be.
+    frames: Box<[(u8, Bytes)]>,
     /// The bytes appended before it: how far into the feed it lies.
     offset: u64,
 }
@@ -96,6 +100,11 @@ impl Feed {
     /// woken by `wake_waiting` once it is published.
     pub fn append(&self, seq: Seq, except: Option<ConnId>, frames: [Option<Bytes>; Variant::COUNT]) {
         let bytes = frames.iter().flatten().map(Bytes::len).max().unwrap_or(0) as u64;
+        let frames = frames
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, frame)| Some((u8::try_from(i).ok()?, frame?)))
+            .collect();
         let mut state = self.lock();
         let offset = state.appended;
         state.entries.push_back(Entry {
@@ -151,7 +160,12 @@ impl Feed {
             let Some(entry) = state.entry(at).filter(|entry| entry.seq < until) else {
                 break Read::Caught;
             };
-            let frame = entry.frames[reader.variant.index()].as_ref();
+            let index = reader.variant.index();
+            let frame = entry
+                .frames
+                .iter()
+                .find(|(i, _)| usize::from(*i) == index)
+                .map(|(_, f)| f);
             if let Some(frame) = frame.filter(|_| entry.except != Some(reader.conn)) {
                 if !stage.add(frame) {
                     break Read::Full;

@@ -24,7 +24,7 @@ use super::writer::write_queued;
 use crate::hub::{Arrival, Input, Refusal};
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode};
-use crate::transport::irc::commands::{self, Joined};
+use crate::transport::irc::commands::{self, State as IrcState};
 use crate::transport::irc::message::{Message, ParseError};
 use crate::transport::line::Frame;
 use crate::transport::{WireMode, json, text};
@@ -191,7 +191,7 @@ fn read_requests<'a, S: Source>(
 ) -> impl Future<Output = String> + 'a {
     async move {
         let mut gate = flood.map(|policy| FloodGate::new(policy, Instant::now().into_std()));
-        let mut joined = Joined::default();
+        let mut irc = IrcState::default();
         loop {
             if let Err(e) = paced(outbox, frames, gate.as_mut()).await {
                 return lost(conn, &e);
@@ -202,7 +202,7 @@ fn read_requests<'a, S: Source>(
                 Some(Ok(frame)) => frame,
             };
             let max_frame = frames.max_frame_bytes();
-            let decode = |frame, batch: &mut Vec<Input>| input(conn, mode, frame, max_frame, &mut joined, batch);
+            let decode = |frame, batch: &mut Vec<Input>| input(conn, mode, frame, max_frame, &mut irc, batch);
             let batch = gather(first, frames, outbox.answer_room(), gate.as_mut(), decode);
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
@@ -225,10 +225,10 @@ fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, conn: ConnId, outbox: &Arc<Outbox
 
 /// One frame as hub inputs, added to `batch`: none for a frame that asks nothing (an empty line),
 /// several for an IRC line that names several targets.
-fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize, joined: &mut Joined, batch: &mut Vec<Input>) {
+fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize, irc: &mut IrcState, batch: &mut Vec<Input>) {
     let input = match (frame, mode) {
         (Frame::TooLong, _) => too_long(conn, max_frame),
-        (Frame::Line(line), WireMode::Irc(_)) => return irc_line(conn, &line, joined, batch),
+        (Frame::Line(line), WireMode::Irc(_)) => return irc_line(conn, &line, irc, batch),
         (Frame::Line(line), _) => match decode(conn, mode, line) {
             Some(input) => input,
             None => return,
@@ -241,7 +241,7 @@ fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize, joined: &
 }
 
 /// An IRC line as the requests it makes; a line that cannot be read is told as such.
-fn irc_line(conn: ConnId, line: &[u8], joined: &mut Joined, batch: &mut Vec<Input>) {
+fn irc_line(conn: ConnId, line: &[u8], irc: &mut IrcState, batch: &mut Vec<Input>) {
     let message = match Message::parse(line) {
         Ok(message) => message,
         Err(ParseError::Empty) => return,
@@ -260,7 +260,7 @@ fn irc_line(conn: ConnId, line: &[u8], joined: &mut Joined, batch: &mut Vec<Inpu
         }
     };
     let mut requests = Vec::new();
-    commands::requests(&message, joined, &mut requests);
+    commands::requests(&message, irc, &mut requests);
     batch.extend(requests.into_iter().map(|request| Input::Request { conn, request }));
 }
 

@@ -4,8 +4,10 @@
 
 pub mod asked;
 pub mod caps;
+pub mod chathistory;
 pub mod commands;
 pub mod message;
+pub mod multiline;
 pub mod registration;
 pub mod render;
 pub mod split;

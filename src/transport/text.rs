@@ -426,6 +426,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
             with,
             messages,
             more,
+            ..
         } => write_history(out, room.as_ref(), with.as_ref(), messages, *more),
         Event::Search { query, messages } => {
             let count = counted(messages.len(), "match", "matches");
@@ -464,6 +465,8 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
                 notice(out, &format!("  {} in {}{account}", user.nick, rooms.join(" ")));
             }
         }
+        Event::Away { nick, text: Some(text) } => notice(out, &format!("{nick} is away: {text}")),
+        Event::Away { nick, text: None } => notice(out, &format!("{nick} is back")),
         Event::Counts { users, rooms } => notice(
             out,
             &format!(

@@ -264,6 +264,62 @@ fn a_long_multi_line_message_reaches_irc_whole() {
 }
 
 #[test]
+fn a_multi_line_message_is_one_batch_where_multiline_was_negotiated() {
+    let (server, irc) = irc_server(&[]);
+    let mut ann = IrcClient::connect(irc, "ann");
+    for line in [
+        "CAP LS 302",
+        "CAP REQ :batch draft/multiline message-tags",
+        "NICK ann",
+        "USER ann 0 * :Ann",
+        "CAP END",
+    ] {
+        ann.send(line);
+    }
+    ann.until(|l| l.contains(" 422 "));
+    ann.join("#rust");
+    let mut dee = JsonClient::connect(server.addr, "dee");
+    dee.send(json!({"type": "hello", "version": 1, "nick": "dee", "room": "rust"}));
+    dee.until_type("welcome");
+    let long = "é".repeat(400);
+    dee.send(json!({"id": 1, "type": "say", "room": "rust", "text": format!("one\n\n{long}")}));
+    let id = dee.until_type("ack")["message"].as_u64().unwrap();
+    let opening = ann.until(|l| l.contains(" BATCH +"));
+    assert_eq!(
+        opening,
+        format!("@msgid={id} :dee!dee@sockchat BATCH +ml{id} draft/multiline #rust")
+    );
+    let mut text = String::new();
+    for i in 0.. {
+        let line = ann.next().unwrap();
+        if line == format!(":dee!dee@sockchat BATCH -ml{id}") {
+            break;
+        }
+        assert!(line.len() + 2 <= 512 + 8191, "{line}");
+        let (tags, rest) = line.split_once(' ').unwrap();
+        assert!(tags.contains(&format!("batch=ml{id}")), "{line}");
+        let piece = rest.strip_prefix(":dee!dee@sockchat PRIVMSG #rust :").unwrap();
+        if i > 0 && !tags.contains("draft/multiline-concat") {
+            text.push('\n');
+        }
+        text.push_str(piece);
+    }
+    assert_eq!(text, format!("one\n\n{long}"));
+
+    // And a batch from IRC is one message to the others.
+    for line in [
+        "BATCH +x draft/multiline #rust",
+        "@batch=x PRIVMSG #rust :first",
+        "@batch=x PRIVMSG #rust :second",
+        "BATCH -x",
+    ] {
+        ann.send(line);
+    }
+    let message = dee.until_type("message");
+    assert_eq!(message["text"], "first\nsecond");
+}
+
+#[test]
 fn a_taken_nick_is_refused_before_registration_and_another_is_taken() {
     let (server, irc) = irc_server(&[]);
     let _cy = PlainClient::named(server.addr, "cy");
@@ -454,4 +510,12 @@ fn flood_control_slows_an_irc_client_without_losing_its_lines() {
     for i in 0..200 {
         cy.lines.expect(&format!("<ann> n{i}"));
     }
+}
+
+#[test]
+fn the_chat_clients_refuse_an_irc_address() {
+    let output = crate::support::run(&["send", "irc://127.0.0.1:1"], b"hi\n");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is an IRC address"), "{stderr}");
 }

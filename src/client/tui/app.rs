@@ -618,6 +618,7 @@ impl App {
                 with,
                 messages,
                 more,
+                ..
             } => self.history_page((room, with), messages, more, out),
             Event::Search { query, messages } => self.search_answered(query, messages),
             Event::Account { account, operator } => {
@@ -638,6 +639,7 @@ impl App {
             Event::Bye { reason } => self.notice_active(&format!("the server closed the connection: {reason}"), true),
             Event::Welcome { .. }
             | Event::Users { .. }
+            | Event::Away { .. }
             | Event::Counts { .. }
             | Event::Echo(_)
             | Event::Pong

@@ -47,7 +47,17 @@ pub fn quiet_id(line: &Message) -> RequestId {
     encode(line, &[(QUIET_TAG, None)])
 }
 
+/// Between a line and a last parameter that a line cannot hold (a multiline batch's text, with its
+/// line breaks), which then follows it whole.
+const TEXT_SEPARATOR: char = '\0';
+
 fn encode(line: &Message, tags: &[(&str, Option<&str>)]) -> RequestId {
+    let mut params = line.params.clone();
+    let text = params
+        .last()
+        .is_some_and(|p| p.contains(['\r', '\n', '\0']))
+        .then(|| params.pop())
+        .flatten();
     let message = Message {
         tags: tags
             .iter()
@@ -55,19 +65,28 @@ fn encode(line: &Message, tags: &[(&str, Option<&str>)]) -> RequestId {
             .collect(),
         source: None,
         command: line.command.clone(),
-        params: line.params.clone(),
+        params,
     };
-    let mut text = message.to_line();
-    text.truncate(text.trim_end_matches("\r\n").len());
-    RequestId::Text(text)
+    let mut id = message.to_line();
+    id.truncate(id.trim_end_matches("\r\n").len());
+    if let Some(text) = text {
+        id.push(TEXT_SEPARATOR);
+        id.push_str(&text.replace('\0', " "));
+    }
+    RequestId::Text(id)
 }
 
 /// What an id made by `id`, `reply_id` or `quiet_id` says; `None` for any other id.
 pub fn read(id: &RequestId) -> Option<Asked> {
-    let RequestId::Text(text) = id else {
+    let RequestId::Text(id) = id else {
         return None;
     };
-    let mut line = Message::parse(text.as_bytes()).ok()?;
+    let (line, text) = match id.split_once(TEXT_SEPARATOR) {
+        Some((line, text)) => (line, Some(text)),
+        None => (id.as_str(), None),
+    };
+    let mut line = Message::parse(line.as_bytes()).ok()?;
+    line.params.extend(text.map(str::to_owned));
     let reply = line.tag(REPLY_TAG).map(str::to_owned);
     let quiet = line.tag(QUIET_TAG).is_some();
     line.tags.clear();
@@ -86,6 +105,8 @@ mod tests {
         let asked = read(&reply_id(&line, "461")).unwrap();
         assert_eq!((asked.line, asked.reply.as_deref()), (line.clone(), Some("461")));
         assert!(read(&quiet_id(&line)).unwrap().quiet);
+        let lines = Message::new("PRIVMSG", &["#rust", "two\nlines; and more"]);
+        assert_eq!(read(&id(&lines)).unwrap().line, lines);
         assert_eq!(read(&RequestId::Number(3)), None);
     }
 }

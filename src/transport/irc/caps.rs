@@ -3,6 +3,13 @@
 
 use std::fmt;
 
+use super::multiline;
+
+/// draft/multiline's value in CAP LS 302: the bounds of a client's batch (`multiline::MAX_BYTES`,
+/// `multiline::MAX_LINES`).
+const MULTILINE_VALUE: &str = "max-bytes=4096,max-lines=64";
+const _: () = assert!(multiline::MAX_BYTES == 4096 && multiline::MAX_LINES == 64);
+
 /// A capability this server offers (CAP LS), each to its ircv3.net specification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cap {
@@ -12,16 +19,24 @@ pub enum Cap {
     EchoMessage,
     MultiPrefix,
     Sasl,
+    Batch,
+    Multiline,
+    Chathistory,
+    AwayNotify,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 6] = [
+    pub const ALL: [Cap; 10] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
         Cap::EchoMessage,
         Cap::MultiPrefix,
         Cap::Sasl,
+        Cap::Batch,
+        Cap::Multiline,
+        Cap::Chathistory,
+        Cap::AwayNotify,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +47,10 @@ impl Cap {
             Cap::EchoMessage => "echo-message",
             Cap::MultiPrefix => "multi-prefix",
             Cap::Sasl => "sasl",
+            Cap::Batch => "batch",
+            Cap::Multiline => "draft/multiline",
+            Cap::Chathistory => "draft/chathistory",
+            Cap::AwayNotify => "away-notify",
         }
     }
 
@@ -39,6 +58,7 @@ impl Cap {
     pub fn value(self) -> Option<&'static str> {
         match self {
             Cap::Sasl => Some("PLAIN"),
+            Cap::Multiline => Some(MULTILINE_VALUE),
             _ => None,
         }
     }
@@ -74,6 +94,7 @@ impl Caps {
         Rendering {
             time: self.has(Cap::ServerTime),
             msgid: self.has(Cap::MessageTags),
+            multiline: self.has(Cap::Multiline) && self.has(Cap::Batch),
         }
     }
 
@@ -87,36 +108,37 @@ impl Caps {
     }
 }
 
-/// Which tags a rendering of a shared event carries: `time` (server-time) and `msgid` (message-tags).
+/// How a shared event is rendered: with `time` (server-time) and `msgid` (message-tags) tags, and
+/// a message of several lines as one draft/multiline batch (`multiline`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct Rendering {
     pub time: bool,
     pub msgid: bool,
+    pub multiline: bool,
 }
 
 impl Rendering {
-    pub const COUNT: usize = 4;
-    pub const ALL: [Rendering; Rendering::COUNT] = [
-        Rendering {
+    pub const COUNT: usize = 8;
+    pub const ALL: [Rendering; Rendering::COUNT] = {
+        let mut all = [Rendering {
             time: false,
             msgid: false,
-        },
-        Rendering {
-            time: true,
-            msgid: false,
-        },
-        Rendering {
-            time: false,
-            msgid: true,
-        },
-        Rendering {
-            time: true,
-            msgid: true,
-        },
-    ];
+            multiline: false,
+        }; Rendering::COUNT];
+        let mut i = 0;
+        while i < Rendering::COUNT {
+            all[i] = Rendering {
+                time: i & 1 != 0,
+                msgid: i & 2 != 0,
+                multiline: i & 4 != 0,
+            };
+            i += 1;
+        }
+        all
+    };
 
     pub fn index(self) -> usize {
-        usize::from(self.time) | (usize::from(self.msgid) << 1)
+        usize::from(self.time) | (usize::from(self.msgid) << 1) | (usize::from(self.multiline) << 2)
     }
 }
 
@@ -179,9 +201,13 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify"
         );
-        assert!(offered(true).ends_with(" sasl=PLAIN"));
+        assert!(
+            offered(true).ends_with(
+                " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify"
+            )
+        );
     }
 
     #[test]
@@ -194,7 +220,8 @@ mod tests {
             caps.rendering(),
             Rendering {
                 time: true,
-                msgid: false
+                msgid: false,
+                multiline: false
             }
         );
         assert_eq!(caps.to_string(), "server-time sasl");

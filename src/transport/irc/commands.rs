@@ -3,7 +3,9 @@
 //! command for is answered by the renderer, in order with everything else, through a `ping`.
 
 use super::asked;
+use super::chathistory;
 use super::message::Message;
+use super::multiline::{self, Taken};
 use super::render::unwrap_action;
 use crate::hub::MAX_ROOMS_PER_MEMBER;
 use crate::names::{Nick, RoomName};
@@ -33,8 +35,45 @@ impl Joined {
     }
 }
 
+/// What a session's lines leave for the lines after them.
+#[derive(Debug, Default)]
+pub struct State {
+    joined: Joined,
+    /// A draft/multiline batch being read (boxed: most sessions never open one).
+    batch: Option<Box<multiline::Batch>>,
+}
+
 /// The requests one line makes, appended to `out`.
-pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
+pub fn requests(line: &Message, state: &mut State, out: &mut Vec<Request>) {
+    let local = |line: &Message, reply: &str| Request {
+        id: Some(asked::reply_id(line, reply)),
+        command: Command::Ping,
+    };
+    if let Some(batch) = &mut state.batch {
+        match batch.take(line) {
+            Taken::Free => {}
+            Taken::Held => return,
+            Taken::Ended(message) => {
+                state.batch = None;
+                return self::message(&message, out);
+            }
+            Taken::Refused(failure) => {
+                state.batch = None;
+                return out.push(local(line, &format!("FAIL-{}", failure.code())));
+            }
+        }
+    } else if line.command == "BATCH" {
+        match multiline::opened(line) {
+            Some(batch) => state.batch = Some(Box::new(batch)),
+            None => out.push(local(line, "FAIL-MULTILINE_INVALID")),
+        }
+        return;
+    }
+    one_line(line, &mut state.joined, out);
+}
+
+/// A line outside any batch.
+fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
     let params = &line.params;
     let needs = |n: usize| params.len() >= n;
     let command = line.command.as_str();
@@ -167,10 +206,12 @@ pub fn requests(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
             out.push(request(Command::Users { nicks }));
         }
         "LUSERS" => out.push(request(Command::Counts)),
-        "AWAY" => out.push(local(if params.first().is_some_and(|a| !a.is_empty()) {
-            "AWAY-SET"
-        } else {
-            "AWAY"
+        "CHATHISTORY" => match chathistory::command(line) {
+            Ok(command) => out.push(request(command)),
+            Err(failure) => out.push(local(&format!("FAILHISTORY-{failure}"))),
+        },
+        "AWAY" => out.push(request(Command::Away {
+            text: params.first().filter(|a| !a.is_empty()).cloned(),
         })),
         "WHOWAS" if needs(1) => out.push(local("WHOWAS")),
         "CAP" if needs(1) => out.push(local("CAP")),
@@ -277,6 +318,8 @@ fn mode(line: &Message, out: &mut Vec<Request>) {
             id: Some(asked::id(line)),
             command: Command::Unban { target: mask },
         }),
+        // Rooms have no operators of their own: sockchat's operators are the server's.
+        (Some("+o" | "-o"), _) => out.push(local("482", line)),
         (Some(change), _) => {
             let letter = change.trim_start_matches(['+', '-']).chars().next().unwrap_or('?');
             let unknown = Message::new("MODE", &[target, &letter.to_string()]);
@@ -294,9 +337,9 @@ mod tests {
     type Made = (Command, Option<String>);
 
     /// What a line makes.
-    fn decode(line: &str, joined: &mut Joined) -> Vec<Made> {
+    fn decode(line: &str, state: &mut State) -> Vec<Made> {
         let mut out = Vec::new();
-        requests(&Message::parse(line.as_bytes()).unwrap(), joined, &mut out);
+        requests(&Message::parse(line.as_bytes()).unwrap(), state, &mut out);
         out.into_iter()
             .map(|r| {
                 let reply = r.id.as_ref().and_then(asked::read).and_then(|a| a.reply);
@@ -383,20 +426,53 @@ mod tests {
             ("MODE ann +i", vec![local("501")]),
             ("USER a 0 * :b", vec![local("462")]),
             ("FROB x", vec![local("421")]),
+            (
+                "AWAY :lunch",
+                vec![(
+                    Command::Away {
+                        text: Some("lunch".to_owned()),
+                    },
+                    None,
+                )],
+            ),
+            ("AWAY", vec![(Command::Away { text: None }, None)]),
             ("CAP LS 302", vec![local("CAP")]),
         ];
         for (line, want) in cases {
-            assert_eq!(decode(line, &mut Joined::default()), want, "{line:?}");
+            assert_eq!(decode(line, &mut State::default()), want, "{line:?}");
         }
     }
 
     #[test]
+    fn a_multiline_batch_is_one_message() {
+        let mut state = State::default();
+        let lines = [
+            "BATCH +x draft/multiline #rust",
+            "@batch=x PRIVMSG #rust :one",
+            "PING between",
+            "@batch=x PRIVMSG #rust :two",
+        ];
+        let made: Vec<Made> = lines.iter().flat_map(|l| decode(l, &mut state)).collect();
+        assert_eq!(made, [(Command::Ping, Some("PONG".to_owned()))]);
+        let say = Command::Say {
+            room: Some(room("rust")),
+            text: "one\ntwo".to_owned(),
+            action: false,
+        };
+        assert_eq!(decode("BATCH -x", &mut state), [(say, None)]);
+        assert_eq!(
+            decode("BATCH +y chathistory #rust", &mut state),
+            [(Command::Ping, Some("FAIL-MULTILINE_INVALID".to_owned()))]
+        );
+    }
+
+    #[test]
     fn join_0_parts_what_was_joined_quietly() {
-        let mut joined = Joined::default();
-        decode("JOIN #a,#b", &mut joined);
-        decode("PART #a", &mut joined);
+        let mut state = State::default();
+        decode("JOIN #a,#b", &mut state);
+        decode("PART #a", &mut state);
         let mut out = Vec::new();
-        requests(&Message::new("JOIN", &["0"]), &mut joined, &mut out);
+        requests(&Message::new("JOIN", &["0"]), &mut state, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].command, Command::Part { room: Some(room("b")) });
         assert!(out[0].id.as_ref().and_then(asked::read).unwrap().quiet);

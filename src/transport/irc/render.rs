@@ -5,7 +5,9 @@ use bytes::Bytes;
 
 use super::asked::{self, Asked};
 use super::caps::{self, Cap, Caps, Rendering};
+use super::chathistory;
 use super::message::{MAX_BODY_BYTES, Message};
+use super::multiline;
 use super::split;
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
@@ -63,6 +65,11 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
             }
         }
         Event::Users { users, id } => users_reply(users, id.as_ref(), me_str, &mut out),
+        Event::Away { nick, text } if caps.has(Cap::AwayNotify) => match text {
+            Some(text) => out.user_line(nick, "AWAY", &[text]),
+            None => out.user_line(nick, "AWAY", &[]),
+        },
+        Event::Away { .. } => {}
         Event::Counts { users, rooms } => {
             let users_words = format!("There are {users} users and 0 invisible on 1 servers");
             out.numeric("251", me_str, &[&users_words]);
@@ -81,7 +88,8 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
                 out.notice(me_str, &format!("banned: {} by {}", ban.target, ban.by));
             }
         }
-        Event::Pong | Event::Echo(_) | Event::History { .. } | Event::Search { .. } | Event::Account { .. } => {}
+        Event::History { messages, id, .. } => history(messages, id.as_ref(), caps, &mut out),
+        Event::Pong | Event::Echo(_) | Event::Search { .. } | Event::Account { .. } => {}
         _ => return None,
     }
     Some(out.into_bytes())
@@ -97,15 +105,18 @@ fn chat_message(message: &ChatMessage, rendering: Rendering, as_source: Option<&
     };
     let from = as_source.unwrap_or(&message.from);
     let tags = tags_of(rendering, message.ts, message.id);
-    privmsg_lines(from, &target, &message.text, message.action, tags, out);
+    let batch = rendering.multiline.then(|| format!("ml{}", message.id.0));
+    privmsg_lines(from, &target, (&message.text, message.action), tags, batch, out);
 }
 
+/// A message's text as PRIVMSG lines: one for each of its lines, long lines cut; with `batch` (an
+/// id for it), a text of several lines goes as one draft/multiline batch.
 fn privmsg_lines(
     from: &Nick,
     target: &str,
-    text: &str,
-    action: bool,
+    (text, action): (&str, bool),
     tags: Vec<(String, Option<String>)>,
+    batch: Option<String>,
     out: &mut Lines,
 ) {
     let source = source_of(from);
@@ -117,6 +128,12 @@ fn privmsg_lines(
         0
     };
     let room = MAX_BODY_BYTES.saturating_sub(overhead + framing).max(1);
+    if let Some(batch) = batch.filter(|_| !action) {
+        let pieces = split::batch_pieces(text, room);
+        if pieces.len() > 1 {
+            return multiline_batch(&source, target, &pieces, tags, &batch, out);
+        }
+    }
     for (i, piece) in split::pieces(text, room).into_iter().enumerate() {
         let body = if action {
             format!("{ACTION_OPEN}{piece}{ACTION_CLOSE}")
@@ -135,6 +152,35 @@ fn privmsg_lines(
             ..Message::new("PRIVMSG", &[target, &body])
         });
     }
+}
+
+/// A text of several lines as one draft/multiline batch: the message's tags on its opening.
+fn multiline_batch(
+    source: &str,
+    target: &str,
+    pieces: &[(&str, bool)],
+    tags: Vec<(String, Option<String>)>,
+    batch: &str,
+    out: &mut Lines,
+) {
+    let line = |tags, command: &str, params: &[&str]| Message {
+        tags,
+        source: Some(source.to_owned()),
+        ..Message::new(command, params)
+    };
+    out.push(line(
+        tags,
+        "BATCH",
+        &[&format!("+{batch}"), multiline::BATCH_TYPE, target],
+    ));
+    for (piece, continues) in pieces {
+        let mut tags = vec![("batch".to_owned(), Some(batch.to_owned()))];
+        if *continues {
+            tags.push((multiline::CONCAT_TAG.to_owned(), None));
+        }
+        out.push(line(tags, "PRIVMSG", &[target, piece]));
+    }
+    out.push(line(Vec::new(), "BATCH", &[&format!("-{batch}")]));
 }
 
 fn tags_of(rendering: Rendering, ts: Millis, id: MessageId) -> Vec<(String, Option<String>)> {
@@ -170,16 +216,21 @@ fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>,
                 (Some(id), Some(ts)) => tags_of(caps.rendering(), ts, id),
                 _ => Vec::new(),
             };
-            if asked.command() == "NOTICE" {
+            if asked.command() == "NOTICE" && !text.contains('\n') {
                 out.push(Message {
                     tags,
                     source: Some(source_of(me)),
                     ..Message::new("NOTICE", &[target, asked.param(1)])
                 });
             } else {
-                privmsg_lines(me, target, text, action, tags, out);
+                let batch = message
+                    .filter(|_| caps.rendering().multiline)
+                    .map(|id| format!("ml{}", id.0));
+                privmsg_lines(me, target, (text, action), tags, batch, out);
             }
         }
+        "AWAY" if asked.param(0).is_empty() => out.numeric("305", me_str, &["You are no longer marked as being away"]),
+        "AWAY" => out.numeric("306", me_str, &["You have been marked as being away"]),
         "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
         "WHO" => out.numeric("315", me_str, &[asked.param(0), "End of /WHO list"]),
         "LIST" => out.numeric("323", me_str, &["End of /LIST"]),
@@ -212,8 +263,6 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         ),
         "TIME" => out.numeric("391", me, &[SERVER_NAME, &server_time(crate::clock::now())]),
         "MOTD" => out.numeric("422", me, &["MOTD File is missing"]),
-        "AWAY" => out.numeric("305", me, &["You are no longer marked as being away"]),
-        "AWAY-SET" => out.numeric("306", me, &["You have been marked as being away"]),
         "WHOIS-NONE" => {
             out.numeric("401", me, &[asked.param(0), "No such nick/channel"]);
             out.numeric("318", me, &[asked.param(0), "End of /WHOIS list"]);
@@ -239,7 +288,22 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "501" => out.numeric("501", me, &["Unknown MODE flag"]),
         "502" => out.numeric("502", me, &["Can't change mode for other users"]),
         "481" => out.numeric("481", me, &["Permission Denied- You're not an IRC operator"]),
+        "482" => out.numeric("482", me, &[asked.param(0), "You're not channel operator"]),
+        "464" => out.numeric("464", me, &["Password incorrect"]),
         "907" => out.numeric("907", me, &["You have already authenticated using SASL"]),
+        failed if failed.starts_with("FAILHISTORY-") => {
+            let code = &failed["FAILHISTORY-".len()..];
+            let sub = asked.param(0).to_ascii_uppercase();
+            out.server_line("FAIL", &["CHATHISTORY", code, &sub, "History cannot be had so"]);
+        }
+        failed if failed.starts_with("FAIL-") => {
+            if let Some(failure) = multiline::Failure::named(&failed["FAIL-".len()..]) {
+                let words = failure.words();
+                let mut params = vec!["BATCH", failure.code()];
+                params.extend(words.iter().map(String::as_str));
+                out.server_line("FAIL", &params);
+            }
+        }
         _ => {}
     }
 }
@@ -266,6 +330,16 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
     // NOTICE is never answered with an error (RFC 2812 3.3.2).
     if asked.quiet || asked.command() == "NOTICE" {
         return;
+    }
+    if asked.command() == "CHATHISTORY" {
+        let sub = asked.param(0).to_ascii_uppercase();
+        let code = match code {
+            ErrorCode::NotInRoom | ErrorCode::NoSuchRoom | ErrorCode::NotLoggedIn | ErrorCode::NoSuchNick => {
+                "INVALID_TARGET"
+            }
+            _ => "MESSAGE_ERROR",
+        };
+        return out.server_line("FAIL", &["CHATHISTORY", code, &sub, asked.param(1), text]);
     }
     let target = asked.param(0);
     let numeric = match (asked.command(), code) {
@@ -294,6 +368,41 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
     }
 }
 
+/// A CHATHISTORY's page, as a `chathistory` batch where the client has `batch`.
+fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &mut Lines) {
+    let Some(asked) = id.and_then(asked::read).filter(|a| a.command() == "CHATHISTORY") else {
+        return;
+    };
+    let bound = chathistory::between_bound(&asked.line);
+    let target = asked.param(1);
+    let batch = caps
+        .has(Cap::Batch)
+        .then(|| format!("h{}", messages.first().map_or(0, |m| m.id.0)));
+    if let Some(batch) = &batch {
+        out.server_line("BATCH", &[&format!("+{batch}"), "chathistory", target]);
+    }
+    let rendering = Rendering {
+        multiline: false,
+        ..caps.rendering()
+    };
+    for message in messages
+        .iter()
+        .filter(|m| bound.is_none_or(|b| chathistory::within(m, b)))
+    {
+        let mut lines = Lines::default();
+        chat_message(message, rendering, None, &mut lines);
+        for mut line in lines.0 {
+            if let Some(batch) = &batch {
+                line.tags.insert(0, ("batch".to_owned(), Some(batch.clone())));
+            }
+            out.push(line);
+        }
+    }
+    if let Some(batch) = &batch {
+        out.server_line("BATCH", &[&format!("-{batch}")]);
+    }
+}
+
 /// WHOIS, ISON and USERHOST, answered from the users found.
 fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mut Lines) {
     let Some(asked) = id.and_then(asked::read) else {
@@ -317,6 +426,9 @@ fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mu
             if user.operator {
                 out.numeric("313", me, &[nick, "is an IRC operator"]);
             }
+            if let Some(away) = &user.away {
+                out.numeric("301", me, &[nick, away]);
+            }
             if let Some(account) = &user.account {
                 out.numeric("330", me, &[nick, account.as_str(), "is logged in as"]);
             }
@@ -331,7 +443,8 @@ fn users_reply(users: &[UserSummary], id: Option<&RequestId>, me: &str, out: &mu
                 .iter()
                 .map(|u| {
                     let star = if u.operator { "*" } else { "" };
-                    format!("{0}{star}=+{0}@{SERVER_NAME}", u.nick.as_str())
+                    let here = if u.away.is_some() { '-' } else { '+' };
+                    format!("{0}{star}={here}{0}@{SERVER_NAME}", u.nick.as_str())
                 })
                 .collect();
             out.numeric("302", me, &[&replies.join(" ")]);
@@ -374,8 +487,10 @@ fn members(room: &crate::names::RoomName, nicks: &[Nick], id: Option<&RequestId>
 pub fn written(message: &Message) -> String {
     let command = message.command.as_str();
     let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
-    let text = matches!(command, "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR")
-        || (numeric && !matches!(command, "004" | "221" | "324"));
+    let text = matches!(
+        command,
+        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL"
+    ) || (numeric && !matches!(command, "004" | "221" | "324"));
     if text {
         message.to_line_with_trailing()
     } else {
@@ -465,6 +580,11 @@ mod tests {
         let tagged = Rendering {
             time: true,
             msgid: true,
+            multiline: false,
+        };
+        let batched = Rendering {
+            multiline: true,
+            ..Rendering::default()
         };
         let cases: Vec<(Event, Rendering, &str)> = vec![
             (said("hi", false), plain, ":bob!bob@sockchat PRIVMSG #rust :hi\r\n"),
@@ -515,6 +635,20 @@ mod tests {
                 },
                 plain,
                 ":ann!ann@sockchat TOPIC #rust :new\r\n",
+            ),
+            (
+                said("a\n\nb", false),
+                batched,
+                ":bob!bob@sockchat BATCH +ml7 draft/multiline #rust\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :a\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :\r\n\
+                 @batch=ml7 :bob!bob@sockchat PRIVMSG #rust :b\r\n\
+                 :bob!bob@sockchat BATCH -ml7\r\n",
+            ),
+            (
+                said("one line", false),
+                batched,
+                ":bob!bob@sockchat PRIVMSG #rust :one line\r\n",
             ),
             (Event::Ping, plain, "PING sockchat\r\n"),
             (

@@ -22,6 +22,27 @@ pub fn pieces(text: &str, room: usize) -> Vec<&str> {
     out
 }
 
+/// The pieces of `text` for a draft/multiline batch: one per line (an empty line stays empty), long
+/// lines cut further, each with whether it continues the piece before it (no line break between).
+pub fn batch_pieces(text: &str, room: usize) -> Vec<(&str, bool)> {
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut rest = line;
+        let mut continues = false;
+        loop {
+            let end = cut_at(rest, room);
+            out.push((&rest[..end], continues));
+            rest = &rest[end..];
+            continues = true;
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The longest prefix of `text` within `room` bytes that ends on a character boundary; at least one
 /// character.
 fn cut_at(text: &str, room: usize) -> usize {
@@ -56,6 +77,19 @@ mod tests {
         ];
         for (text, room, want) in cases {
             assert_eq!(pieces(text, *room), *want, "{text:?} in {room}");
+        }
+    }
+
+    #[test]
+    fn batch_pieces_keep_blank_lines_and_mark_continuations() {
+        /// A text, the room for each piece, and the pieces with whether each continues the last.
+        type Case<'a> = (&'a str, usize, &'a [(&'a str, bool)]);
+        let cases: &[Case] = &[
+            ("a\n\nb", 10, &[("a", false), ("", false), ("b", false)]),
+            ("abcdef\ng", 4, &[("abcd", false), ("ef", true), ("g", false)]),
+        ];
+        for (text, room, want) in cases {
+            assert_eq!(batch_pieces(text, *room), *want, "{text:?}");
         }
     }
 

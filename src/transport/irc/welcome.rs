@@ -21,6 +21,8 @@ pub fn isupport() -> Vec<String> {
         "PREFIX=(o)@".to_owned(),
         "CHANMODES=b,,,n".to_owned(),
         format!("NETWORK={NETWORK}"),
+        format!("CHATHISTORY={}", super::chathistory::MAX_MESSAGES),
+        "MSGREFTYPES=msgid".to_owned(),
     ]
 }
 

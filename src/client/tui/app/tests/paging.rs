@@ -29,6 +29,7 @@ fn page(ids: impl IntoIterator<Item = u64>, more: bool) -> Msg {
         with: None,
         messages: ids.into_iter().map(|id| stored(id, "lobby")).collect(),
         more,
+        id: None,
     })
 }
 
@@ -272,6 +273,7 @@ fn ones_own_message_resent_after_a_reconnect_shows_once_whichever_comes_first() 
             with: None,
             messages: vec![mine],
             more: false,
+            id: None,
         });
         let stored_as_6 = Msg::Server(Event::Ack {
             id: RequestId::Number(3),
@@ -342,6 +344,7 @@ fn direct_history_is_asked_for_only_when_logged_in_and_a_refusal_is_quiet() {
                 ..stored(3, "lobby")
             }],
             more: false,
+            id: None,
         }),
         NOW,
     );
