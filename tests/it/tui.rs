@@ -2,145 +2,28 @@
 //! read with capture-pane.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
-use crate::support::{PlainClient, TIMEOUT, TestServer, binary, outside_program, run};
+use crate::support::{PlainClient, TestServer, binary, run};
+use crate::tmux::{Size, Tmux, shell_quoted};
 
-/// How often the screen is looked at while waiting for something to appear on it.
-const LOOK_EVERY: Duration = Duration::from_millis(50);
+/// The size of the terminal the client runs in.
+const TERMINAL: Size = Size { columns: 80, rows: 24 };
 
-/// A tmux server of its own, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Runs `sockchat ARGS` from a shell in an 80x24 pane; when it exits, the shell prints `EXIT=code`
-    /// on the (then normal) screen. `None` (the test is skipped) where tmux is missing.
-    fn start(args: &[&str]) -> Option<Tmux> {
-        if !outside_program("tmux", "tmux") {
-            return None;
-        }
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let socket = format!(
-            "sockchat-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let tmux = Tmux { socket };
-        let program = format!(
-            "{} {}; echo EXIT=$?; read wait",
-            binary().get_program().to_string_lossy(),
-            args.join(" ")
-        );
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-s",
-            "t",
-            "-e",
-            "TERM=xterm-256color",
-            "sh",
-            "-c",
-            &program,
-        ]);
-        Some(tmux)
-    }
-
-    /// The client's process id: the shell's child.
-    fn client_pid(&self) -> String {
-        let shell = self.show("#{pane_pid}");
-        let output = Command::new("ps")
-            .args(["-o", "pid=", "--ppid", &shell])
-            .output()
-            .expect("ps runs");
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    fn show(&self, format: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "t", format])
-            .trim()
-            .to_owned()
-    }
-
-    /// Waits until the screen shows `text`, and returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(|screen| screen.contains(text), &format!("{text:?} never appeared"))
-    }
-
-    /// Waits until the screen no longer shows `text`, and returns the screen.
-    fn wait_gone(&self, text: &str) -> String {
-        self.wait_until(|screen| !screen.contains(text), &format!("{text:?} never went away"))
-    }
-
-    fn wait_until(&self, done: impl Fn(&str) -> bool, failure: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "{failure}; the screen:\n{screen}");
-            std::thread::sleep(LOOK_EVERY);
-        }
-    }
-
-    /// Waits until the client has exited; returns its exit code as the shell printed it.
-    fn wait_exit(&self) -> String {
-        let screen = self.wait_for("EXIT=");
-        let code = screen
-            .split("EXIT=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next());
-        code.unwrap_or_default().to_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", text]);
-        self.keys(&["Enter"]);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
+/// Runs `sockchat ARGS` in a terminal of its own. `None` (the test is skipped) where tmux is missing.
+pub fn start(args: &[&str]) -> Option<Tmux> {
+    let program = binary().get_program().to_string_lossy().into_owned();
+    let words: Vec<String> = std::iter::once(program.as_str())
+        .chain(args.iter().copied())
+        .map(shell_quoted)
+        .collect();
+    Tmux::start(TERMINAL, &words.join(" "))
 }
 
 #[test]
 fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
     let server = TestServer::start(&[]);
     let addr = server.addr.to_string();
-    let Some(ui) = Tmux::start(&["join", &addr, "--nick", "alice"]) else {
+    let Some(ui) = start(&["join", &addr, "--nick", "alice"]) else {
         return;
     };
     ui.wait_for("[alice] [lobby] connected");
@@ -171,7 +54,7 @@ fn chat_in_the_full_screen_client_safe_from_escape_sequences() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let server = TestServer::start(&[]);
-    let Some(ui) = Tmux::start(&["join", &server.addr.to_string(), "--nick", "carol"]) else {
+    let Some(ui) = start(&["join", &server.addr.to_string(), "--nick", "carol"]) else {
         return;
     };
     ui.wait_for("[carol] [lobby] connected");
@@ -185,7 +68,7 @@ fn sigterm_restores_the_terminal() {
 fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     let server = TestServer::start(&[]);
     let addr = server.addr.to_string();
-    let Some(ui) = Tmux::start(&["join", &addr, "--nick", "dave"]) else {
+    let Some(ui) = start(&["join", &addr, "--nick", "dave"]) else {
         return;
     };
     ui.wait_for("[dave] [lobby] connected");
@@ -198,11 +81,7 @@ fn it_reconnects_rejoins_and_sends_what_was_typed_meanwhile() {
     let again = TestServer::launch(&["--listen", &addr, "--no-console"], &[]);
     let screen = ui.wait_for("reconnected");
     assert!(screen.contains("[dave] [ops]"), "{screen}");
-    let deadline = Instant::now() + TIMEOUT;
-    while ui.screen().contains("typed while away (") {
-        assert!(Instant::now() < deadline, "never acknowledged:\n{}", ui.screen());
-        std::thread::sleep(LOOK_EVERY);
-    }
+    ui.wait_gone("typed while away (");
     let mut erin = PlainClient::named(again.addr, "erin");
     erin.say("/who ops");
     erin.lines.expect("-- ops has 1 member: dave");
@@ -218,7 +97,7 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
         .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .unwrap();
     let closed = socket.local_addr().unwrap().as_socket().unwrap();
-    let Some(ui) = Tmux::start(&["join", &closed.to_string(), "--nick", "frank"]) else {
+    let Some(ui) = start(&["join", &closed.to_string(), "--nick", "frank"]) else {
         return;
     };
     assert_eq!(ui.wait_exit(), "1");
@@ -229,7 +108,7 @@ fn a_first_connection_that_fails_exits_one_with_the_reason() {
 
 #[test]
 fn a_console_on_a_terminal_is_not_garbled_by_log_lines() {
-    let Some(ui) = Tmux::start(&["serve", "--ephemeral", "--listen", "127.0.0.1:0"]) else {
+    let Some(ui) = start(&["serve", "--ephemeral", "--listen", "127.0.0.1:0"]) else {
         return;
     };
     let screen = ui.wait_for("listening on 127.0.0.1:");
@@ -292,7 +171,7 @@ fn a_room_opens_with_its_stored_history_and_search_finds_it() {
     }
     // Messages are delivered once stored: carol seeing the last means all three are on disk.
     carol.lines.expect("<bob> third and last");
-    let Some(ui) = Tmux::start(&["join", &server.addr.to_string(), "--nick", "alice"]) else {
+    let Some(ui) = start(&["join", &server.addr.to_string(), "--nick", "alice"]) else {
         return;
     };
     let screen = ui.wait_for("<bob> third and last");
@@ -349,7 +228,7 @@ fn logged_in_from_a_password_file_a_conversation_opens_with_its_stored_messages(
     let addr = server.addr.to_string();
     let password_file = password_file.to_string_lossy();
     let args = ["join", &addr, "--nick", "alice", "--password-file", &password_file];
-    let Some(ui) = Tmux::start(&args) else {
+    let Some(ui) = start(&args) else {
         return;
     };
     ui.wait_for("logged in to alice");
@@ -359,7 +238,7 @@ fn logged_in_from_a_password_file_a_conversation_opens_with_its_stored_messages(
     ui.keys(&["C-c"]);
     assert_eq!(ui.wait_exit(), "0");
     drop(ui);
-    let Some(again) = Tmux::start(&args) else {
+    let Some(again) = start(&args) else {
         return;
     };
     again.wait_for("logged in to alice");
