@@ -11,6 +11,8 @@ use std::str::FromStr;
 pub enum Protocol {
     /// Plain lines for nc and JSON lines for programs, told apart by the first byte.
     Chat,
+    /// HTTP/1.1: the chat page, `/ws` (the structured protocol over WebSocket), `/metrics`, `/healthz`.
+    Http,
 }
 
 /// A protocol, with or without TLS.
@@ -18,11 +20,13 @@ pub enum Protocol {
 pub enum Scheme {
     Chat,
     Chats,
+    Http,
+    Https,
 }
 
 impl Scheme {
     /// Every scheme, in the order the help lists them.
-    pub const ALL: [Scheme; 2] = [Scheme::Chat, Scheme::Chats];
+    pub const ALL: [Scheme; 4] = [Scheme::Chat, Scheme::Chats, Scheme::Http, Scheme::Https];
     /// The scheme of an address written without one.
     pub const DEFAULT: Scheme = Scheme::Chat;
 
@@ -30,20 +34,23 @@ impl Scheme {
         match self {
             Scheme::Chat => "chat",
             Scheme::Chats => "chats",
+            Scheme::Http => "http",
+            Scheme::Https => "https",
         }
     }
 
     pub fn protocol(self) -> Protocol {
         match self {
             Scheme::Chat | Scheme::Chats => Protocol::Chat,
+            Scheme::Http | Scheme::Https => Protocol::Http,
         }
     }
 
     /// Whether the protocol runs inside TLS.
     pub fn tls(self) -> bool {
         match self {
-            Scheme::Chat => false,
-            Scheme::Chats => true,
+            Scheme::Chat | Scheme::Http => false,
+            Scheme::Chats | Scheme::Https => true,
         }
     }
 
@@ -174,6 +181,8 @@ mod tests {
             ("chats://localhost:8000", None),
             ("0.0.0.0", None),
             ("", None),
+            ("http://127.0.0.1:8080", Some((Scheme::Http, "127.0.0.1:8080"))),
+            ("https://[::]:443", Some((Scheme::Https, "[::]:443"))),
         ];
         for (text, expected) in cases {
             let parsed = text.parse::<Listener>().ok().map(|l| (l.scheme, l.addr));

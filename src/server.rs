@@ -14,6 +14,7 @@ mod hub_task;
 mod listener;
 mod liveness;
 mod logins;
+mod metrics;
 mod outbox;
 mod pacing;
 mod per_ip;
@@ -22,10 +23,12 @@ mod sequence;
 mod session;
 mod stage;
 mod store_requests;
+mod stray_http;
 mod stream;
 mod tls;
 mod tls_stream;
 mod unfinished;
+mod web;
 mod writer;
 
 use std::net::SocketAddr;
@@ -58,7 +61,7 @@ pub use unfinished::FREE_FRAME_BYTES;
 
 use crate::hub::{Hub, HubConfig, Input, Restored};
 use crate::names::Nick;
-use crate::scheme::Listener;
+use crate::scheme::{Listener, Protocol};
 use crate::store::{SqliteStore, Store, StoreOptions};
 use admission::Admission;
 use commit::Commits;
@@ -72,6 +75,8 @@ use sequence::Published;
 use store_requests::StoreRequests;
 use tls::Certificates;
 use unfinished::FrameBudget;
+pub use web::origin::{AllowedOrigin, OriginPolicy};
+pub use web::{HTTP_CONNECTION_LIFETIME, MAX_REQUEST_HEAD_BYTES, WebConfig};
 
 /// How long shutdown waits for sessions to flush before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -93,6 +98,8 @@ pub struct ServerConfig {
     pub max_rooms: usize,
     /// Where messages, rooms, accounts and bans are kept (in memory, with no path).
     pub store: StoreOptions,
+    /// Which pages, beside the server's own, may open its WebSocket.
+    pub web_origins: OriginPolicy,
     pub limits: Limits,
 }
 
@@ -225,6 +232,10 @@ impl Server {
                 frame_budget: Arc::new(FrameBudget::new(limits.max_unfinished, limits.frame_timeout)),
                 pace: Arc::new(limits.pace()),
                 logins,
+                web: Arc::new(WebConfig {
+                    origins: self.config.web_origins.clone(),
+                    listeners: web_listeners(&self.listeners),
+                }),
             },
             exempt: Arc::new(self.config.edge.exempt.clone()),
             per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
@@ -257,6 +268,21 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The web listeners as bound (with the ports port 0 was given).
+fn web_listeners(listeners: &[Bound]) -> Vec<Listener> {
+    listeners
+        .iter()
+        .filter(|bound| bound.scheme.protocol() == Protocol::Http)
+        .filter_map(|bound| {
+            let addr = bound.socket.local_addr().ok()?;
+            Some(Listener {
+                scheme: bound.scheme,
+                addr,
+            })
+        })
+        .collect()
 }
 
 /// What the store kept, for the hub to start from, and the last message id it gave.

@@ -1,5 +1,6 @@
 //! One accepted connection, from its first byte to its last: the TLS handshake when its scheme has
-//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session).
+//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session; for
+//! `http`: the web side, whose WebSockets come back here as chat sessions).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,7 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use futures_util::future::Either;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, timeout_at};
@@ -23,7 +25,10 @@ use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session::{self, Pace, Registered};
 use super::stream::ChatStream;
+use super::metrics::{METRICS, Mode};
+use super::stray_http::{self, STRAY_PEEK_BYTES};
 use super::tls::Certificates;
+use super::web::{self, WebConfig};
 use super::unfinished::FrameBudget;
 use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
@@ -45,6 +50,8 @@ pub struct Shared {
     pub pace: Arc<Pace>,
     /// Checks a hello's password.
     pub logins: Logins,
+    /// Allowed origins, and the web listeners a stray browser on a chat port is pointed to.
+    pub web: Arc<WebConfig>,
 }
 
 /// A connection let in, and what it holds while it lasts.
@@ -111,16 +118,25 @@ async fn open_tls(
 
 /// The scheme's protocol on the opened stream: the one place a new protocol adds an arm. Not an
 /// `async fn`, so the protocol's future is all a connection holds.
-fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+fn speak<C>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()>
+where
+    C: ChatStream + AsyncRead + AsyncWrite + Unpin,
+{
     match admitted.scheme.protocol() {
-        Protocol::Chat => chat(stream, admitted, shared, deadline),
+        Protocol::Chat => Either::Left(chat(stream, admitted, shared, deadline)),
+        Protocol::Http => Either::Right(web::serve(stream, admitted, shared)),
     }
 }
 
 /// A chat client: sniffed, greeted, then served. Not an `async fn`, so what the session's future
 /// keeps for days is only what it needs: the greeting (boxed, so what it holds is freed before the
 /// session), the hub, the pacing and the slots the connection holds.
-fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+pub(super) fn chat<C: ChatStream>(
+    stream: C,
+    admitted: Admitted,
+    shared: Shared,
+    deadline: Instant,
+) -> impl Future<Output = ()> {
     let Admitted {
         conn,
         peer,
@@ -131,8 +147,9 @@ fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: 
     let hub = shared.hub.clone();
     let pace = shared.pace.clone();
     let secure = scheme.tls() || peer.ip().is_loopback();
+    let web = scheme.protocol() == Protocol::Http;
     let greeting = Box::pin(greet(stream, conn, (peer, secure), shared, deadline));
-    serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
+    serve_greeted(greeting, hub, pace, (_slot, _ip_slot), web)
 }
 
 async fn serve_greeted<C: ChatStream>(
@@ -140,14 +157,22 @@ async fn serve_greeted<C: ChatStream>(
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
     _held: (OwnedSemaphorePermit, Option<Box<IpSlot>>),
+    web: bool,
 ) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.
-    let serving = match greeting.await {
+    let (serving, _open) = match greeting.await {
         Some(Greeted {
             session,
             frames,
             writer,
-        }) => session::serve(session, frames, writer, hub, pace),
+        }) => {
+            let mode = match session.mode {
+                _ if web => Mode::WebSocket,
+                WireMode::Text => Mode::Plain,
+                WireMode::Json => Mode::Json,
+            };
+            (session::serve(session, frames, writer, hub, pace), METRICS.session(mode))
+        }
         None => return,
     };
     serving.await;
@@ -169,7 +194,16 @@ async fn greet<C: ChatStream>(
 ) -> Option<Greeted<C>> {
     let limits = shared.limits;
     let (mode, read) = stream.sniff().await?;
-    let (reader, mut writer) = stream.split();
+    let answer = match mode {
+        WireMode::Text => stray_answer(&stream, &read, &shared.web.listeners),
+        WireMode::Json => None,
+    };
+    let (mut reader, mut writer) = stream.split();
+    if let Some(answer) = answer {
+        info!(%conn, "an HTTP request on a chat port; answered 400");
+        stray_http::refuse(&mut reader, &mut writer, answer).await;
+        return None;
+    }
     let codec = LineCodec::new(mode.max_frame_bytes(limits.max_message));
     let mut frames = FrameReader::starting_with(reader, codec, shared.frame_budget.clone(), read);
     let arrival = match mode {
@@ -203,6 +237,19 @@ async fn greet<C: ChatStream>(
         frames,
         writer,
     })
+}
+
+/// The 400 for a plain connection that opened with an HTTP request line; `None` for a chat client.
+fn stray_answer<C: ChatStream>(stream: &C, read: &[u8], web: &[crate::scheme::Listener]) -> Option<String> {
+    let mut peeked = [0u8; STRAY_PEEK_BYTES];
+    let start = match read.is_empty() {
+        true => {
+            let n = stream.peek_now(&mut peeked);
+            &peeked[..n]
+        }
+        false => read,
+    };
+    stray_http::is_request_line(start).then(|| stray_http::answer(start, web))
 }
 
 /// How long past the handshake deadline a refused client's stream may take to close.

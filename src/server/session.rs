@@ -13,6 +13,7 @@ use tokio::sync::mpsc::error::SendError;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use super::metrics::METRICS;
 use super::fanout::Link;
 use super::flood::{FloodGate, FloodPolicy};
 use super::hub_task::HubMessage;
@@ -173,6 +174,7 @@ fn read_requests<'a, S: Source>(
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
             if !batch.is_empty() {
+                METRICS.requests(batch.len());
                 outbox.input_sent();
                 if send(hub, conn, outbox, batch).await.is_err() {
                     return "the server is shutting down".to_owned();

@@ -19,3 +19,4 @@ mod structured;
 mod support;
 mod tls;
 mod tui;
+mod web;
