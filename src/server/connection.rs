@@ -21,15 +21,15 @@ use super::admission::IpSlot;
 use super::handshake;
 use super::hub_task::HubMessage;
 use super::logins::Logins;
+use super::metrics::{METRICS, Mode};
 use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session::{self, Pace, Registered};
-use super::stream::ChatStream;
-use super::metrics::{METRICS, Mode};
 use super::stray_http::{self, STRAY_PEEK_BYTES};
+use super::stream::ChatStream;
 use super::tls::Certificates;
-use super::web::{self, WebConfig};
 use super::unfinished::FrameBudget;
+use super::web::{self, WebConfig};
 use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
 use crate::scheme::{Protocol, Scheme};
@@ -171,7 +171,10 @@ async fn serve_greeted<C: ChatStream>(
                 WireMode::Text => Mode::Plain,
                 WireMode::Json => Mode::Json,
             };
-            (session::serve(session, frames, writer, hub, pace), METRICS.session(mode))
+            (
+                session::serve(session, frames, writer, hub, pace),
+                METRICS.session(mode),
+            )
         }
         None => return,
     };

@@ -9,11 +9,11 @@ use std::task::Waker;
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::metrics::{DropReason, METRICS};
 use super::Limits;
 use super::feed::Feed;
 use super::followers::Followers;
 use super::liveness::{Liveness, Sweep};
+use super::metrics::{DropReason, METRICS};
 use super::outbox::{Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Ask, Effect, Focus, Input};

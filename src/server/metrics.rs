@@ -42,7 +42,12 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    const ALL: [DropReason; 4] = [DropReason::SlowQueue, DropReason::SlowFeed, DropReason::PingTimeout, DropReason::FrameTimeout];
+    const ALL: [DropReason; 4] = [
+        DropReason::SlowQueue,
+        DropReason::SlowFeed,
+        DropReason::PingTimeout,
+        DropReason::FrameTimeout,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -149,7 +154,10 @@ impl Metrics {
 
     pub fn flood_delayed(&self, wait: Duration) {
         add(&self.flood_delays, 1);
-        add(&self.flood_delay_us, u64::try_from(wait.as_micros()).unwrap_or(u64::MAX));
+        add(
+            &self.flood_delay_us,
+            u64::try_from(wait.as_micros()).unwrap_or(u64::MAX),
+        );
     }
 
     pub fn http_request(&self) {
@@ -166,22 +174,52 @@ impl Metrics {
             let n = get(&self.open[mode as usize]);
             let _ = writeln!(out, "sockchat_connections{{mode=\"{}\"}} {n}", mode.label());
         }
-        header(&mut out, "sockchat_connections_total", "counter", "Sessions opened, by mode.");
+        header(
+            &mut out,
+            "sockchat_connections_total",
+            "counter",
+            "Sessions opened, by mode.",
+        );
         for mode in Mode::ALL {
             let n = get(&self.opened[mode as usize]);
             let _ = writeln!(out, "sockchat_connections_total{{mode=\"{}\"}} {n}", mode.label());
         }
-        counter(&mut out, "sockchat_requests_total", "Frames read from clients and handed on.", get(&self.requests));
-        counter(&mut out, "sockchat_events_written_total", "Events written to clients.", get(&self.events_written));
-        counter(&mut out, "sockchat_read_bytes_total", "Bytes read from chat sessions.", get(&self.bytes_read));
-        counter(&mut out, "sockchat_written_bytes_total", "Bytes written to chat sessions.", get(&self.bytes_written));
+        counter(
+            &mut out,
+            "sockchat_requests_total",
+            "Frames read from clients and handed on.",
+            get(&self.requests),
+        );
+        counter(
+            &mut out,
+            "sockchat_events_written_total",
+            "Events written to clients.",
+            get(&self.events_written),
+        );
+        counter(
+            &mut out,
+            "sockchat_read_bytes_total",
+            "Bytes read from chat sessions.",
+            get(&self.bytes_read),
+        );
+        counter(
+            &mut out,
+            "sockchat_written_bytes_total",
+            "Bytes written to chat sessions.",
+            get(&self.bytes_written),
+        );
         counter(
             &mut out,
             "sockchat_messages_committed_total",
             "Messages the store committed.",
             get(&self.messages_committed),
         );
-        header(&mut out, "sockchat_drops_total", "counter", "Sessions the server ended, by reason.");
+        header(
+            &mut out,
+            "sockchat_drops_total",
+            "counter",
+            "Sessions the server ended, by reason.",
+        );
         for why in DropReason::ALL {
             let n = get(&self.drops[why as usize]);
             let _ = writeln!(out, "sockchat_drops_total{{reason=\"{}\"}} {n}", why.label());
@@ -192,18 +230,45 @@ impl Metrics {
             "Times flood control made a session wait before reading on.",
             get(&self.flood_delays),
         );
-        header(&mut out, "sockchat_flood_delay_seconds_total", "counter", "Time sessions waited for flood control.");
-        let _ = writeln!(out, "sockchat_flood_delay_seconds_total {}", seconds(get(&self.flood_delay_us)));
-        counter(&mut out, "sockchat_http_requests_total", "HTTP requests answered.", get(&self.http_requests));
-        header(&mut out, "sockchat_store_commit_seconds", "histogram", "Time from an append to its commit.");
+        header(
+            &mut out,
+            "sockchat_flood_delay_seconds_total",
+            "counter",
+            "Time sessions waited for flood control.",
+        );
+        let _ = writeln!(
+            out,
+            "sockchat_flood_delay_seconds_total {}",
+            seconds(get(&self.flood_delay_us))
+        );
+        counter(
+            &mut out,
+            "sockchat_http_requests_total",
+            "HTTP requests answered.",
+            get(&self.http_requests),
+        );
+        header(
+            &mut out,
+            "sockchat_store_commit_seconds",
+            "histogram",
+            "Time from an append to its commit.",
+        );
         let mut cumulative = 0;
         for (bound, bucket) in COMMIT_BUCKETS_US.iter().zip(&self.commit_buckets) {
             cumulative += get(bucket);
-            let _ = writeln!(out, "sockchat_store_commit_seconds_bucket{{le=\"{}\"}} {cumulative}", seconds(*bound));
+            let _ = writeln!(
+                out,
+                "sockchat_store_commit_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                seconds(*bound)
+            );
         }
         let commits = get(&self.commits);
         let _ = writeln!(out, "sockchat_store_commit_seconds_bucket{{le=\"+Inf\"}} {commits}");
-        let _ = writeln!(out, "sockchat_store_commit_seconds_sum {}", seconds(get(&self.commit_us)));
+        let _ = writeln!(
+            out,
+            "sockchat_store_commit_seconds_sum {}",
+            seconds(get(&self.commit_us))
+        );
         let _ = writeln!(out, "sockchat_store_commit_seconds_count {commits}");
         out
     }
@@ -259,8 +324,14 @@ mod tests {
             assert_eq!(typed.last().map(String::as_str), Some(family), "{line}");
         }
         assert!(text.contains("sockchat_messages_committed_total 4\n"), "{text}");
-        assert!(text.contains("sockchat_store_commit_seconds_bucket{le=\"0.005\"} 1\n"), "{text}");
-        assert!(text.contains("sockchat_store_commit_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
+        assert!(
+            text.contains("sockchat_store_commit_seconds_bucket{le=\"0.005\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sockchat_store_commit_seconds_bucket{le=\"+Inf\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("sockchat_store_commit_seconds_count 2\n"), "{text}");
     }
 

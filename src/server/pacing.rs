@@ -8,8 +8,8 @@ use std::task::Poll;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::metrics::METRICS;
 use super::flood::FloodGate;
+use super::metrics::METRICS;
 use super::outbox::Outbox;
 use super::reader::{FrameReader, Source};
 use crate::hub::{Input, TEXT_EXPANSION};

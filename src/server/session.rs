@@ -13,10 +13,10 @@ use tokio::sync::mpsc::error::SendError;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use super::metrics::METRICS;
 use super::fanout::Link;
 use super::flood::{FloodGate, FloodPolicy};
 use super::hub_task::HubMessage;
+use super::metrics::METRICS;
 use super::outbox::Outbox;
 use super::pacing::{gather, paced};
 use super::reader::{FrameReader, Source};

@@ -49,7 +49,11 @@ fn host_of(head: &[u8]) -> Option<String> {
 pub fn answer(head: &[u8], web: &[Listener]) -> String {
     let mut text = "This is a sockchat chat port, for nc, telnet and `sockchat join`, not for a browser.\n".to_owned();
     if let Some(listener) = web.first() {
-        let scheme = if listener.scheme == Scheme::Https { "https" } else { "http" };
+        let scheme = if listener.scheme == Scheme::Https {
+            "https"
+        } else {
+            "http"
+        };
         let host = match host_of(head) {
             Some(host) if listener.addr.ip().is_unspecified() => host,
             _ if listener.addr.is_ipv6() => format!("[{}]", listener.addr.ip()),
@@ -103,17 +107,36 @@ mod tests {
     fn the_answer_names_the_web_listener_as_the_client_reached_the_server() {
         let web = |text: &str| vec![text.parse::<Listener>().unwrap()];
         let cases: &[(&[u8], Vec<Listener>, Option<&str>)] = &[
-            (b"GET / HTTP/1.1\r\nHost: chat.example.org:7000\r\n\r\n", web("http://0.0.0.0:8080"), Some("http://chat.example.org:8080/")),
-            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", web("https://127.0.0.1:8443"), Some("https://127.0.0.1:8443/")),
-            (b"GET / HTTP/1.1\r\nhost: [::1]:7000\r\n\r\n", web("http://[::]:80"), Some("http://[::1]:80/")),
-            (b"GET / HTTP/1.1\r\nHost: <script>\r\n\r\n", web("http://0.0.0.0:8080"), Some("http://0.0.0.0:8080/")),
+            (
+                b"GET / HTTP/1.1\r\nHost: chat.example.org:7000\r\n\r\n",
+                web("http://0.0.0.0:8080"),
+                Some("http://chat.example.org:8080/"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                web("https://127.0.0.1:8443"),
+                Some("https://127.0.0.1:8443/"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nhost: [::1]:7000\r\n\r\n",
+                web("http://[::]:80"),
+                Some("http://[::1]:80/"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: <script>\r\n\r\n",
+                web("http://0.0.0.0:8080"),
+                Some("http://0.0.0.0:8080/"),
+            ),
             (b"GET / HTTP/1.0\r\n\r\n", vec![], None),
         ];
         for (head, listeners, url) in cases {
             let answer = answer(head, listeners);
             assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
             let (_, body) = answer.split_once("\r\n\r\n").unwrap();
-            assert!(answer.contains(&format!("Content-Length: {}\r\n", body.len())), "{answer}");
+            assert!(
+                answer.contains(&format!("Content-Length: {}\r\n", body.len())),
+                "{answer}"
+            );
             match url {
                 Some(url) => assert!(body.contains(url), "{body}"),
                 None => assert!(!body.contains("web chat"), "{body}"),

@@ -73,8 +73,9 @@ where
             return;
         };
         let max_frame = WireMode::Json.max_frame_bytes(shared.limits.max_message);
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(socket::config(max_frame)))
-            .await;
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(socket::config(max_frame)))
+                .await;
         let deadline = Instant::now() + shared.limits.handshake_timeout;
         chat(WebSocket::new(ws), admitted, shared, deadline).await;
     }
@@ -123,7 +124,11 @@ fn respond(
         "/healthz" => plain(StatusCode::OK, "ok\n"),
         "/metrics" => {
             let mut response = Response::new(Body::from(METRICS.render()));
-            set(&mut response, header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+            set(
+                &mut response,
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            );
             response
         }
         path => match page::asset(path) {
@@ -146,7 +151,10 @@ fn upgrade(
         text(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
-        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "/ws is a WebSocket; connect to it with one\n");
+        let mut response = plain(
+            StatusCode::UPGRADE_REQUIRED,
+            "/ws is a WebSocket; connect to it with one\n",
+        );
         set(&mut response, header::UPGRADE, "websocket");
         return response;
     }
@@ -156,7 +164,10 @@ fn upgrade(
         return response;
     }
     let Some(key) = text(header::SEC_WEBSOCKET_KEY) else {
-        return plain(StatusCode::BAD_REQUEST, "a WebSocket handshake needs Sec-WebSocket-Key\n");
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs Sec-WebSocket-Key\n",
+        );
     };
     let origin = text(header::ORIGIN);
     if !shared.web.origins.allows(origin, text(header::HOST), secure) {

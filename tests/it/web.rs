@@ -15,7 +15,13 @@ use crate::support::{PlainClient, TIMEOUT, TestServer};
 /// A server with a chat listener (`server.addr`) and a web listener (the address beside it).
 pub fn web_server(extra: &[&str]) -> (TestServer, SocketAddr) {
     let mut server = TestServer::launch(
-        &["--listen", "127.0.0.1:0", "--listen", "http://127.0.0.1:0", "--no-console"],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "http://127.0.0.1:0",
+            "--no-console",
+        ],
         extra,
     );
     let line = server.log.until(|l| l.contains("listening on http://"));
@@ -102,7 +108,11 @@ impl WsClient {
 pub fn http_get(addr: SocketAddr, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -123,10 +133,15 @@ fn a_websocket_client_chats_with_an_nc_user_both_ways() {
 
     nc.say("hello from nc");
     let message = browser.until_type("message");
-    assert_eq!((message["from"].as_str(), message["text"].as_str()), (Some("nc_user"), Some("hello from nc")));
+    assert_eq!(
+        (message["from"].as_str(), message["text"].as_str()),
+        (Some("nc_user"), Some("hello from nc"))
+    );
 
     // A request whose JSON is spread over lines is still one request.
-    browser.send_message(Message::text("{\n  \"type\": \"say\",\n  \"id\": 2,\n  \"text\": \"a\\nb\"\n}"));
+    browser.send_message(Message::text(
+        "{\n  \"type\": \"say\",\n  \"id\": 2,\n  \"text\": \"a\\nb\"\n}",
+    ));
     assert_eq!(browser.until_type("ack")["id"], 2);
     nc.lines.expect("<webby> a");
 }
@@ -272,7 +287,12 @@ fn metrics_count_what_clients_did() {
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
     let samples = samples(body);
-    let get = |name: &str| samples.get(name).copied().unwrap_or_else(|| panic!("no {name} in {body}"));
+    let get = |name: &str| {
+        samples
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    };
     assert_eq!(get("sockchat_connections{mode=\"websocket\"}"), 1.0);
     assert_eq!(get("sockchat_connections{mode=\"plain\"}"), 1.0);
     assert_eq!(get("sockchat_messages_committed_total"), 3.0);

@@ -76,13 +76,37 @@ mod tests {
     #[test]
     fn origins_are_allowed_when_they_are_the_pages_own_or_listed() {
         // Origin, Host, whether over TLS, the --web-origin list, and whether it is let in.
-        type Case = (Option<&'static str>, Option<&'static str>, bool, &'static [&'static str], bool);
+        type Case = (
+            Option<&'static str>,
+            Option<&'static str>,
+            bool,
+            &'static [&'static str],
+            bool,
+        );
         let cases: &[Case] = &[
             (None, Some("x:1"), false, &[], true),
             (Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080"), false, &[], true),
-            (Some("HTTP://Chat.Example.org"), Some("chat.example.org:80"), false, &[], true),
-            (Some("https://chat.example.org"), Some("chat.example.org"), true, &[], true),
-            (Some("http://chat.example.org"), Some("chat.example.org"), true, &[], false),
+            (
+                Some("HTTP://Chat.Example.org"),
+                Some("chat.example.org:80"),
+                false,
+                &[],
+                true,
+            ),
+            (
+                Some("https://chat.example.org"),
+                Some("chat.example.org"),
+                true,
+                &[],
+                true,
+            ),
+            (
+                Some("http://chat.example.org"),
+                Some("chat.example.org"),
+                true,
+                &[],
+                false,
+            ),
             (Some("https://evil.example"), Some("chat.example.org"), true, &[], false),
             (Some("http://127.0.0.1:8081"), Some("127.0.0.1:8080"), false, &[], false),
             (Some("https://evil.example"), None, true, &[], false),
