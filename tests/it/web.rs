@@ -114,7 +114,9 @@ pub fn http_get(addr: SocketAddr, path: &str, headers: &str) -> String {
     )
     .unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    if let Err(e) = stream.read_to_string(&mut response) {
+        panic!("GET {path} from {addr}: {e}; read {response:?}");
+    }
     response
 }
 
@@ -322,4 +324,34 @@ fn an_http_request_on_a_chat_port_gets_a_400_naming_the_web_listener_and_reaches
     let response = http_get(plain.addr, "/", "");
     assert!(response.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{response}");
     assert!(!response.contains("web chat"), "{response}");
+}
+
+#[test]
+fn the_servers_ping_is_a_websocket_ping_and_the_automatic_pong_keeps_the_socket() {
+    let (_server, web) = web_server(&["--ping-after", "1", "--ping-timeout", "1"]);
+    let (mut client, _) = WsClient::hello(web, "idle");
+    // Reading answers each Ping with a Pong (tungstenite, as a browser, does it by itself); the
+    // client sends nothing else, for several pings' worth of silence.
+    let mut pings = 0;
+    while pings < 3 {
+        match client.socket.read() {
+            Ok(Message::Ping(_)) => pings += 1,
+            Ok(Message::Text(text)) => assert!(!text.contains("\"ping\""), "a ping came as text: {text}"),
+            Ok(other) => panic!("expected a ping, got {other:?}"),
+            Err(e) => panic!("no ping within {TIMEOUT:?}: {e}"),
+        }
+    }
+    client.send(json!({"type": "ping", "id": 1}));
+    client.until_type("pong");
+}
+
+#[test]
+fn a_websocket_that_answers_no_ping_is_dropped() {
+    let (server, web) = web_server(&["--ping-after", "1", "--ping-timeout", "1"]);
+    let mut nc = PlainClient::named(server.addr, "watcher");
+    // Never read, so no Pong is ever sent.
+    let (silent, _) = WsClient::hello(web, "silent");
+    nc.lines.expect("-- silent joined lobby");
+    nc.lines.expect("-- silent quit (no answer to a ping within 1 s)");
+    drop(silent);
 }
