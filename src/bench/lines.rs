@@ -9,6 +9,8 @@ use std::ops::ControlFlow;
 
 use tokio::net::tcp::OwnedReadHalf;
 
+use super::websocket::Deframer;
+
 /// Bytes read at a time.
 pub const READ_BYTES: usize = 64 * 1024;
 
@@ -59,10 +61,20 @@ pub fn take_lines(carry: &mut Vec<u8>, mut line: impl FnMut(&[u8]) -> ControlFlo
 /// Waits for bytes, reads them after what `carry` holds, and hands each complete line to `line` until
 /// it says stop; what is left is kept in `carry`. Returns how many bytes were read: 0 at the end of
 /// the stream. A line longer than `max_line` is an error.
+/// The lines a WebSocket's bytes just read (`buffer[kept..kept + n]`) hold, after the carried ones.
+fn unframed<'a>(deframer: &mut Deframer, buffer: &'a mut Vec<u8>, kept: usize, n: usize) -> &'a [u8] {
+    let mut lines = Vec::with_capacity(n + 64);
+    deframer.unframe(&buffer[kept..kept + n], &mut lines);
+    buffer.truncate(kept);
+    buffer.extend_from_slice(&lines);
+    &buffer[..]
+}
+
 pub async fn read_lines(
     reader: &OwnedReadHalf,
     carry: &mut Vec<u8>,
     max_line: usize,
+    mut deframer: Option<&mut Deframer>,
     mut line: impl FnMut(&[u8]) -> ControlFlow<()>,
 ) -> io::Result<usize> {
     loop {
@@ -78,7 +90,10 @@ pub async fn read_lines(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) => return Some(Err(e)),
             };
-            let filled = &buffer[..kept + n];
+            let filled = match deframer.as_deref_mut() {
+                Some(deframer) => unframed(deframer, buffer, kept, n),
+                None => &buffer[..kept + n],
+            };
             let consumed = each_line(filled, &mut line);
             carry.clear();
             carry.extend_from_slice(&filled[consumed..]);
@@ -152,7 +167,7 @@ mod tests {
         sender.shutdown().await.unwrap();
         let mut carry = b"left ".to_vec();
         let mut got = Vec::new();
-        while read_lines(&reader, &mut carry, 100, collect(&mut got, ""))
+        while read_lines(&reader, &mut carry, 100, None, collect(&mut got, ""))
             .await
             .unwrap()
             > 0
@@ -168,7 +183,7 @@ mod tests {
         let mut carry = Vec::new();
         let mut outcome = Ok(1);
         while matches!(outcome, Ok(n) if n > 0) {
-            outcome = read_lines(&reader, &mut carry, 100, |_| ControlFlow::Continue(())).await;
+            outcome = read_lines(&reader, &mut carry, 100, None, |_| ControlFlow::Continue(())).await;
         }
         assert_eq!(outcome.unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
