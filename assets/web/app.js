@@ -432,7 +432,10 @@ function messageNode(message, withPlace) {
   const when = new Date(message.ts);
   const time = document.createElement("time");
   time.dateTime = when.toISOString();
-  time.textContent = withPlace ? when.toLocaleDateString() : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  // A search's matches come from any day: their date goes with their time.
+  if (withPlace) li.classList.add("found");
+  const day = { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  time.textContent = withPlace ? when.toLocaleString([], day) : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   time.title = when.toLocaleString();
   const nick = document.createElement("span");
   nick.className = own ? "nick own" : "nick";

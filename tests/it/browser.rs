@@ -4,6 +4,7 @@
 //! Screenshots go to target/screenshots/ for a person to look at.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -168,4 +169,58 @@ fn history_scrolls_back_and_a_restart_resumes_without_a_gap_or_a_duplicate() {
         texts(v).last().map(String::as_str) == Some("live again")
     });
     browser.screenshot(&screenshot_path("history-resumed.png"));
+}
+
+#[test]
+fn the_page_registers_sends_a_direct_message_and_searches() {
+    let Some(mut browser) = Browser::start() else {
+        return;
+    };
+    let (server, web) = web_server(&[]);
+    let mut nc = PlainClient::named(server.addr, "ncfriend");
+    browser.open(&format!("http://{web}/"));
+    until_in_lobby(&mut browser);
+    // The account form, by keyboard: the nick to take and its password, then "Register this nick".
+    browser.eval("document.getElementById('account').click()");
+    browser.wait_for(
+        "the account form",
+        "return document.getElementById('account-dialog').open",
+        |v| v == true,
+    );
+    browser.type_keys("hunter2hunter2");
+    browser.eval(
+        "document.getElementById('account-nick').value = 'webuser'; \
+         document.getElementById('register').click()",
+    );
+    browser.wait_for(
+        "the account",
+        "return document.getElementById('account').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("webuser")),
+    );
+    browser.eval("document.getElementById('input').focus()");
+    browser.type_keys(&format!("/msg ncfriend just for you{ENTER}"));
+    nc.lines.until(|l| l.contains("webuser") && l.contains("just for you"));
+    nc.say("/msg webuser and back to you");
+    browser.wait_for("the answer in the conversation", SHOWN_TEXTS, |v| {
+        texts(v).last().map(String::as_str) == Some("and back to you")
+    });
+    nc.say("searchable needle words");
+    browser.type_keys(&format!("/join lobby{ENTER}"));
+    // A message is found once indexed, a moment after it is stored: ask again until it is.
+    let found = |v: &Value| texts(v).iter().any(|t| t == "searchable needle words");
+    let deadline = std::time::Instant::now() + crate::support::TIMEOUT;
+    loop {
+        browser.type_keys(&format!("/search needle{ENTER}"));
+        if browser
+            .seen_within(SHOWN_TEXTS, &found, Duration::from_millis(500))
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the search never found the message"
+        );
+    }
+    browser.screenshot(&screenshot_path("search.png"));
 }

@@ -104,16 +104,27 @@ impl Browser {
 
     /// Runs `script` until what it returns satisfies `done`, within the deadline; that value.
     pub fn wait_for(&mut self, what: &str, script: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + TIMEOUT;
+        self.seen_within(script, &done, TIMEOUT)
+            .unwrap_or_else(|last| panic!("the page did not show {what} within {TIMEOUT:?}; last saw {last}"))
+    }
+
+    /// Runs `script` until what it returns satisfies `done`, for at most `within`; that value, or
+    /// the last value seen.
+    pub fn seen_within(
+        &mut self,
+        script: &str,
+        done: &dyn Fn(&Value) -> bool,
+        within: Duration,
+    ) -> Result<Value, Value> {
+        let deadline = Instant::now() + within;
         loop {
             let value = self.eval(script);
             if done(&value) {
-                return value;
+                return Ok(value);
             }
-            assert!(
-                Instant::now() < deadline,
-                "the page did not show {what} within {TIMEOUT:?}; last saw {value}"
-            );
+            if Instant::now() >= deadline {
+                return Err(value);
+            }
             std::thread::sleep(POLL);
         }
     }
