@@ -16,6 +16,8 @@ pub const READ_BYTES: usize = 64 * 1024;
 
 thread_local! {
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The lines a WebSocket's frames held, before they go into `BUFFER`.
+    static LINES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The complete lines of `buf` (without their newlines); `consumed` is how far they reach.
@@ -61,13 +63,19 @@ pub fn take_lines(carry: &mut Vec<u8>, mut line: impl FnMut(&[u8]) -> ControlFlo
 /// Waits for bytes, reads them after what `carry` holds, and hands each complete line to `line` until
 /// it says stop; what is left is kept in `carry`. Returns how many bytes were read: 0 at the end of
 /// the stream. A line longer than `max_line` is an error.
-/// The lines a WebSocket's bytes just read (`buffer[kept..kept + n]`) hold, after the carried ones.
-fn unframed<'a>(deframer: &mut Deframer, buffer: &'a mut Vec<u8>, kept: usize, n: usize) -> &'a [u8] {
-    let mut lines = Vec::with_capacity(n + 64);
-    deframer.unframe(&buffer[kept..kept + n], &mut lines);
-    buffer.truncate(kept);
-    buffer.extend_from_slice(&lines);
-    &buffer[..]
+/// Turns the WebSocket bytes just read (`buffer[kept..kept + n]`) into lines in their place; the end
+/// of what is filled. The buffer keeps its length, so it is not cleared again before the next read.
+fn unframed(deframer: &mut Deframer, buffer: &mut Vec<u8>, kept: usize, n: usize) -> usize {
+    LINES.with_borrow_mut(|lines| {
+        lines.clear();
+        deframer.unframe(&buffer[kept..kept + n], lines);
+        let end = kept + lines.len();
+        if buffer.len() < end {
+            buffer.resize(end, 0);
+        }
+        buffer[kept..end].copy_from_slice(lines);
+        end
+    })
 }
 
 pub async fn read_lines(
@@ -90,10 +98,11 @@ pub async fn read_lines(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) => return Some(Err(e)),
             };
-            let filled = match deframer.as_deref_mut() {
+            let end = match deframer.as_deref_mut() {
                 Some(deframer) => unframed(deframer, buffer, kept, n),
-                None => &buffer[..kept + n],
+                None => kept + n,
             };
+            let filled = &buffer[..end];
             let consumed = each_line(filled, &mut line);
             carry.clear();
             carry.extend_from_slice(&filled[consumed..]);

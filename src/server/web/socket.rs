@@ -37,8 +37,9 @@ const PONG_LINE: &[u8] = b"{\"type\":\"pong\"}\n";
 const PING_EVENT: &[u8] = br#"{"type":"ping"}"#;
 /// Bytes of a frame's header at most (2 + 8 for the length; the server does not mask).
 const FRAME_HEADER_BYTES: usize = 10;
-/// What tungstenite reads at a time; it holds this much for every connection, idle or not.
-const WS_READ_CHUNK_BYTES: usize = 4 * 1024;
+/// What tungstenite reads at a time; it holds this much for every connection, idle or not. People
+/// type short lines, and a long one is read in several reads: the cost is paid only by the sender.
+const WS_READ_CHUNK_BYTES: usize = 1024;
 
 /// The WebSocket settings for a session whose longest frame is `max_frame` bytes.
 pub fn config(max_frame: usize) -> WebSocketConfig {
