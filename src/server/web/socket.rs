@@ -80,6 +80,8 @@ struct State {
     welcomed: bool,
     /// Whether the client has closed its side (or the connection is gone).
     ended: bool,
+    /// A read error met after lines were already handed over, for the next read.
+    failed: Option<io::Error>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -112,6 +114,7 @@ impl ChatStream for WebSocket {
             closed: false,
             welcomed: false,
             ended: false,
+            failed: None,
         };
         let shared = Arc::new(Mutex::new(state));
         (WsReader(shared.clone()), WsWriter(shared))
@@ -121,6 +124,9 @@ impl ChatStream for WebSocket {
 impl State {
     /// Ready once a line (or the end, or an error) is there to be read.
     fn poll_line(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Err(e));
+        }
         while self.incoming.is_empty() && !self.newline && !self.ended {
             let message = match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
                 None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
@@ -222,10 +228,27 @@ impl State {
 }
 
 impl AsyncRead for WsReader {
+    /// Hands over every line already received that fits, as a TCP read hands over every byte: the
+    /// session gives the hub what one read brought as one batch, so a frame per read would make a
+    /// client that sends fast wait a round trip per request.
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let mut state = lock(&self.0)?;
         ready!(state.poll_line(cx))?;
-        state.copy_into(buf);
+        loop {
+            state.copy_into(buf);
+            let line_left = !state.incoming.is_empty() || state.newline;
+            if buf.remaining() == 0 || line_left || state.ended {
+                break;
+            }
+            match state.poll_line(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    state.failed = Some(e);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
         Poll::Ready(Ok(()))
     }
 }
