@@ -200,6 +200,13 @@ impl Drop for Browser {
             let path = format!("/session/{}", self.session);
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.call("DELETE", &path, None)));
         }
+        // Shutting chromedriver down closes every browser it started, even one whose session was
+        // never made; killing it alone would leave them running.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.call("GET", "/shutdown", None)));
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline && matches!(self.driver.try_wait(), Ok(None)) {
+            std::thread::sleep(POLL);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
