@@ -135,6 +135,11 @@ impl FromStr for Target {
 
     fn from_str(text: &str) -> Result<Target, String> {
         let (scheme, rest) = split_scheme(text)?;
+        if scheme.protocol() == Protocol::Http {
+            return Err(format!(
+                "{scheme}:// is the chat page, for a browser; join the server's chat port (chat:// or chats://)"
+            ));
+        }
         let bad = || format!("{rest:?} is not HOST:PORT");
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = match host.strip_prefix('[') {
@@ -218,6 +223,8 @@ mod tests {
             (":80", None),
             ("host:99999", None),
             ("ftp://host:21", None),
+            ("http://localhost:8080", None),
+            ("https://chat.example.org:443", None),
         ];
         for (text, expected) in cases {
             let parsed = text.parse::<Target>().ok();
