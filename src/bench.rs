@@ -7,6 +7,7 @@ mod lines;
 mod payload;
 mod procfs;
 mod tally;
+mod websocket;
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +28,7 @@ pub use tally::Counts;
 use lines::{read_lines, take_lines};
 use payload::Stamp;
 use tally::Tally;
+use websocket::Deframer;
 
 /// Latency histograms are sharded so that receivers rarely wait for one another.
 const HISTOGRAM_SHARDS: usize = 32;
@@ -376,7 +378,7 @@ struct Outcome {
 }
 
 async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
-    let Some((reader, writer, leftover)) = join(i, &shared).await else {
+    let Some((reader, writer, leftover, mut deframer)) = join(i, &shared).await else {
         return Outcome::default();
     };
     if !shared.check_in(i) {
@@ -385,7 +387,7 @@ async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
     let writer = Arc::new(tokio::sync::Mutex::new(writer));
     if !shared.member(i) {
         // It waits on its socket from now on, so the start of the run wakes only the room's members.
-        idle(reader, leftover, &writer, &shared).await;
+        idle(reader, (leftover, deframer.as_mut()), &writer, &shared).await;
         return Outcome::default();
     }
     let Some(plan) = started(&shared).await else {
@@ -393,7 +395,15 @@ async fn client(i: usize, shared: Arc<Shared>) -> Outcome {
     };
     let own = plan.senders.contains(&(i as u32));
     let expected = (plan.senders.len() - usize::from(own)) as u64 * u64::from(shared.options.messages);
-    let receiving = receive(i, reader, leftover, writer.clone(), expected, &shared, &plan);
+    let receiving = receive(
+        i,
+        reader,
+        (leftover, deframer.as_mut()),
+        writer.clone(),
+        expected,
+        &shared,
+        &plan,
+    );
     let sending = async {
         if own {
             send(i as u32, &writer, &shared, &plan).await
@@ -417,7 +427,10 @@ async fn started(shared: &Shared) -> Option<Arc<Plan>> {
 }
 
 /// Connects and joins; returns the halves and whatever was read past the joining.
-async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHalf, Vec<u8>)> {
+/// A connection's halves, what was read past the joining, and for a WebSocket its reader's place.
+type Joined = (OwnedReadHalf, OwnedWriteHalf, Vec<u8>, Option<Deframer>);
+
+async fn join(i: usize, shared: &Shared) -> Option<Joined> {
     let deadline = TokioInstant::from_std(shared.start) + shared.options.join_timeout;
     let _permit = timeout_at(deadline, shared.connects.acquire()).await.ok()?.ok()?;
     let stream = timeout_at(deadline, TcpStream::connect(&shared.options.addr))
@@ -431,8 +444,9 @@ async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHal
     let (greeting, ready) = dialect.greeting(shared.options.first_client + i, member);
     writer.write_all(&greeting).await.ok()?;
     let mut carry = Vec::new();
+    let mut deframer = (dialect.proto == dialect::Proto::Ws).then(Deframer::default);
     if ready {
-        return Some((reader, writer, carry));
+        return Some((reader, writer, carry, deframer));
     }
     loop {
         let mut joined = false;
@@ -448,13 +462,13 @@ async fn join(i: usize, shared: &Shared) -> Option<(OwnedReadHalf, OwnedWriteHal
             }
             dialect::Step::Wait => ControlFlow::Continue(()),
         };
-        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, step);
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, deframer.as_mut(), step);
         let n = timeout_at(deadline, reading).await.ok()?.ok()?;
         for reply in replies {
             writer.write_all(&reply).await.ok()?;
         }
         if joined {
-            return Some((reader, writer, carry));
+            return Some((reader, writer, carry, deframer));
         }
         if n == 0 {
             return None;
@@ -491,7 +505,7 @@ impl Arrivals<'_> {
 async fn receive(
     i: usize,
     reader: OwnedReadHalf,
-    mut carry: Vec<u8>,
+    (mut carry, mut deframer): (Vec<u8>, Option<&mut Deframer>),
     writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     expected: u64,
     shared: &Shared,
@@ -530,7 +544,7 @@ async fn receive(
             break;
         }
         read_at = None;
-        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, |line| {
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, deframer.as_deref_mut(), |line| {
             let now = *read_at.get_or_insert_with(|| shared.nanos());
             arrivals.line(line, now)
         });
@@ -544,7 +558,12 @@ async fn receive(
 }
 
 /// Stays connected, answering PINGs, until the run is over.
-async fn idle(reader: OwnedReadHalf, mut carry: Vec<u8>, writer: &tokio::sync::Mutex<OwnedWriteHalf>, shared: &Shared) {
+async fn idle(
+    reader: OwnedReadHalf,
+    (mut carry, mut deframer): (Vec<u8>, Option<&mut Deframer>),
+    writer: &tokio::sync::Mutex<OwnedWriteHalf>,
+    shared: &Shared,
+) {
     let dialect = &shared.options.dialect;
     let mut pongs = Vec::new();
     take_lines(&mut carry, |line| {
@@ -555,7 +574,7 @@ async fn idle(reader: OwnedReadHalf, mut carry: Vec<u8>, writer: &tokio::sync::M
         for pong in pongs.drain(..) {
             let _ = writer.lock().await.write_all(&pong).await;
         }
-        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, |line| {
+        let reading = read_lines(&reader, &mut carry, MAX_LINE_BYTES, deframer.as_deref_mut(), |line| {
             pongs.extend(dialect.pong(line));
             ControlFlow::Continue(())
         });

@@ -97,7 +97,8 @@ pub struct ServeArgs {
     /// Where to listen, as [SCHEME://]HOST:PORT; repeat for several (e.g. --listen 0.0.0.0:8000
     /// --listen [::]:8000 --listen chats://0.0.0.0:8443). SCHEME is chat (the default: plain text for
     /// nc and JSON lines for programs, told apart by the first byte), chats (the same over TLS), irc
-    /// (the IRC client protocol, docs/irc.md) or ircs (IRC over TLS).
+    /// (the IRC client protocol, docs/irc.md), ircs (IRC over TLS), http (the chat page, its WebSocket
+    /// at /ws, /metrics and /healthz) or https.
     #[arg(long, value_name = "[SCHEME://]ADDR", default_value = DEFAULT_ADDR)]
     pub listen: Vec<Listener>,
     /// PEM certificate chain (leaf first) for the TLS listeners; SIGHUP reloads it and --tls-key.
@@ -106,6 +107,11 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// An origin whose pages may open the WebSocket of the http and https listeners, beside the
+    /// server's own page (e.g. https://chat.example.org behind a proxy); repeat for several, or *
+    /// for any page at all.
+    #[arg(long, value_name = "ORIGIN")]
+    pub web_origin: Vec<crate::server::AllowedOrigin>,
     /// Most connections open at once from one IP address (unless exempt); more are refused.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNS_PER_IP, value_parser = at_least_one)]
     pub max_conns_per_ip: usize,

@@ -14,7 +14,7 @@ use sockchat::client::{Connection, Dialer, Hello, line, tui};
 use sockchat::http;
 use sockchat::names::Nick;
 use sockchat::server::{
-    EdgeLimits, FloodPolicy, Limits, PerIpLimits, Server, ServerConfig, TlsFiles, budget_for_frame,
+    EdgeLimits, FloodPolicy, Limits, OriginPolicy, PerIpLimits, Server, ServerConfig, TlsFiles, budget_for_frame,
 };
 use sockchat::transport::WireMode;
 
@@ -109,6 +109,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.store_options();
     let config = ServerConfig {
         store,
+        web_origins: OriginPolicy { also: args.web_origin },
         listen: args.listen,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),

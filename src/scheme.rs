@@ -1,5 +1,5 @@
 //! Schemes: which protocol an address speaks and whether over TLS, for the server's `--listen`
-//! (`Listener`: `chat`, `chats`, `irc`, `ircs`) and for the clients' server address (`Target`).
+//! (`Listener`: `chat`, `chats`, `irc`, `ircs`, `http`, `https`) and for the clients' server address (`Target`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,6 +13,8 @@ pub enum Protocol {
     Chat,
     /// The IRC client protocol (docs/irc.md).
     Irc,
+    /// HTTP/1.1: the chat page, `/ws` (the structured protocol over WebSocket), `/metrics`, `/healthz`.
+    Http,
 }
 
 /// A protocol, with or without TLS.
@@ -22,11 +24,20 @@ pub enum Scheme {
     Chats,
     Irc,
     Ircs,
+    Http,
+    Https,
 }
 
 impl Scheme {
     /// Every scheme, in the order the help lists them.
-    pub const ALL: [Scheme; 4] = [Scheme::Chat, Scheme::Chats, Scheme::Irc, Scheme::Ircs];
+    pub const ALL: [Scheme; 6] = [
+        Scheme::Chat,
+        Scheme::Chats,
+        Scheme::Irc,
+        Scheme::Ircs,
+        Scheme::Http,
+        Scheme::Https,
+    ];
     /// The scheme of an address written without one.
     pub const DEFAULT: Scheme = Scheme::Chat;
 
@@ -36,6 +47,8 @@ impl Scheme {
             Scheme::Chats => "chats",
             Scheme::Irc => "irc",
             Scheme::Ircs => "ircs",
+            Scheme::Http => "http",
+            Scheme::Https => "https",
         }
     }
 
@@ -43,14 +56,15 @@ impl Scheme {
         match self {
             Scheme::Chat | Scheme::Chats => Protocol::Chat,
             Scheme::Irc | Scheme::Ircs => Protocol::Irc,
+            Scheme::Http | Scheme::Https => Protocol::Http,
         }
     }
 
     /// Whether the protocol runs inside TLS.
     pub fn tls(self) -> bool {
         match self {
-            Scheme::Chat | Scheme::Irc => false,
-            Scheme::Chats | Scheme::Ircs => true,
+            Scheme::Chat | Scheme::Irc | Scheme::Http => false,
+            Scheme::Chats | Scheme::Ircs | Scheme::Https => true,
         }
     }
 
@@ -135,6 +149,11 @@ impl FromStr for Target {
 
     fn from_str(text: &str) -> Result<Target, String> {
         let (scheme, rest) = split_scheme(text)?;
+        if scheme.protocol() == Protocol::Http {
+            return Err(format!(
+                "{scheme}:// is the chat page, for a browser; join the server's chat port (chat:// or chats://)"
+            ));
+        }
         let bad = || format!("{rest:?} is not HOST:PORT");
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = match host.strip_prefix('[') {
@@ -183,6 +202,8 @@ mod tests {
             ("chats://localhost:8000", None),
             ("0.0.0.0", None),
             ("", None),
+            ("http://127.0.0.1:8080", Some((Scheme::Http, "127.0.0.1:8080"))),
+            ("https://[::]:443", Some((Scheme::Https, "[::]:443"))),
         ];
         for (text, expected) in cases {
             let parsed = text.parse::<Listener>().ok().map(|l| (l.scheme, l.addr));
@@ -218,6 +239,8 @@ mod tests {
             (":80", None),
             ("host:99999", None),
             ("ftp://host:21", None),
+            ("http://localhost:8080", None),
+            ("https://chat.example.org:443", None),
         ];
         for (text, expected) in cases {
             let parsed = text.parse::<Target>().ok();

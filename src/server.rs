@@ -15,6 +15,7 @@ mod irc;
 mod listener;
 mod liveness;
 mod logins;
+mod metrics;
 mod outbox;
 mod pacing;
 mod per_ip;
@@ -23,10 +24,12 @@ mod sequence;
 mod session;
 mod stage;
 mod store_requests;
+mod stray_http;
 mod stream;
 mod tls;
 mod tls_stream;
 mod unfinished;
+mod web;
 mod writer;
 
 use std::net::SocketAddr;
@@ -59,7 +62,7 @@ pub use unfinished::FREE_FRAME_BYTES;
 
 use crate::hub::{Hub, HubConfig, Input, Restored};
 use crate::names::Nick;
-use crate::scheme::Listener;
+use crate::scheme::{Listener, Protocol};
 use crate::store::{SqliteStore, Store, StoreOptions};
 use admission::Admission;
 use commit::Commits;
@@ -73,6 +76,8 @@ use sequence::Published;
 use store_requests::StoreRequests;
 use tls::Certificates;
 use unfinished::FrameBudget;
+pub use web::origin::{AllowedOrigin, OriginPolicy};
+pub use web::{HTTP_CONNECTION_LIFETIME, MAX_REQUEST_HEAD_BYTES, WebConfig};
 
 /// How long shutdown waits for sessions to flush before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -94,6 +99,8 @@ pub struct ServerConfig {
     pub max_rooms: usize,
     /// Where messages, rooms, accounts and bans are kept (in memory, with no path).
     pub store: StoreOptions,
+    /// Which pages, beside the server's own, may open its WebSocket.
+    pub web_origins: OriginPolicy,
     pub limits: Limits,
     /// The password every client must give before the hub hears of it (IRC's PASS, the hello's
     /// `pass`, plain text's `/pass`), if any.
@@ -231,6 +238,10 @@ impl Server {
                 logins,
                 server_password: self.config.server_password.clone().map(Arc::new),
                 irc_at: irc_at(&self.listeners),
+                web: Arc::new(WebConfig {
+                    origins: self.config.web_origins.clone(),
+                    listeners: bound_listeners(&self.listeners, Protocol::Http),
+                }),
             },
             exempt: Arc::new(self.config.edge.exempt.clone()),
             per_ip: Arc::new(Mutex::new(IpTable::new(self.config.edge.per_ip))),
@@ -265,20 +276,25 @@ impl Server {
     }
 }
 
-/// Where IRC clients that came to a chat port are sent: the first IRC listener, as bound.
-fn irc_at(listeners: &[listener::Bound]) -> Option<Arc<str>> {
-    let bound = listeners
+/// The listeners of `protocol` as bound (with the ports port 0 was given).
+fn bound_listeners(listeners: &[Bound], protocol: Protocol) -> Vec<Listener> {
+    listeners
         .iter()
-        .find(|l| l.scheme.protocol() == crate::scheme::Protocol::Irc)?;
-    let addr = bound.socket.local_addr().ok()?;
-    Some(
-        Listener {
-            scheme: bound.scheme,
-            addr,
-        }
-        .to_string()
-        .into(),
-    )
+        .filter(|bound| bound.scheme.protocol() == protocol)
+        .filter_map(|bound| {
+            let addr = bound.socket.local_addr().ok()?;
+            Some(Listener {
+                scheme: bound.scheme,
+                addr,
+            })
+        })
+        .collect()
+}
+
+/// Where IRC clients that came to a chat port are sent: the first IRC listener.
+fn irc_at(listeners: &[Bound]) -> Option<Arc<str>> {
+    let first = bound_listeners(listeners, Protocol::Irc).into_iter().next()?;
+    Some(first.to_string().into())
 }
 
 /// What the store kept, for the hub to start from, and the last message id it gave.

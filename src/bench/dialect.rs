@@ -1,6 +1,7 @@
 //! How the bench speaks to each kind of server: sockchat's structured mode, plain lines (sockchat's
 //! plain mode, `ncat --chat`, tokio's chat example) and IRC.
 
+use super::websocket;
 use crate::protocol::{Command, PROTOCOL_VERSION, Request};
 use crate::transport::json;
 
@@ -13,6 +14,8 @@ pub enum Proto {
     Plain,
     /// NICK/USER/JOIN/PRIVMSG, answering PING.
     Irc,
+    /// sockchat's JSON over a WebSocket (an `http://` listener's `/ws`), one object per frame.
+    Ws,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +46,16 @@ impl Dialect {
     /// What to send on connecting, and whether the client is ready at once.
     pub fn greeting(&self, i: usize, member: bool) -> (Vec<u8>, bool) {
         match self.proto {
+            Proto::Ws => {
+                let (hello, ready) = Dialect {
+                    proto: Proto::Structured,
+                    ..self.clone()
+                }
+                .greeting(i, member);
+                let mut greeting = websocket::upgrade_request();
+                greeting.extend(websocket::text_frame(hello.strip_suffix(b"\n").unwrap_or(&hello)));
+                (greeting, ready)
+            }
             Proto::Structured => {
                 let nick = crate::names::Nick::parse(&Dialect::nick(i)).ok();
                 let room = member.then(|| crate::names::RoomName::parse(&self.room).ok()).flatten();
@@ -73,10 +86,10 @@ impl Dialect {
     pub fn joining(&self, line: &[u8], member: bool) -> Step {
         let has = |needle: &str| line.windows(needle.len()).any(|w| w == needle.as_bytes());
         match self.proto {
-            Proto::Structured if member && has("\"type\":\"joined\"") => Step::Ready,
-            Proto::Structured if !member && has("\"type\":\"welcome\"") => Step::Ready,
-            Proto::Structured if has("\"type\":\"error\"") && has("unsupported") => Step::Ready,
-            Proto::Structured => Step::Wait,
+            Proto::Structured | Proto::Ws if member && has("\"type\":\"joined\"") => Step::Ready,
+            Proto::Structured | Proto::Ws if !member && has("\"type\":\"welcome\"") => Step::Ready,
+            Proto::Structured | Proto::Ws if has("\"type\":\"error\"") && has("unsupported") => Step::Ready,
+            Proto::Structured | Proto::Ws => Step::Wait,
             Proto::Plain => match &self.plain_ready {
                 Some(ready) if has(ready) => Step::Ready,
                 _ => Step::Wait,
@@ -99,6 +112,14 @@ impl Dialect {
     /// One message line carrying `text`.
     pub fn message(&self, text: &str) -> Vec<u8> {
         match self.proto {
+            Proto::Ws => {
+                let line = Dialect {
+                    proto: Proto::Structured,
+                    ..self.clone()
+                }
+                .message(text);
+                websocket::text_frame(line.strip_suffix(b"\n").unwrap_or(&line))
+            }
             Proto::Structured => {
                 let room = crate::names::RoomName::parse(&self.room).ok();
                 let say = Command::Say {
@@ -115,6 +136,10 @@ impl Dialect {
 
     /// The answer to a server's PING, if the line is one.
     pub fn pong(&self, line: &[u8]) -> Option<Vec<u8>> {
+        if self.proto == Proto::Ws {
+            let ping = websocket::PING_LINE.strip_suffix(b"\n")?;
+            return (line == ping).then(|| websocket::text_frame(br#"{"type":"pong"}"#));
+        }
         let rest = line.strip_prefix(b"PING")?;
         (self.proto == Proto::Irc).then(|| [b"PONG".as_slice(), rest, b"\r\n"].concat())
     }

@@ -9,11 +9,15 @@ use std::ops::ControlFlow;
 
 use tokio::net::tcp::OwnedReadHalf;
 
+use super::websocket::Deframer;
+
 /// Bytes read at a time.
 pub const READ_BYTES: usize = 64 * 1024;
 
 thread_local! {
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The lines a WebSocket's frames held, before they go into `BUFFER`.
+    static LINES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The complete lines of `buf` (without their newlines); `consumed` is how far they reach.
@@ -59,10 +63,26 @@ pub fn take_lines(carry: &mut Vec<u8>, mut line: impl FnMut(&[u8]) -> ControlFlo
 /// Waits for bytes, reads them after what `carry` holds, and hands each complete line to `line` until
 /// it says stop; what is left is kept in `carry`. Returns how many bytes were read: 0 at the end of
 /// the stream. A line longer than `max_line` is an error.
+/// Turns the WebSocket bytes just read (`buffer[kept..kept + n]`) into lines in their place; the end
+/// of what is filled. The buffer keeps its length, so it is not cleared again before the next read.
+fn unframed(deframer: &mut Deframer, buffer: &mut Vec<u8>, kept: usize, n: usize) -> usize {
+    LINES.with_borrow_mut(|lines| {
+        lines.clear();
+        deframer.unframe(&buffer[kept..kept + n], lines);
+        let end = kept + lines.len();
+        if buffer.len() < end {
+            buffer.resize(end, 0);
+        }
+        buffer[kept..end].copy_from_slice(lines);
+        end
+    })
+}
+
 pub async fn read_lines(
     reader: &OwnedReadHalf,
     carry: &mut Vec<u8>,
     max_line: usize,
+    mut deframer: Option<&mut Deframer>,
     mut line: impl FnMut(&[u8]) -> ControlFlow<()>,
 ) -> io::Result<usize> {
     loop {
@@ -78,7 +98,11 @@ pub async fn read_lines(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) => return Some(Err(e)),
             };
-            let filled = &buffer[..kept + n];
+            let end = match deframer.as_deref_mut() {
+                Some(deframer) => unframed(deframer, buffer, kept, n),
+                None => kept + n,
+            };
+            let filled = &buffer[..end];
             let consumed = each_line(filled, &mut line);
             carry.clear();
             carry.extend_from_slice(&filled[consumed..]);
@@ -152,7 +176,7 @@ mod tests {
         sender.shutdown().await.unwrap();
         let mut carry = b"left ".to_vec();
         let mut got = Vec::new();
-        while read_lines(&reader, &mut carry, 100, collect(&mut got, ""))
+        while read_lines(&reader, &mut carry, 100, None, collect(&mut got, ""))
             .await
             .unwrap()
             > 0
@@ -168,7 +192,7 @@ mod tests {
         let mut carry = Vec::new();
         let mut outcome = Ok(1);
         while matches!(outcome, Ok(n) if n > 0) {
-            outcome = read_lines(&reader, &mut carry, 100, |_| ControlFlow::Continue(())).await;
+            outcome = read_lines(&reader, &mut carry, 100, None, |_| ControlFlow::Continue(())).await;
         }
         assert_eq!(outcome.unwrap_err().kind(), io::ErrorKind::InvalidData);
     }

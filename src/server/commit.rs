@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::future::pending;
 use std::sync::{Arc, OnceLock};
 
+use super::metrics::METRICS;
 use super::outbox::Outbox;
 use crate::hub::{Effect, refusal_of};
 use crate::names::ConnId;
@@ -38,6 +39,8 @@ struct Append {
     provisional: Vec<MessageId>,
     messages: Vec<NewMessage>,
     outcome: Arc<OnceLock<Outcome>>,
+    /// When it went to the store, for the commit latency metric.
+    submitted: Option<std::time::Instant>,
 }
 
 /// A batch waiting for its messages' append.
@@ -107,6 +110,7 @@ impl Commits {
 
     fn submit(&mut self) {
         if let Some(mut append) = self.gathering.take() {
+            append.submitted = Some(std::time::Instant::now());
             let ticket = self.store.append(std::mem::take(&mut append.messages));
             self.in_flight.push_back((append, ticket));
         }
@@ -122,6 +126,9 @@ impl Commits {
         let Some((append, _)) = self.in_flight.pop_front() else {
             return;
         };
+        if let (Ok(_), Some(submitted)) = (&result, append.submitted) {
+            METRICS.committed(append.provisional.len(), submitted.elapsed());
+        }
         let outcome = result.map(|ids| append.provisional.iter().copied().zip(ids).collect());
         let _ = append.outcome.set(outcome);
         self.submit();

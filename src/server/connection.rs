@@ -1,5 +1,6 @@
 //! One accepted connection, from its first byte to its last: the TLS handshake when its scheme has
-//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session).
+//! TLS, then its scheme's protocol on the opened stream (for `chat`: sniff, hello, session; for
+//! `http`: the web side, whose WebSockets come back here as chat sessions).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::Either;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, timeout_at};
@@ -21,12 +22,15 @@ use super::handshake;
 use super::hub_task::HubMessage;
 use super::irc;
 use super::logins::Logins;
+use super::metrics::{METRICS, Mode};
 use super::reader::FrameReader;
 use super::sequence::Published;
 use super::session::{self, Pace, Registered};
+use super::stray_http::{self, STRAY_PEEK_BYTES};
 use super::stream::ChatStream;
 use super::tls::Certificates;
 use super::unfinished::FrameBudget;
+use super::web::{self, WebConfig};
 use crate::hub::{Arrival, JOIN_HISTORY_PLAIN, Login};
 use crate::names::ConnId;
 use crate::scheme::{Protocol, Scheme};
@@ -51,6 +55,8 @@ pub struct Shared {
     pub server_password: Option<Arc<String>>,
     /// Where IRC is served, for IRC clients that came to a chat port.
     pub irc_at: Option<Arc<str>>,
+    /// Allowed origins, and the web listeners a stray browser on a chat port is pointed to.
+    pub web: Arc<WebConfig>,
 }
 
 /// A connection let in, and what it holds while it lasts.
@@ -117,17 +123,28 @@ async fn open_tls(
 
 /// The scheme's protocol on the opened stream: the one place a new protocol adds an arm. Not an
 /// `async fn`, so the protocol's future is all a connection holds.
-fn speak<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+fn speak<C>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()>
+where
+    C: ChatStream + AsyncRead + AsyncWrite + Unpin,
+{
     match admitted.scheme.protocol() {
         Protocol::Chat => Either::Left(chat(stream, admitted, shared, deadline)),
-        Protocol::Irc => Either::Right(irc::serve(stream, admitted, shared, deadline)),
+        Protocol::Irc => Either::Right(Either::Left(irc::serve(stream, admitted, shared, deadline))),
+        // Boxed: an HTTP connection's future is larger than a chat session's, and every connection
+        // would otherwise be given room for it.
+        Protocol::Http => Either::Right(Either::Right(Box::pin(web::serve(stream, admitted, shared)))),
     }
 }
 
 /// A chat client: sniffed, greeted, then served. Not an `async fn`, so what the session's future
 /// keeps for days is only what it needs: the greeting (boxed, so what it holds is freed before the
 /// session), the hub, the pacing and the slots the connection holds.
-fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: Instant) -> impl Future<Output = ()> {
+pub(super) fn chat<C: ChatStream>(
+    stream: C,
+    admitted: Admitted,
+    shared: Shared,
+    deadline: Instant,
+) -> impl Future<Output = ()> {
     let Admitted {
         conn,
         peer,
@@ -138,8 +155,9 @@ fn chat<C: ChatStream>(stream: C, admitted: Admitted, shared: Shared, deadline: 
     let hub = shared.hub.clone();
     let pace = shared.pace.clone();
     let secure = scheme.tls() || peer.ip().is_loopback();
+    let web = scheme.protocol() == Protocol::Http;
     let greeting = Box::pin(greet(stream, conn, (peer, secure), shared, deadline));
-    serve_greeted(greeting, hub, pace, (_slot, _ip_slot))
+    serve_greeted(greeting, hub, pace, (_slot, _ip_slot), web)
 }
 
 pub(super) async fn serve_greeted<C: ChatStream>(
@@ -147,14 +165,26 @@ pub(super) async fn serve_greeted<C: ChatStream>(
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
     _held: (OwnedSemaphorePermit, Option<Box<IpSlot>>),
+    web: bool,
 ) {
     // Built in one expression so the greeting's parts are not kept beside the session that owns them.
-    let serving = match greeting.await {
+    let (serving, _open) = match greeting.await {
         Some(Greeted {
             session,
             frames,
             writer,
-        }) => session::serve(session, frames, writer, hub, pace),
+        }) => {
+            let mode = match session.mode {
+                _ if web => Mode::WebSocket,
+                WireMode::Text => Mode::Plain,
+                WireMode::Json => Mode::Json,
+                WireMode::Irc(_) => Mode::Irc,
+            };
+            (
+                session::serve(session, frames, writer, hub, pace),
+                METRICS.session(mode),
+            )
+        }
         None => return,
     };
     serving.await;
@@ -176,7 +206,16 @@ async fn greet<C: ChatStream>(
 ) -> Option<Greeted<C>> {
     let limits = shared.limits;
     let (opening, read) = stream.sniff().await?;
-    let (reader, mut writer) = stream.split();
+    let answer = match opening {
+        Opening::Chat(WireMode::Text) => stray_answer(&stream, &read, &shared.web.listeners),
+        _ => None,
+    };
+    let (mut reader, mut writer) = stream.split();
+    if let Some(answer) = answer {
+        info!(%conn, "an HTTP request on a chat port; answered 400");
+        stray_http::refuse(&mut reader, &mut writer, answer).await;
+        return None;
+    }
     let mode = match opening {
         Opening::Chat(mode) => mode,
         Opening::IrcRegistration => {
@@ -263,6 +302,19 @@ pub(super) async fn farewell<R: tokio::io::AsyncRead + Unpin, W: tokio::io::Asyn
     let _ = tokio::time::timeout(REFUSAL_LINGER, draining).await;
 }
 
+/// The 400 for a plain connection that opened with an HTTP request line; `None` for a chat client.
+fn stray_answer<C: ChatStream>(stream: &C, read: &[u8], web: &[crate::scheme::Listener]) -> Option<String> {
+    let mut peeked = [0u8; STRAY_PEEK_BYTES];
+    let start = match read.is_empty() {
+        true => {
+            let n = stream.peek_now(&mut peeked);
+            &peeked[..n]
+        }
+        false => read,
+    };
+    stray_http::is_request_line(start).then(|| stray_http::answer(start, web))
+}
+
 /// How long past the handshake deadline a refused client's stream may take to close.
 pub(super) const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 
@@ -287,6 +339,18 @@ mod tests {
         assert!(
             tls <= plain + 64,
             "a TLS session's future is {tls} bytes, a plain one's {plain}"
+        );
+    }
+
+    /// A connection's future has room for the largest protocol's: no protocol may make a chat
+    /// session's larger.
+    #[test]
+    fn no_protocol_makes_a_chat_connection_bigger() {
+        let chat = size_of_output(|| chat::<TcpStream>(unreachable(), unreachable(), unreachable(), Instant::now()));
+        let any = size_of_output(|| speak::<TcpStream>(unreachable(), unreachable(), unreachable(), Instant::now()));
+        assert!(
+            any <= chat + 16,
+            "a connection's future is {any} bytes, a chat session's {chat}"
         );
     }
 

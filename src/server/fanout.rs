@@ -13,6 +13,7 @@ use super::Limits;
 use super::feed::Feed;
 use super::followers::Followers;
 use super::liveness::{Liveness, Sweep};
+use super::metrics::{DropReason, METRICS};
 use super::outbox::{Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Ask, Effect, Focus, Input};
@@ -108,6 +109,7 @@ impl Fanout {
         }
         for conn in dead {
             let reason = format!("no answer to a ping within {} s", ping_timeout.as_secs_f64());
+            METRICS.dropped(DropReason::PingTimeout);
             dropped.extend(self.drop_slow(conn, reason));
         }
         dropped
@@ -192,6 +194,7 @@ impl Fanout {
             self.feeds_to_wake.push(feed.clone());
         }
         for conn in laggards {
+            METRICS.dropped(DropReason::SlowFeed);
             let reason = format!(
                 "too slow: more than {} bytes of {room} were waiting unread",
                 self.limits.max_backlog
@@ -253,6 +256,7 @@ impl Fanout {
             Pushed::First => self.outboxes_to_wake.push(link.outbox.clone()),
             Pushed::Queued | Pushed::Closed => {}
             Pushed::Full => {
+                METRICS.dropped(DropReason::SlowQueue);
                 let reason = format!(
                     "too slow: more than {} bytes were waiting unread",
                     self.limits.max_queued

@@ -50,7 +50,7 @@ pub fn serve<C: ChatStream>(
     let pace = shared.pace.clone();
     let secure = scheme.tls() || peer.ip().is_loopback();
     let registering = Box::pin(register(stream, conn, (peer, secure), shared, deadline));
-    serve_greeted(registering, hub, pace, (_slot, _ip_slot))
+    serve_greeted(registering, hub, pace, (_slot, _ip_slot), false)
 }
 
 async fn register<C: ChatStream>(

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::flood::FloodGate;
+use super::metrics::METRICS;
 use super::outbox::Outbox;
 use super::reader::{FrameReader, Source};
 use crate::hub::{Input, TEXT_EXPANSION};
@@ -50,6 +51,7 @@ pub async fn paced<S: Source>(
         return Ok(());
     }
     debug!(?wait, "flood control");
+    METRICS.flood_delayed(wait);
     let mut sleep = Box::pin(tokio::time::sleep(wait));
     poll_fn(|cx| match frames.poll_held_too_long(cx) {
         Poll::Ready(e) => Poll::Ready(Err(e)),

@@ -14,6 +14,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
 
+use super::metrics::METRICS;
 use super::unfinished::{FREE_FRAME_BYTES, FrameBudget, Unfinished};
 use crate::transport::line::{Frame, LineCodec};
 
@@ -125,7 +126,7 @@ impl<S: Source> FrameReader<S> {
             }
             match poll_read_buf(Pin::new(&mut self.source), cx, &mut self.buf) {
                 Poll::Ready(Ok(0)) => self.eof = true,
-                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Ok(n)) => METRICS.bytes_read(n),
                 Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                 Poll::Pending if self.buf.is_empty() => return Poll::Pending,
                 // Part of a frame is here and the rest is awaited: that wait has a deadline.

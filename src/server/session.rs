@@ -16,6 +16,7 @@ use tracing::{debug, info};
 use super::fanout::Link;
 use super::flood::{FloodGate, FloodPolicy};
 use super::hub_task::HubMessage;
+use super::metrics::METRICS;
 use super::outbox::Outbox;
 use super::pacing::{gather, paced};
 use super::reader::{FrameReader, Source};
@@ -207,6 +208,7 @@ fn read_requests<'a, S: Source>(
             // Only the boxed send lives across its await: every idle session waits in this loop,
             // and the batch kept in the future's state would make all of them bigger.
             if !batch.is_empty() {
+                METRICS.requests(batch.len());
                 outbox.input_sent();
                 if send(hub, conn, outbox, batch).await.is_err() {
                     return "the server is shutting down".to_owned();

@@ -14,6 +14,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
 
+use super::metrics::METRICS;
+
 /// The most bytes copied together for one write.
 pub const STAGE_BYTES: usize = 64 * 1024;
 
@@ -44,6 +46,7 @@ impl Stage {
                 return false;
             }
             self.big = Some(frame.clone());
+            METRICS.event_written();
             return true;
         }
         if self.copied.len() + frame.len() > STAGE_BYTES {
@@ -53,6 +56,7 @@ impl Stage {
             self.copied = borrow();
         }
         self.copied.extend_from_slice(frame);
+        METRICS.event_written();
         true
     }
 
@@ -74,7 +78,10 @@ impl Stage {
             }
             match Pin::new(&mut *writer).poll_write(cx, rest) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Ok(n)) => {
+                    METRICS.bytes_written(n);
+                    self.written += n;
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
                     self.keep_unwritten();

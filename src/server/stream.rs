@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use bytes::BytesMut;
+use futures_util::FutureExt;
 use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -22,6 +23,12 @@ pub trait ChatStream: Send + 'static {
     fn sniff(&mut self) -> impl Future<Output = Option<(Opening, BytesMut)>> + Send;
 
     fn split(self) -> (Self::Read, Self::Write);
+
+    /// Copies what the client has sent and is already waiting, without taking it, into `buf`;
+    /// never waits. Streams that cannot peek (their first bytes come back from `sniff`) copy none.
+    fn peek_now(&self, _buf: &mut [u8]) -> usize {
+        0
+    }
 }
 
 impl ChatStream for TcpStream {
@@ -35,5 +42,10 @@ impl ChatStream for TcpStream {
 
     fn split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         self.into_split()
+    }
+
+    fn peek_now(&self, buf: &mut [u8]) -> usize {
+        // The sniff's peek left the socket marked readable, so this answers at once when bytes wait.
+        self.peek(buf).now_or_never().and_then(Result::ok).unwrap_or(0)
     }
 }

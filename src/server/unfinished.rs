@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
+use super::metrics::{DropReason, METRICS};
+
 /// What a session may hold of unfinished frames without drawing on the budget: most frames are
 /// short, and their sessions never touch the shared count.
 pub const FREE_FRAME_BYTES: usize = 64 * 1024;
@@ -87,6 +89,7 @@ impl Unfinished {
             self.armed = true;
         }
         ready!(deadline.as_mut().poll(cx));
+        METRICS.dropped(DropReason::FrameTimeout);
         let secs = budget.timeout.as_secs_f64();
         Poll::Ready(io::Error::new(
             io::ErrorKind::TimedOut,
