@@ -85,7 +85,7 @@ pub fn read(id: &RequestId) -> Option<Asked> {
         Some((line, text)) => (line, Some(text)),
         None => (id.as_str(), None),
     };
-    let mut line = Message::parse(line.as_bytes()).ok()?;
+    let mut line = Message::reread(line).ok()?;
     line.params.extend(text.map(str::to_owned));
     let reply = line.tag(REPLY_TAG).map(str::to_owned);
     let quiet = line.tag(QUIET_TAG).is_some();
@@ -108,5 +108,10 @@ mod tests {
         let lines = Message::new("PRIVMSG", &["#rust", "two\nlines; and more"]);
         assert_eq!(read(&id(&lines)).unwrap().line, lines);
         assert_eq!(read(&RequestId::Number(3)), None);
+        // A line within the bound whose invalid UTF-8 became U+FFFD, three bytes each, reads back too.
+        let mut raw = b"PRIVMSG #rust :".to_vec();
+        raw.extend([0xff; 400]);
+        let lossy = Message::parse(&raw).unwrap();
+        assert_eq!(read(&id(&lossy)).unwrap().line, lossy);
     }
 }

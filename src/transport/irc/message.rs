@@ -49,8 +49,18 @@ impl Message {
         }
     }
 
-    /// Reads one line, without its line ending.
+    /// Reads one line a client sent, without its line ending.
     pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
+        Message::parse_within(line, MAX_BODY_BYTES)
+    }
+
+    /// Reads back a line this server wrote from one it parsed: unbounded, since making the client's
+    /// invalid UTF-8 into U+FFFD may have taken it past the bound the client's line was within.
+    pub fn reread(line: &str) -> Result<Message, ParseError> {
+        Message::parse_within(line.as_bytes(), usize::MAX)
+    }
+
+    fn parse_within(line: &[u8], max_body_bytes: usize) -> Result<Message, ParseError> {
         let mut rest = line;
         let mut tags = Vec::new();
         if let Some(tagged) = rest.strip_prefix(b"@") {
@@ -62,7 +72,7 @@ impl Message {
             rest = body;
         }
         let rest = trim_spaces(rest);
-        if rest.len() > MAX_BODY_BYTES {
+        if rest.len() > max_body_bytes {
             return Err(ParseError::TooLong);
         }
         if rest.is_empty() {
