@@ -210,7 +210,7 @@ async fn greet<C: ChatStream>(
             lands: true,
         },
         // A chat port's sniff tells only text from JSON.
-        WireMode::Irc(_) => return None,
+        WireMode::Irc(..) => return None,
         WireMode::Json => match handshake::hello(
             &mut frames,
             &mut writer,

@@ -287,21 +287,18 @@ fn each_channel(line: &Message, list: &str, out: &mut Vec<Request>, mut each: im
 /// with no mask), and `+b`/`-b` of a nick as sockchat's ban and unban; every other change is refused.
 fn mode(line: &Message, out: &mut Vec<Request>) {
     let target = &line.params[0];
-    let change = line.params.get(1).map(String::as_str);
     let local = |reply: &str, line: &Message| Request {
         id: Some(asked::reply_id(line, reply)),
         command: Command::Ping,
     };
+    // A nick's modes: the renderer answers, and the fan-out keeps what changed (`own_changes`).
     if !target.starts_with('#') {
-        let reply = match change {
-            None => "USER-MODE",
-            Some(_) => "501",
-        };
-        return out.push(local(reply, line));
+        return out.push(local("USER-MODE", line));
     }
     if channel_name(target).is_none() {
         return out.push(local("403", line));
     }
+    let change = line.params.get(1).map(String::as_str);
     let mask = line.params.get(2).map(|m| m.split('!').next().unwrap_or(m).to_owned());
     match (change, mask) {
         (None, _) => out.push(local("CHANNEL-MODE", line)),
@@ -423,7 +420,7 @@ mod tests {
             ("MODE #rust", vec![local("CHANNEL-MODE")]),
             ("MODE #rust +k key", vec![local("472")]),
             ("MODE ann", vec![local("USER-MODE")]),
-            ("MODE ann +i", vec![local("501")]),
+            ("MODE ann +i", vec![local("USER-MODE")]),
             ("USER a 0 * :b", vec![local("462")]),
             ("FROB x", vec![local("421")]),
             (

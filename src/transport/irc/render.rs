@@ -8,7 +8,9 @@ use super::caps::{self, Cap, Caps, Rendering};
 use super::chathistory;
 use super::message::{MAX_BODY_BYTES, Message};
 use super::multiline;
+use super::own_changes;
 use super::split;
+use super::user_modes::{self, UserModes};
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
 use crate::names::Nick;
@@ -44,12 +46,12 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
 
 /// An event for one client as a reply to it, addressed to `me`; `None` when it is rendered as
 /// everyone sees it (`shared`).
-pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
+pub fn reply(event: &Event, (caps, modes): (Caps, UserModes), me: &Nick) -> Option<Bytes> {
     let me_str = me.as_str();
     let mut out = Lines::default();
     match event {
         Event::Welcome { server, nick, .. } => welcome::lines(nick, server, &mut out.0),
-        Event::Ack { id, message, ts } => ack(id, caps, me, (*message, *ts), &mut out),
+        Event::Ack { id, message, ts } => ack(id, (caps, modes), me, (*message, *ts), &mut out),
         Event::Error { id, code, message } => error(id.as_ref(), *code, message, me_str, &mut out),
         Event::Topic { room, topic, .. } => match topic {
             Some(text) => out.numeric("332", me_str, &[&channel(room), text]),
@@ -200,12 +202,21 @@ pub fn server_time(ts: Millis) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>, Option<Millis>), out: &mut Lines) {
+fn ack(
+    id: &RequestId,
+    (caps, modes): (Caps, UserModes),
+    me: &Nick,
+    (message, ts): (Option<MessageId>, Option<Millis>),
+    out: &mut Lines,
+) {
     let Some(asked) = asked::read(id) else {
         return;
     };
     let me_str = me.as_str();
     if let Some(reply) = &asked.reply {
+        if reply == "USER-MODE" {
+            return user_mode(&asked, modes, me, out);
+        }
         return local_reply(&asked, reply, caps, me_str, out);
     }
     match asked.command() {
@@ -271,7 +282,6 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
             out.numeric("406", me, &[asked.param(0), "There was no such nickname"]);
             out.numeric("369", me, &[asked.param(0), "End of WHOWAS"]);
         }
-        "USER-MODE" => out.numeric("221", me, &["+"]),
         "CHANNEL-MODE" => out.numeric("324", me, &[asked.param(0), "+n"]),
         "BANLIST-END" => out.numeric("368", me, &[asked.param(0), "End of channel ban list"]),
         "NAMES-END" => out.numeric("366", me, &[asked.param(0), "End of /NAMES list"]),
@@ -308,13 +318,36 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
     }
 }
 
+/// MODE of a nick: `502` for another's, `221` to a query of one's own, and a change as the MODE
+/// line of what it changed (nothing if nothing did), `501` if it named a mode not known.
+fn user_mode(asked: &Asked, modes: UserModes, me: &Nick, out: &mut Lines) {
+    let me_str = me.as_str();
+    if !own_changes::is_me(asked.param(0), me) {
+        return out.numeric("502", me_str, &["Can't change mode for other users"]);
+    }
+    let change = asked.param(1);
+    if change.is_empty() {
+        return out.numeric("221", me_str, &[&modes.to_string()]);
+    }
+    let applied = user_modes::apply(modes, change);
+    if !applied.changed.is_empty() {
+        out.user_line(me, "MODE", &[me_str, &applied.changed]);
+    }
+    if applied.unknown {
+        out.numeric("501", me_str, &["Unknown MODE flag"]);
+    }
+}
+
 fn cap_reply(asked: &Asked, caps: Caps, me: &str, out: &mut Lines) {
     let sub = asked.param(0).to_ascii_uppercase();
     match sub.as_str() {
         "LS" => out.server_line("CAP", &[me, "LS", &caps::offered(asked.param(1) >= "302")]),
         "LIST" => out.server_line("CAP", &[me, "LIST", &caps.to_string()]),
-        // What a client has is settled at registration: every room's rendering for it depends on it.
-        "REQ" => out.server_line("CAP", &[me, "NAK", asked.param(1)]),
+        // The fan-out applies an acknowledged request as it delivers this answer (`own_changes`).
+        "REQ" => match caps::requested(caps, asked.param(1)) {
+            Some(_) => out.server_line("CAP", &[me, "ACK", asked.param(1)]),
+            None => out.server_line("CAP", &[me, "NAK", asked.param(1)]),
+        },
         "END" => {}
         _ => out.numeric("410", me, &[asked.param(0), "Invalid CAP command"]),
     }
@@ -766,10 +799,13 @@ mod tests {
             ),
         ];
         for (event, caps, want) in cases {
-            let got = reply(&event, caps, &ann).map(text);
+            let got = reply(&event, (caps, UserModes::default()), &ann).map(text);
             assert_eq!(got.as_deref(), Some(want), "{event:?}");
         }
-        assert_eq!(reply(&said("hi", false), Caps::default(), &ann), None);
+        assert_eq!(
+            reply(&said("hi", false), (Caps::default(), UserModes::default()), &ann),
+            None
+        );
     }
 
     proptest::proptest! {
