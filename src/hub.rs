@@ -488,7 +488,18 @@ impl Hub {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))
             }
-            Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
+            Command::Kick {
+                target,
+                room: Some(room),
+                reason,
+            } => self
+                .kick_from_room(conn, (target, room), reason, out)
+                .map(|()| Done::Answered(None)),
+            Command::Kick {
+                target,
+                room: None,
+                reason,
+            } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
             Command::Quit { .. } if self.operators.contains(&conn) => Err((
                 ErrorCode::NotPermitted,
                 "the console stays as long as the server runs; Ctrl-C stops the server".to_owned(),
@@ -796,6 +807,38 @@ impl Hub {
         };
         out.tell(target, Event::Bye { reason: reason.clone() });
         self.remove(target, reason, out);
+        Ok(())
+    }
+
+    /// Takes `target` out of `room` (operators only): the room is told, `target` with it, even over
+    /// the presence limit (a kick is rare, and its members should see why one left), and `target`
+    /// stays connected.
+    fn kick_from_room(
+        &mut self,
+        conn: ConnId,
+        (target, room): (Recipient, RoomName),
+        reason: Option<String>,
+        out: &mut Effects,
+    ) -> Result<(), Refusal> {
+        if !self.operators.contains(&conn) {
+            return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
+        }
+        let target = self.resolve(conn, &target)?;
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        let nick = self.nick(target);
+        if !entry.contains(target) {
+            return Err((ErrorCode::NotInRoom, format!("{nick} is not in {room}")));
+        }
+        let kicked = Event::Kicked {
+            room: room.clone(),
+            nick,
+            by: self.nick(conn),
+            reason: reason.map(capped),
+        };
+        out.broadcast(room.clone(), kicked, None);
+        self.leave_room(target, &room, out);
         Ok(())
     }
 

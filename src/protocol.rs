@@ -197,9 +197,11 @@ pub enum Command {
     /// The answer to the server's `ping` event; nothing answers it.
     #[serde(deserialize_with = "no_fields")]
     Pong,
-    /// Disconnect someone (operator only).
+    /// Disconnect someone (operator only); with `room`, only take them out of that room.
     Kick {
         target: Recipient,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
@@ -313,6 +315,14 @@ pub enum Event {
     Parted {
         room: RoomName,
         nick: Nick,
+    },
+    /// An operator took `nick` out of `room` (a `kick` with a room); told to the room, `nick` too.
+    Kicked {
+        room: RoomName,
+        nick: Nick,
+        by: Nick,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Renamed {
         from: Nick,

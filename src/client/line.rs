@@ -185,7 +185,9 @@ impl View {
                 self.rooms.retain(|r| r != room);
                 self.rooms.push(room.clone());
             }
-            Event::Parted { room, nick } if *nick == self.me => self.rooms.retain(|r| r != room),
+            Event::Parted { room, nick } | Event::Kicked { room, nick, .. } if *nick == self.me => {
+                self.rooms.retain(|r| r != room);
+            }
             Event::Renamed { from, to } if *from == self.me => self.me = to.clone(),
             _ => {}
         }

@@ -196,7 +196,11 @@ mod round_trips {
             Just(Command::Help),
             Just(Command::Ping),
             Just(Command::Pong),
-            (recipient(), of(text())).prop_map(|(target, reason)| Command::Kick { target, reason }),
+            (recipient(), of(room()), of(text())).prop_map(|(target, room, reason)| Command::Kick {
+                target,
+                room,
+                reason
+            }),
             of(text()).prop_map(|reason| Command::Quit { reason }),
             (
                 of(room()),

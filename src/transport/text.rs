@@ -320,6 +320,7 @@ fn kick(rest: &str) -> Result<Typed, String> {
     let reason = reason.trim();
     let reason = (!reason.is_empty()).then(|| reason.to_owned());
     Ok(typed(Command::Kick {
+        room: None,
         target: recipient(target)?,
         reason,
     }))
@@ -389,6 +390,10 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Error { message, .. } => push_line(out, "!! ", message),
         Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
+        Event::Kicked { room, nick, by, reason } => {
+            let why = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            notice(out, &format!("{nick} was kicked out of {room} by {by}{why}"));
+        }
         Event::Renamed { from, to } => notice(out, &format!("{from} is now known as {to}")),
         Event::Quit { nick, reason } => notice(out, &format!("{nick} quit ({reason})")),
         Event::Topic {

@@ -519,3 +519,47 @@ fn the_chat_clients_refuse_an_irc_address() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is an IRC address"), "{stderr}");
 }
+
+#[test]
+fn an_operators_kick_takes_a_user_out_of_the_channel_and_no_further() {
+    let db = crate::on_disk::Db::new();
+    let path = db.path_text();
+    let created = crate::support::run(&["account", "create", "root", "--db", &path], b"rootpassword\n");
+    assert!(created.status.success(), "{created:?}");
+    let opered = crate::support::run(&["account", "oper", "root", "--db", &path], b"");
+    assert!(opered.status.success(), "{opered:?}");
+    let (server, irc) = irc_server(&["--db", &path]);
+    let mut root = IrcClient::registered(irc, "boss");
+    root.send("OPER root rootpassword");
+    root.expect(":sockchat 381 root :You are now an IRC operator");
+    let mut ann = IrcClient::registered(irc, "ann");
+    ann.join("#rust");
+    let mut bob = IrcClient::registered(irc, "bob");
+    bob.join("#rust");
+    ann.expect(":bob!bob@sockchat JOIN #rust");
+    let mut carol = server.json("carol");
+    carol.send(json!({"id": 1, "type": "join", "room": "rust"}));
+    carol.until_type("ack");
+    ann.send("KICK #rust bob :not yours");
+    ann.expect(":sockchat 482 ann #rust :You're not channel operator");
+
+    root.send("KICK #rust bob :off topic");
+    let kick = ":root!root@sockchat KICK #rust bob :off topic";
+    bob.expect(kick);
+    ann.expect(kick);
+    let kicked = carol.until_type("kicked");
+    assert_eq!(kicked["nick"], "bob");
+    assert_eq!(kicked["by"], "root");
+    assert_eq!(kicked["reason"], "off topic");
+    // bob is still connected, and out of the channel.
+    bob.send("PRIVMSG #rust :still here?");
+    bob.expect(":sockchat 404 bob #rust :Cannot send to channel");
+    bob.send("PING alive");
+    bob.expect(":sockchat PONG sockchat alive");
+    root.send("KICK #rust bob");
+    root.expect(":sockchat 441 root bob #rust :They aren't on that channel");
+    root.send("KICK #rust nobody");
+    root.expect(":sockchat 401 root nobody :No such nick/channel");
+    root.send("KICK #nowhere ann");
+    root.expect(":sockchat 403 root #nowhere :No such channel");
+}

@@ -160,13 +160,7 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         "QUIT" => out.push(request(Command::Quit {
             reason: params.first().cloned().filter(|r| !r.is_empty()),
         })),
-        "KICK" if needs(2) => match Nick::parse(&params[1]) {
-            Ok(nick) => out.push(request(Command::Kick {
-                target: Recipient::Nick(nick),
-                reason: params.get(2).cloned(),
-            })),
-            Err(_) => out.push(local("401")),
-        },
+        "KICK" if needs(2) => kick(line, out),
         "OPER" if needs(2) => match Nick::parse(&params[0]) {
             Ok(nick) => out.push(request(Command::Login {
                 nick,
@@ -262,6 +256,35 @@ fn message(line: &Message, out: &mut Vec<Request>) {
             }
         };
         out.push(Request { id, command });
+    }
+}
+
+/// KICK #room nick[,nick...] [:reason]: each nick taken out of the room (operators only); they stay
+/// connected, as IRC's KICK does.
+fn kick(line: &Message, out: &mut Vec<Request>) {
+    let channel = &line.params[0];
+    let reason = line.params.get(2).filter(|r| !r.is_empty());
+    for target in line.params[1].split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
+        let mut params = vec![channel.as_str(), target];
+        params.extend(reason.map(String::as_str));
+        let one = Message::new("KICK", &params);
+        let (reply, command) = match (channel_name(channel), Nick::parse(target)) {
+            (None, _) => (Some("403"), Command::Ping),
+            (Some(_), Err(_)) => (Some("401"), Command::Ping),
+            (Some(room), Ok(nick)) => (
+                None,
+                Command::Kick {
+                    target: Recipient::Nick(nick),
+                    room: Some(room),
+                    reason: reason.cloned(),
+                },
+            ),
+        };
+        let id = match reply {
+            Some(reply) => asked::reply_id(&one, reply),
+            None => asked::id(&one),
+        };
+        out.push(Request { id: Some(id), command });
     }
 }
 

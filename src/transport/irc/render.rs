@@ -27,6 +27,10 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
         Event::Message(message) => chat_message(message, rendering, None, &mut out),
         Event::Joined { room, nick } => out.user_line(nick, "JOIN", &[&channel(room)]),
         Event::Parted { room, nick } => out.user_line(nick, "PART", &[&channel(room)]),
+        Event::Kicked { room, nick, by, reason } => {
+            let reason = reason.as_deref().unwrap_or(nick.as_str());
+            out.user_line(by, "KICK", &[&channel(room), nick.as_str(), reason]);
+        }
         Event::Renamed { from, to } => out.user_line(from, "NICK", &[to.as_str()]),
         Event::Quit { nick, reason } => out.user_line(nick, "QUIT", &[reason]),
         Event::Topic { room, topic, by } => {
@@ -291,6 +295,7 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "462" => out.numeric("462", me, &["You may not reregister"]),
         "432" => out.numeric("432", me, &[asked.param(0), "Erroneous nickname"]),
         "403" => out.numeric("403", me, &[asked.param(0), "No such channel"]),
+        "401" if command == "KICK" => out.numeric("401", me, &[asked.param(1), "No such nick/channel"]),
         "401" => out.numeric("401", me, &[asked.param(0), "No such nick/channel"]),
         "411" => out.numeric("411", me, &[&format!("No recipient given ({command})")]),
         "412" => out.numeric("412", me, &["No text to send"]),
@@ -374,6 +379,9 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         };
         return out.server_line("FAIL", &["CHATHISTORY", code, &sub, asked.param(1), text]);
     }
+    if asked.command() == "KICK" {
+        return kick_error(&asked, code, me, out);
+    }
     let target = asked.param(0);
     let numeric = match (asked.command(), code) {
         ("NICK", ErrorCode::NickTaken) => Some(("433", "Nickname is already in use")),
@@ -387,7 +395,6 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         ("PRIVMSG", ErrorCode::EmptyMessage) => Some(("412", "No text to send")),
         (_, ErrorCode::NoSuchRoom) => Some(("403", "No such channel")),
         (_, ErrorCode::NotInRoom) => Some(("442", "You're not on that channel")),
-        ("KICK", ErrorCode::NoSuchNick) => Some(("401", "No such nick/channel")),
         ("KICK", ErrorCode::NotPermitted) => Some(("482", "You're not channel operator")),
         ("OPER", _) => Some(("464", "Password incorrect")),
         _ => None,
@@ -398,6 +405,17 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         Some((number, words)) => out.numeric(number, me, &[target, words]),
         None if code == ErrorCode::TooLarge => out.numeric("417", me, &["Input line was too long"]),
         None => out.notice(me, &format!("{} {target}: {text}", asked.command())),
+    }
+}
+
+/// Why a KICK was refused, as RFC 2812 3.2.8 numbers it.
+fn kick_error(asked: &Asked, code: ErrorCode, me: &str, out: &mut Lines) {
+    let (channel, nick) = (asked.param(0), asked.param(1));
+    match code {
+        ErrorCode::NoSuchNick => out.numeric("401", me, &[nick, "No such nick/channel"]),
+        ErrorCode::NoSuchRoom => out.numeric("403", me, &[channel, "No such channel"]),
+        ErrorCode::NotInRoom => out.numeric("441", me, &[nick, channel, "They aren't on that channel"]),
+        _ => out.numeric("482", me, &[channel, "You're not channel operator"]),
     }
 }
 
