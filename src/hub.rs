@@ -488,6 +488,7 @@ impl Hub {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))
             }
+            Command::Invite { nick, room } => self.invite(conn, nick, room, out).map(|()| Done::Answered(None)),
             Command::Kick {
                 target,
                 room: Some(room),
@@ -807,6 +808,24 @@ impl Hub {
         };
         out.tell(target, Event::Bye { reason: reason.clone() });
         self.remove(target, reason, out);
+        Ok(())
+    }
+
+    /// Tells `nick` that `conn`, a member of `room`, invites it there.
+    fn invite(&mut self, conn: ConnId, nick: Nick, room: RoomName, out: &mut Effects) -> Result<(), Refusal> {
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        if !entry.contains(conn) {
+            return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
+        }
+        let target = self.resolve(conn, &Recipient::Nick(nick))?;
+        if entry.contains(target) {
+            let nick = self.nick(target);
+            return Err((ErrorCode::AlreadyInRoom, format!("{nick} is in {room} already")));
+        }
+        let by = self.nick(conn);
+        out.tell(target, Event::Invited { room, by });
         Ok(())
     }
 

@@ -197,6 +197,12 @@ pub enum Command {
     /// The answer to the server's `ping` event; nothing answers it.
     #[serde(deserialize_with = "no_fields")]
     Pong,
+    /// Tell `nick` that the client, a member of `room`, invites it there (rooms are open to all:
+    /// an invitation is only a word that one is welcome).
+    Invite {
+        nick: Nick,
+        room: RoomName,
+    },
     /// Disconnect someone (operator only); with `room`, only take them out of that room.
     Kick {
         target: Recipient,
@@ -315,6 +321,11 @@ pub enum Event {
     Parted {
         room: RoomName,
         nick: Nick,
+    },
+    /// `by`, a member of `room`, invites the client there.
+    Invited {
+        room: RoomName,
+        by: Nick,
     },
     /// An operator took `nick` out of `room` (a `kick` with a room); told to the room, `nick` too.
     Kicked {
@@ -438,6 +449,8 @@ pub enum ErrorCode {
     NoSuchNick,
     NoSuchRoom,
     NotInRoom,
+    /// The user named is in that room already.
+    AlreadyInRoom,
     NoRoom,
     EmptyMessage,
     NotPermitted,

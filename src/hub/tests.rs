@@ -926,3 +926,31 @@ fn a_kick_from_a_room_takes_the_user_out_of_it_and_leaves_them_connected() {
         ],
     );
 }
+
+#[test]
+fn an_invitation_is_told_to_the_invitee_alone() {
+    script(
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            request(1, None, r#"{"type":"join","room":"rust"}"#),
+        ],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"invite","nick":"bob","room":"rust"}"#),
+                &[
+                    r#"#2 away {"type":"invited","room":"rust","by":"ann"}"#,
+                    r#"#1 away {"type":"ack","id":1}"#,
+                ],
+            ),
+            (
+                request(2, Some(2), r#"{"type":"invite","nick":"ann","room":"rust"}"#),
+                &[r#"#2 away {"type":"error","id":2,"code":"not_in_room","message":"you are not in rust"}"#],
+            ),
+            (
+                request(1, Some(3), r#"{"type":"invite","nick":"bob","room":"lobby"}"#),
+                &[r#"#1 away {"type":"error","id":3,"code":"already_in_room","message":"bob is in lobby already"}"#],
+            ),
+        ],
+    );
+}

@@ -189,6 +189,7 @@ mod round_trips {
             (recipient(), text()).prop_map(|(to, text)| Command::Msg { to, text }),
             nick().prop_map(|nick| Command::Nick { nick }),
             room().prop_map(|room| Command::Join { room }),
+            (nick(), room()).prop_map(|(nick, room)| Command::Invite { nick, room }),
             of(room()).prop_map(|room| Command::Part { room }),
             (of(room()), of(text())).prop_map(|(room, topic)| Command::Topic { room, topic }),
             (of(room()), of(nick())).prop_map(|(room, after)| Command::Who { room, after }),
@@ -303,6 +304,13 @@ mod round_trips {
             (of(request_id()), error_code(), text()).prop_map(|(id, code, message)| Event::Error { id, code, message }),
             (room(), nick()).prop_map(|(room, nick)| Event::Joined { room, nick }),
             (room(), nick()).prop_map(|(room, nick)| Event::Parted { room, nick }),
+            (room(), nick()).prop_map(|(room, by)| Event::Invited { room, by }),
+            (room(), nick(), nick(), of(text())).prop_map(|(room, nick, by, reason)| Event::Kicked {
+                room,
+                nick,
+                by,
+                reason
+            }),
             (nick(), nick()).prop_map(|(from, to)| Event::Renamed { from, to }),
             (nick(), text()).prop_map(|(nick, reason)| Event::Quit { nick, reason }),
             (room(), of(text()), of(nick())).prop_map(|(room, topic, by)| Event::Topic { room, topic, by }),

@@ -390,6 +390,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         Event::Error { message, .. } => push_line(out, "!! ", message),
         Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
+        Event::Invited { room, by } => notice(out, &format!("{by} invites you to {room}: /join {room}")),
         Event::Kicked { room, nick, by, reason } => {
             let why = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
             notice(out, &format!("{nick} was kicked out of {room} by {by}{why}"));

@@ -161,6 +161,16 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
             reason: params.first().cloned().filter(|r| !r.is_empty()),
         })),
         "KICK" if needs(2) => kick(line, out),
+        // Nobody is kept out of a room, so nobody holds an invitation to list.
+        "INVITE" if params.is_empty() => out.push(local("INVITE-LIST-END")),
+        "INVITE" if needs(2) => match (Nick::parse(&params[0]), channel_name(&params[1])) {
+            (Ok(nick), Some(room)) => out.push(request(Command::Invite { nick, room })),
+            (Err(_), _) => out.push(local("401")),
+            (_, None) => out.push(Request {
+                id: Some(asked::reply_id(&Message::new("INVITE", &[&params[1]]), "403")),
+                command: Command::Ping,
+            }),
+        },
         "OPER" if needs(2) => match Nick::parse(&params[0]) {
             Ok(nick) => out.push(request(Command::Login {
                 nick,
@@ -213,8 +223,8 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         "HELP" => out.push(request(Command::Help)),
         "PASS" | "USER" => out.push(local("462")),
         "AUTHENTICATE" => out.push(local("907")),
-        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "OPER" | "MODE" | "WHOWAS" | "CAP" | "WHOIS"
-        | "ISON" | "USERHOST" => {
+        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "INVITE" | "OPER" | "MODE" | "WHOWAS"
+        | "CAP" | "WHOIS" | "ISON" | "USERHOST" => {
             out.push(local("461"));
         }
         _ => out.push(local("421")),

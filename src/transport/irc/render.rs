@@ -82,6 +82,7 @@ pub fn reply(event: &Event, (caps, modes): (Caps, UserModes), me: &Nick) -> Opti
             out.numeric("254", me_str, &[&rooms.to_string(), "channels formed"]);
             out.numeric("255", me_str, &[&format!("I have {users} clients and 0 servers")]);
         }
+        Event::Invited { room, by } => out.user_line(by, "INVITE", &[me_str, &channel(room)]),
         Event::Account { operator: true, .. } => out.numeric("381", me_str, &["You are now an IRC operator"]),
         Event::Notice { text } => out.notice(me_str, text),
         Event::Help => out.notice(me_str, "IRC commands and how they map to the chat: docs/irc.md"),
@@ -244,6 +245,7 @@ fn ack(
                 privmsg_lines(me, target, (text, action), tags, batch, out);
             }
         }
+        "INVITE" => out.numeric("341", me_str, &[asked.param(0), asked.param(1)]),
         "AWAY" if asked.param(0).is_empty() => out.numeric("305", me_str, &["You are no longer marked as being away"]),
         "AWAY" => out.numeric("306", me_str, &["You have been marked as being away"]),
         "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
@@ -288,6 +290,7 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         }
         "CHANNEL-MODE" => out.numeric("324", me, &[asked.param(0), "+n"]),
         "BANLIST-END" => out.numeric("368", me, &[asked.param(0), "End of channel ban list"]),
+        "INVITE-LIST-END" => out.numeric("337", me, &["End of /INVITE list"]),
         "NAMES-END" => out.numeric("366", me, &[asked.param(0), "End of /NAMES list"]),
         "WHO-END" => out.numeric("315", me, &[asked.param(0), "End of /WHO list"]),
         "421" => out.numeric("421", me, &[command, "Unknown command"]),
@@ -379,8 +382,10 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         };
         return out.server_line("FAIL", &["CHATHISTORY", code, &sub, asked.param(1), text]);
     }
-    if asked.command() == "KICK" {
-        return kick_error(&asked, code, me, out);
+    match asked.command() {
+        "KICK" => return kick_error(&asked, code, me, out),
+        "INVITE" => return invite_error(&asked, code, me, out),
+        _ => {}
     }
     let target = asked.param(0);
     let numeric = match (asked.command(), code) {
@@ -416,6 +421,17 @@ fn kick_error(asked: &Asked, code: ErrorCode, me: &str, out: &mut Lines) {
         ErrorCode::NoSuchRoom => out.numeric("403", me, &[channel, "No such channel"]),
         ErrorCode::NotInRoom => out.numeric("441", me, &[nick, channel, "They aren't on that channel"]),
         _ => out.numeric("482", me, &[channel, "You're not channel operator"]),
+    }
+}
+
+/// Why an INVITE was refused (modern.ircdocs.horse, *INVITE*).
+fn invite_error(asked: &Asked, code: ErrorCode, me: &str, out: &mut Lines) {
+    let (nick, channel) = (asked.param(0), asked.param(1));
+    match code {
+        ErrorCode::NoSuchNick => out.numeric("401", me, &[nick, "No such nick/channel"]),
+        ErrorCode::NoSuchRoom => out.numeric("403", me, &[channel, "No such channel"]),
+        ErrorCode::AlreadyInRoom => out.numeric("443", me, &[nick, channel, "is already on channel"]),
+        _ => out.numeric("442", me, &[channel, "You're not on that channel"]),
     }
 }
 
@@ -540,8 +556,8 @@ pub fn written(message: &Message) -> String {
     let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
     let text = matches!(
         command,
-        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL"
-    ) || (numeric && !matches!(command, "004" | "221" | "324"));
+        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL" | "KICK"
+    ) || (numeric && !matches!(command, "004" | "221" | "324" | "341"));
     if text {
         message.to_line_with_trailing()
     } else {
