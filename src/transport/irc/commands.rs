@@ -3,7 +3,7 @@
 //! command for is answered by the renderer, in order with everything else, through a `ping`.
 
 use super::asked;
-use super::chathistory;
+use super::chathistory::{self, Part};
 use super::message::Message;
 use super::multiline::{self, Taken};
 use super::render::unwrap_action;
@@ -211,7 +211,16 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         }
         "LUSERS" => out.push(request(Command::Counts)),
         "CHATHISTORY" => match chathistory::command(line) {
-            Ok(command) => out.push(request(command)),
+            Ok(pages) => {
+                for (command, part) in pages {
+                    let id = match (part, part.name()) {
+                        (Part::Closes, Some(name)) => asked::quiet_reply_id(line, name),
+                        (_, Some(name)) => asked::reply_id(line, name),
+                        (_, None) => asked::id(line),
+                    };
+                    out.push(Request { id: Some(id), command });
+                }
+            }
             Err(failure) => out.push(local(&format!("FAILHISTORY-{failure}"))),
         },
         "AWAY" => out.push(request(Command::Away {

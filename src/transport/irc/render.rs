@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::asked::{self, Asked};
 use super::caps::{self, Cap, Caps, Rendering};
-use super::chathistory;
+use super::chathistory::{self, Part};
 use super::message::{MAX_BODY_BYTES, Message};
 use super::multiline;
 use super::own_changes;
@@ -440,12 +440,15 @@ fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &m
     let Some(asked) = id.and_then(asked::read).filter(|a| a.command() == "CHATHISTORY") else {
         return;
     };
-    let bound = chathistory::between_bound(&asked.line);
+    let bound = chathistory::bounds(&asked.line);
     let target = asked.param(1);
-    let batch = caps
-        .has(Cap::Batch)
-        .then(|| format!("h{}", messages.first().map_or(0, |m| m.id.0)));
-    if let Some(batch) = &batch {
+    let part = Part::named(asked.reply.as_deref());
+    // The two pages of an AROUND are one batch, named by its reference.
+    let batch = caps.has(Cap::Batch).then(|| match part {
+        Part::Whole => format!("h{}", messages.first().map_or(0, |m| m.id.0)),
+        Part::Opens | Part::Closes => format!("ha{}", asked.param(2).trim_start_matches("msgid=")),
+    });
+    if let Some(batch) = batch.as_ref().filter(|_| part != Part::Closes) {
         out.server_line("BATCH", &[&format!("+{batch}"), "chathistory", target]);
     }
     let rendering = Rendering {
@@ -465,9 +468,16 @@ fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &m
             out.push(line);
         }
     }
-    if let Some(batch) = &batch {
+    let closes = part == Part::Closes || !around_goes_on(&asked);
+    if let Some(batch) = batch.as_ref().filter(|_| closes) {
         out.server_line("BATCH", &[&format!("-{batch}")]);
     }
+}
+
+/// Whether a page that opens an AROUND's batch has a second page to close it (a limit of one asks
+/// for the first page only).
+fn around_goes_on(asked: &Asked) -> bool {
+    Part::named(asked.reply.as_deref()) == Part::Opens && asked.param(3).parse::<usize>().is_ok_and(|limit| limit > 1)
 }
 
 /// WHOIS, ISON and USERHOST, answered from the users found.
