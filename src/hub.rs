@@ -613,6 +613,7 @@ impl Hub {
             return;
         };
         let nick = member.nick.clone();
+        let account = member.account.as_ref().map(|a| a.name.clone());
         let already = member.rooms.contains(&room);
         let previous = member.current().cloned();
         member.rooms.retain(|r| r != &room);
@@ -626,6 +627,7 @@ impl Hub {
         let joined = Event::Joined {
             room: room.clone(),
             nick,
+            account,
         };
         if already {
             out.tell(conn, joined);

@@ -317,6 +317,9 @@ pub enum Event {
     Joined {
         room: RoomName,
         nick: Nick,
+        /// The account `nick` is logged in to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<Nick>,
     },
     Parted {
         room: RoomName,

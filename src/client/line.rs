@@ -181,7 +181,7 @@ impl View {
 
     fn follow(&mut self, event: &Event) {
         match event {
-            Event::Joined { room, nick } if *nick == self.me => {
+            Event::Joined { room, nick, .. } if *nick == self.me => {
                 self.rooms.retain(|r| r != room);
                 self.rooms.push(room.clone());
             }

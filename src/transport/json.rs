@@ -302,7 +302,7 @@ mod round_trips {
                 ts
             }),
             (of(request_id()), error_code(), text()).prop_map(|(id, code, message)| Event::Error { id, code, message }),
-            (room(), nick()).prop_map(|(room, nick)| Event::Joined { room, nick }),
+            (room(), nick(), of(nick())).prop_map(|(room, nick, account)| Event::Joined { room, nick, account }),
             (room(), nick()).prop_map(|(room, nick)| Event::Parted { room, nick }),
             (room(), nick()).prop_map(|(room, by)| Event::Invited { room, by }),
             (room(), nick(), nick(), of(text())).prop_map(|(room, nick, by, reason)| Event::Kicked {

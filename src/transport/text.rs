@@ -388,7 +388,7 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         // Only structured clients are pinged.
         Event::Ping => {}
         Event::Error { message, .. } => push_line(out, "!! ", message),
-        Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
+        Event::Joined { room, nick, .. } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
         Event::Invited { room, by } => notice(out, &format!("{by} invites you to {room}: /join {room}")),
         Event::Kicked { room, nick, by, reason } => {
@@ -776,6 +776,7 @@ mod tests {
                 Event::Joined {
                     room: lobby.clone(),
                     nick: ann.clone(),
+                    account: None,
                 },
                 "-- ann joined lobby\n",
             ),

@@ -623,7 +623,7 @@ impl App {
                 ..
             } => {}
             Event::Error { id: None, message, .. } => self.notice_active(&message, true),
-            Event::Joined { room, nick } => self.joined(room, nick, out),
+            Event::Joined { room, nick, .. } => self.joined(room, nick, out),
             Event::Parted { room, nick } => self.parted(room, nick),
             Event::Invited { room, by } => {
                 self.notice_active(&format!("{by} invites you to {room}: /join {room}"), true)

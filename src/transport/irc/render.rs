@@ -25,7 +25,12 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
     let mut out = Lines::default();
     match event {
         Event::Message(message) => chat_message(message, rendering, None, &mut out),
-        Event::Joined { room, nick } => out.user_line(nick, "JOIN", &[&channel(room)]),
+        Event::Joined { room, nick, account } if rendering.extended_join => {
+            // The real name is the nick: sockchat keeps no other (WHOIS says the same).
+            let account = account.as_ref().map_or("*", Nick::as_str);
+            out.user_line(nick, "JOIN", &[&channel(room), account, nick.as_str()]);
+        }
+        Event::Joined { room, nick, .. } => out.user_line(nick, "JOIN", &[&channel(room)]),
         Event::Parted { room, nick } => out.user_line(nick, "PART", &[&channel(room)]),
         Event::Kicked { room, nick, by, reason } => {
             let reason = reason.as_deref().unwrap_or(nick.as_str());
@@ -657,7 +662,11 @@ mod tests {
         let tagged = Rendering {
             time: true,
             msgid: true,
-            multiline: false,
+            ..Rendering::default()
+        };
+        let extended = Rendering {
+            extended_join: true,
+            ..Rendering::default()
         };
         let batched = Rendering {
             multiline: true,
@@ -684,9 +693,28 @@ mod tests {
                 Event::Joined {
                     room: room("rust"),
                     nick: nick("ann"),
+                    account: None,
                 },
                 plain,
                 ":ann!ann@sockchat JOIN #rust\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                    account: None,
+                },
+                extended,
+                ":ann!ann@sockchat JOIN #rust * ann\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                    account: Some(nick("ann")),
+                },
+                extended,
+                ":ann!ann@sockchat JOIN #rust ann ann\r\n",
             ),
             (
                 Event::Renamed {

@@ -48,6 +48,7 @@ pub(crate) fn joined(in_room: &str, who: &str) -> Msg {
     Msg::Server(Event::Joined {
         room: room(in_room),
         nick: nick(who),
+        account: None,
     })
 }
 
@@ -258,6 +259,7 @@ fn presence_is_folded_and_members_tracked() {
             Msg::Server(Event::Joined {
                 room: room("lobby"),
                 nick: nick(who),
+                account: None,
             }),
             NOW,
         );
