@@ -214,6 +214,8 @@ pub struct Hub {
     echoed: BTreeSet<ConnId>,
     /// The account owning each registered nick.
     registered: HashMap<NickKey, AccountId>,
+    /// Each registered account's name, for the messages of history pages (the store keeps ids).
+    account_names: HashMap<AccountId, Nick>,
     bans: BanList,
     /// The last provisional message id: the store gives the real ones when it commits.
     last_message: u64,
@@ -233,6 +235,7 @@ impl Hub {
             operators: BTreeSet::new(),
             echoed: BTreeSet::new(),
             registered: HashMap::new(),
+            account_names: HashMap::new(),
             bans: BanList::default(),
             last_message: 0,
             now: 0,
@@ -249,6 +252,7 @@ impl Hub {
         }
         for account in restored.accounts {
             self.registered.insert(account.name.key(), account.id);
+            self.account_names.insert(account.id, account.name);
         }
         for ban in restored.bans {
             self.bans.insert(ban);
@@ -289,7 +293,10 @@ impl Hub {
         }
         let (account, login_refusal) = match arrival.login {
             Login::None => (None, None),
-            Login::Verified(account) => (Some(AccountRef::from(account)), None),
+            Login::Verified(account) => {
+                self.account_names.insert(account.id, account.name.clone());
+                (Some(AccountRef::from(account)), None)
+            }
             Login::Failed(code, why) => (None, Some((code, why))),
         };
         if let Some(ban) = self.bans.find(arrival.nick.as_ref(), arrival.ip, now) {
@@ -558,6 +565,7 @@ impl Hub {
             id,
             ts: now,
             from,
+            account: self.account_name(conn),
             room: Some(room.clone()),
             to: None,
             text,
@@ -586,6 +594,7 @@ impl Hub {
             id,
             ts: now,
             from: self.nick(conn),
+            account: self.account_name(conn),
             room: None,
             to: Some(self.nick(target)),
             text,
@@ -1044,6 +1053,11 @@ impl Hub {
             action: message.action,
         };
         (message.id, stored)
+    }
+
+    /// The name of the account `conn` is logged in to, if any.
+    fn account_name(&self, conn: ConnId) -> Option<Nick> {
+        Some(self.members.get(&conn)?.account.as_ref()?.name.clone())
     }
 
     fn nick(&self, conn: ConnId) -> Nick {

@@ -236,6 +236,9 @@ pub struct Message {
     pub id: MessageId,
     pub ts: Millis,
     pub from: Nick,
+    /// The account `from` is logged in to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Nick>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<RoomName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -143,7 +143,7 @@ impl<'a> Encoded<'a> {
     pub fn new(event: &'a Event) -> Encoded<'a> {
         Encoded {
             event,
-            variants: Default::default(),
+            variants: std::array::from_fn(|_| None),
         }
     }
 

@@ -177,6 +177,7 @@ mod tests {
             id: MessageId(n),
             ts: 0,
             from: Nick::parse("ann").unwrap(),
+            account: None,
             room: Some(RoomName::lobby()),
             to: None,
             text: format!("m{n}"),

@@ -271,11 +271,13 @@ mod round_trips {
             of(nick()),
             text(),
             any::<bool>(),
+            of(nick()),
         )
-            .prop_map(|(id, ts, from, room, to, text, action)| Message {
+            .prop_map(|(id, ts, from, room, to, text, action, account)| Message {
                 id: MessageId(id),
                 ts,
                 from,
+                account,
                 room,
                 to,
                 text,

@@ -563,3 +563,45 @@ fn an_operators_kick_takes_a_user_out_of_the_channel_and_no_further() {
     root.send("KICK #nowhere ann");
     root.expect(":sockchat 403 root #nowhere :No such channel");
 }
+
+#[test]
+fn account_tag_names_the_account_of_a_logged_in_author_live_and_in_history() {
+    let (server, irc) = irc_server(&[]);
+    let mut ann = server.json("ann");
+    ann.send(json!({"id": 1, "type": "register", "password": "correct horse"}));
+    ann.until_type("ack");
+    ann.send(json!({"id": 2, "type": "join", "room": "rust"}));
+    ann.until_type("ack");
+    let mut bob = IrcClient::connect(irc, "bob");
+    bob.send("CAP LS 302");
+    bob.send("CAP REQ :account-tag extended-join batch draft/chathistory");
+    bob.send("NICK bob");
+    bob.send("USER bob 0 * :Bob");
+    bob.send("CAP END");
+    bob.until(|l| l.contains(" 422 "));
+    bob.join("#rust");
+    let mut guest = server.json("guest");
+    guest.send(json!({"id": 1, "type": "join", "room": "rust"}));
+    bob.expect(":guest!guest@sockchat JOIN #rust * guest");
+
+    ann.send(json!({"id": 3, "type": "say", "room": "rust", "text": "signed"}));
+    bob.expect("@account=ann :ann!ann@sockchat PRIVMSG #rust :signed");
+    guest.send(json!({"id": 2, "type": "say", "room": "rust", "text": "unsigned"}));
+    bob.expect(":guest!guest@sockchat PRIVMSG #rust :unsigned");
+    let said = guest.until_type("message");
+    assert_eq!(
+        (said["text"].as_str(), said["account"].as_str()),
+        (Some("signed"), Some("ann")),
+        "{said}"
+    );
+
+    bob.send("CHATHISTORY LATEST #rust * 10");
+    bob.until(|l| l.starts_with(":sockchat BATCH +"));
+    let first = bob.next().unwrap();
+    assert!(first.contains("account=ann") && first.ends_with(":signed"), "{first}");
+    let second = bob.next().unwrap();
+    assert!(
+        !second.contains("account=") && second.ends_with(":unsigned"),
+        "{second}"
+    );
+}

@@ -24,10 +24,11 @@ pub enum Cap {
     Chathistory,
     AwayNotify,
     ExtendedJoin,
+    AccountTag,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 11] = [
+    pub const ALL: [Cap; 12] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -39,6 +40,7 @@ impl Cap {
         Cap::Chathistory,
         Cap::AwayNotify,
         Cap::ExtendedJoin,
+        Cap::AccountTag,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Cap {
             Cap::Chathistory => "draft/chathistory",
             Cap::AwayNotify => "away-notify",
             Cap::ExtendedJoin => "extended-join",
+            Cap::AccountTag => "account-tag",
         }
     }
 
@@ -99,6 +102,7 @@ impl Caps {
             msgid: self.has(Cap::MessageTags),
             multiline: self.has(Cap::Multiline) && self.has(Cap::Batch),
             extended_join: self.has(Cap::ExtendedJoin),
+            account: self.has(Cap::AccountTag),
         }
     }
 
@@ -114,23 +118,25 @@ impl Caps {
 
 /// How a shared event is rendered: with `time` (server-time) and `msgid` (message-tags) tags, a
 /// message of several lines as one draft/multiline batch (`multiline`), and JOIN with the joiner's
-/// account and real name (`extended_join`).
+/// account and real name (`extended_join`), and messages with their author's `account` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct Rendering {
     pub time: bool,
     pub msgid: bool,
     pub multiline: bool,
     pub extended_join: bool,
+    pub account: bool,
 }
 
 impl Rendering {
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 32;
     pub const ALL: [Rendering; Rendering::COUNT] = {
         let mut all = [Rendering {
             time: false,
             msgid: false,
             multiline: false,
             extended_join: false,
+            account: false,
         }; Rendering::COUNT];
         let mut i = 0;
         while i < Rendering::COUNT {
@@ -139,6 +145,7 @@ impl Rendering {
                 msgid: i & 2 != 0,
                 multiline: i & 4 != 0,
                 extended_join: i & 8 != 0,
+                account: i & 16 != 0,
             };
             i += 1;
         }
@@ -150,6 +157,7 @@ impl Rendering {
             | (usize::from(self.msgid) << 1)
             | (usize::from(self.multiline) << 2)
             | (usize::from(self.extended_join) << 3)
+            | (usize::from(self.account) << 4)
     }
 }
 
@@ -212,10 +220,10 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag"
         );
         assert!(offered(true).ends_with(
-            " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join"
+            " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag"
         ));
     }
 
@@ -232,6 +240,7 @@ mod tests {
                 msgid: false,
                 multiline: false,
                 extended_join: false,
+                account: false,
             }
         );
         assert_eq!(caps.to_string(), "server-time sasl");

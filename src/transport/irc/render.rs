@@ -116,7 +116,10 @@ fn chat_message(message: &ChatMessage, rendering: Rendering, as_source: Option<&
         (None, None) => return,
     };
     let from = as_source.unwrap_or(&message.from);
-    let tags = tags_of(rendering, message.ts, message.id);
+    let mut tags = tags_of(rendering, message.ts, message.id);
+    if let Some(account) = message.account.as_ref().filter(|_| rendering.account) {
+        tags.push(("account".to_owned(), Some(account.as_str().to_owned())));
+    }
     let batch = rendering.multiline.then(|| format!("ml{}", message.id.0));
     privmsg_lines(from, &target, (&message.text, message.action), tags, batch, out);
 }
@@ -645,6 +648,7 @@ mod tests {
             id: MessageId(7),
             ts: 1_764_000_000_123,
             from: nick("bob"),
+            account: None,
             room: Some(room("rust")),
             to: None,
             text: text.to_owned(),

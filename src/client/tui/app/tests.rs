@@ -37,6 +37,7 @@ pub(crate) fn said(from: &str, in_room: &str, text: &str) -> Msg {
         id: MessageId(1),
         ts: NOW,
         from: nick(from),
+        account: None,
         room: Some(room(in_room)),
         to: None,
         text: text.into(),
