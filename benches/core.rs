@@ -17,6 +17,7 @@ fn message() -> Event {
         id: MessageId(42),
         ts: 1_764_000_000_000,
         from: Nick::parse("alice").unwrap(),
+        account: None,
         room: Some(RoomName::lobby()),
         to: None,
         text: "x".repeat(64),

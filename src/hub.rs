@@ -214,6 +214,8 @@ pub struct Hub {
     echoed: BTreeSet<ConnId>,
     /// The account owning each registered nick.
     registered: HashMap<NickKey, AccountId>,
+    /// Each registered account's name, for the messages of history pages (the store keeps ids).
+    account_names: HashMap<AccountId, Nick>,
     bans: BanList,
     /// The last provisional message id: the store gives the real ones when it commits.
     last_message: u64,
@@ -233,6 +235,7 @@ impl Hub {
             operators: BTreeSet::new(),
             echoed: BTreeSet::new(),
             registered: HashMap::new(),
+            account_names: HashMap::new(),
             bans: BanList::default(),
             last_message: 0,
             now: 0,
@@ -249,6 +252,7 @@ impl Hub {
         }
         for account in restored.accounts {
             self.registered.insert(account.name.key(), account.id);
+            self.account_names.insert(account.id, account.name);
         }
         for ban in restored.bans {
             self.bans.insert(ban);
@@ -289,7 +293,10 @@ impl Hub {
         }
         let (account, login_refusal) = match arrival.login {
             Login::None => (None, None),
-            Login::Verified(account) => (Some(AccountRef::from(account)), None),
+            Login::Verified(account) => {
+                self.account_names.insert(account.id, account.name.clone());
+                (Some(AccountRef::from(account)), None)
+            }
             Login::Failed(code, why) => (None, Some((code, why))),
         };
         if let Some(ban) = self.bans.find(arrival.nick.as_ref(), arrival.ip, now) {
@@ -488,7 +495,19 @@ impl Hub {
                 out.tell(conn, Event::Pong);
                 Ok(Done::Answered(None))
             }
-            Command::Kick { target, reason } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
+            Command::Invite { nick, room } => self.invite(conn, nick, room, out).map(|()| Done::Answered(None)),
+            Command::Kick {
+                target,
+                room: Some(room),
+                reason,
+            } => self
+                .kick_from_room(conn, (target, room), reason, out)
+                .map(|()| Done::Answered(None)),
+            Command::Kick {
+                target,
+                room: None,
+                reason,
+            } => self.kick(conn, target, reason, out).map(|()| Done::Answered(None)),
             Command::Quit { .. } if self.operators.contains(&conn) => Err((
                 ErrorCode::NotPermitted,
                 "the console stays as long as the server runs; Ctrl-C stops the server".to_owned(),
@@ -546,6 +565,7 @@ impl Hub {
             id,
             ts: now,
             from,
+            account: self.account_name(conn),
             room: Some(room.clone()),
             to: None,
             text,
@@ -574,6 +594,7 @@ impl Hub {
             id,
             ts: now,
             from: self.nick(conn),
+            account: self.account_name(conn),
             room: None,
             to: Some(self.nick(target)),
             text,
@@ -601,6 +622,7 @@ impl Hub {
             return;
         };
         let nick = member.nick.clone();
+        let account = member.account.as_ref().map(|a| a.name.clone());
         let already = member.rooms.contains(&room);
         let previous = member.current().cloned();
         member.rooms.retain(|r| r != &room);
@@ -614,6 +636,7 @@ impl Hub {
         let joined = Event::Joined {
             room: room.clone(),
             nick,
+            account,
         };
         if already {
             out.tell(conn, joined);
@@ -799,6 +822,56 @@ impl Hub {
         Ok(())
     }
 
+    /// Tells `nick` that `conn`, a member of `room`, invites it there.
+    fn invite(&mut self, conn: ConnId, nick: Nick, room: RoomName, out: &mut Effects) -> Result<(), Refusal> {
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        if !entry.contains(conn) {
+            return Err((ErrorCode::NotInRoom, format!("you are not in {room}")));
+        }
+        let target = self.resolve(conn, &Recipient::Nick(nick))?;
+        if entry.contains(target) {
+            let nick = self.nick(target);
+            return Err((ErrorCode::AlreadyInRoom, format!("{nick} is in {room} already")));
+        }
+        let by = self.nick(conn);
+        out.tell(target, Event::Invited { room, by });
+        Ok(())
+    }
+
+    /// Takes `target` out of `room` (operators only): the room is told, `target` with it, even over
+    /// the presence limit (a kick is rare, and its members should see why one left), and `target`
+    /// stays connected.
+    fn kick_from_room(
+        &mut self,
+        conn: ConnId,
+        (target, room): (Recipient, RoomName),
+        reason: Option<String>,
+        out: &mut Effects,
+    ) -> Result<(), Refusal> {
+        if !self.operators.contains(&conn) {
+            return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
+        }
+        let target = self.resolve(conn, &target)?;
+        let Some(entry) = self.rooms.get(&room) else {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        };
+        let nick = self.nick(target);
+        if !entry.contains(target) {
+            return Err((ErrorCode::NotInRoom, format!("{nick} is not in {room}")));
+        }
+        let kicked = Event::Kicked {
+            room: room.clone(),
+            nick,
+            by: self.nick(conn),
+            reason: reason.map(capped),
+        };
+        out.broadcast(room.clone(), kicked, None);
+        self.leave_room(target, &room, out);
+        Ok(())
+    }
+
     /// Tell everyone concerned that `conn` is gone, then forget it.
     fn remove(&mut self, conn: ConnId, reason: String, out: &mut Effects) {
         let Some(member) = self.members.get(&conn) else {
@@ -980,6 +1053,11 @@ impl Hub {
             action: message.action,
         };
         (message.id, stored)
+    }
+
+    /// The name of the account `conn` is logged in to, if any.
+    fn account_name(&self, conn: ConnId) -> Option<Nick> {
+        Some(self.members.get(&conn)?.account.as_ref()?.name.clone())
     }
 
     fn nick(&self, conn: ConnId) -> Nick {

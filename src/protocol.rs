@@ -197,9 +197,17 @@ pub enum Command {
     /// The answer to the server's `ping` event; nothing answers it.
     #[serde(deserialize_with = "no_fields")]
     Pong,
-    /// Disconnect someone (operator only).
+    /// Tell `nick` that the client, a member of `room`, invites it there (rooms are open to all:
+    /// an invitation is only a word that one is welcome).
+    Invite {
+        nick: Nick,
+        room: RoomName,
+    },
+    /// Disconnect someone (operator only); with `room`, only take them out of that room.
     Kick {
         target: Recipient,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
@@ -228,6 +236,9 @@ pub struct Message {
     pub id: MessageId,
     pub ts: Millis,
     pub from: Nick,
+    /// The account `from` is logged in to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Nick>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<RoomName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,10 +320,26 @@ pub enum Event {
     Joined {
         room: RoomName,
         nick: Nick,
+        /// The account `nick` is logged in to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<Nick>,
     },
     Parted {
         room: RoomName,
         nick: Nick,
+    },
+    /// `by`, a member of `room`, invites the client there.
+    Invited {
+        room: RoomName,
+        by: Nick,
+    },
+    /// An operator took `nick` out of `room` (a `kick` with a room); told to the room, `nick` too.
+    Kicked {
+        room: RoomName,
+        nick: Nick,
+        by: Nick,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Renamed {
         from: Nick,
@@ -428,6 +455,8 @@ pub enum ErrorCode {
     NoSuchNick,
     NoSuchRoom,
     NotInRoom,
+    /// The user named is in that room already.
+    AlreadyInRoom,
     NoRoom,
     EmptyMessage,
     NotPermitted,

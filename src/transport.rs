@@ -11,6 +11,7 @@ use crate::hub::Focus;
 use crate::names::Nick;
 use crate::protocol::Event;
 use crate::transport::irc::caps::{Caps, Rendering};
+use crate::transport::irc::user_modes::UserModes;
 
 /// The bytes a structured frame may take beyond the message text it carries: JSON escaping can make
 /// a text up to six times longer (`\u0001`), plus the object around it.
@@ -25,8 +26,9 @@ pub enum WireMode {
     Text,
     /// One JSON object per line, for programs.
     Json,
-    /// IRC (docs/irc.md), with the capabilities the client negotiated.
-    Irc(Caps),
+    /// IRC (docs/irc.md), with the capabilities the client negotiated and its user modes; both may
+    /// change while it is connected (`WireMode::after`).
+    Irc(Caps, UserModes),
 }
 
 /// What a chat port makes of a connection's first bytes.
@@ -71,7 +73,17 @@ impl WireMode {
         match self {
             WireMode::Text => max_message + TEXT_FRAME_SLACK_BYTES,
             WireMode::Json => max_message.saturating_mul(6) + JSON_FRAME_SLACK_BYTES,
-            WireMode::Irc(_) => irc::message::MAX_LINE_BYTES,
+            WireMode::Irc(..) => irc::message::MAX_LINE_BYTES,
+        }
+    }
+
+    /// The mode after `event` is delivered to a session addressed as `nick`: an IRC client's own
+    /// `CAP REQ` and `MODE` change it, at their place in the session's order.
+    pub fn after(self, event: &Event, nick: Option<&Nick>) -> WireMode {
+        match (self, nick) {
+            (WireMode::Irc(caps, modes), Some(nick)) => irc::own_changes::after(caps, modes, event, nick)
+                .map_or(self, |(caps, modes)| WireMode::Irc(caps, modes)),
+            _ => self,
         }
     }
 }
@@ -107,7 +119,7 @@ impl Variant {
             (WireMode::Json, _) => Variant::Json,
             (WireMode::Text, Focus::Current) => Variant::TextHere,
             (WireMode::Text, Focus::Elsewhere) => Variant::TextAway,
-            (WireMode::Irc(caps), _) => Variant::Irc(caps.rendering()),
+            (WireMode::Irc(caps, _), _) => Variant::Irc(caps.rendering()),
         }
     }
 
@@ -131,7 +143,7 @@ impl<'a> Encoded<'a> {
     pub fn new(event: &'a Event) -> Encoded<'a> {
         Encoded {
             event,
-            variants: Default::default(),
+            variants: std::array::from_fn(|_| None),
         }
     }
 
@@ -143,8 +155,8 @@ impl<'a> Encoded<'a> {
     /// The bytes for one recipient of a delivered event: for IRC, addressed to `nick` where the
     /// event is a reply (a numeric), and then made for it alone.
     pub fn delivered(&mut self, mode: WireMode, focus: Focus, nick: Option<&Nick>) -> Bytes {
-        if let (WireMode::Irc(caps), Some(nick)) = (mode, nick)
-            && let Some(reply) = irc::render::reply(self.event, caps, nick)
+        if let (WireMode::Irc(caps, modes), Some(nick)) = (mode, nick)
+            && let Some(reply) = irc::render::reply(self.event, (caps, modes), nick)
         {
             return reply;
         }

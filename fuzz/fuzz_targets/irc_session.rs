@@ -10,8 +10,10 @@ use sockchat::transport::irc::asked;
 use sockchat::transport::irc::caps::Caps;
 use sockchat::transport::irc::commands::{State, requests};
 use sockchat::transport::irc::message::Message;
+use sockchat::transport::irc::own_changes;
 use sockchat::transport::irc::registration::Registration;
 use sockchat::transport::irc::render;
+use sockchat::transport::irc::user_modes::UserModes;
 
 fuzz_target!(|bytes: &[u8]| {
     let mut registration = Registration::default();
@@ -41,7 +43,8 @@ fuzz_target!(|bytes: &[u8]| {
                     message: "no".to_owned(),
                 },
             ] {
-                let _ = render::reply(&event, Caps::default(), &me);
+                let _ = render::reply(&event, (Caps::default(), UserModes::default()), &me);
+                let _ = own_changes::after(Caps::default(), UserModes::default(), &event, &me);
             }
         }
     }

@@ -181,11 +181,13 @@ impl View {
 
     fn follow(&mut self, event: &Event) {
         match event {
-            Event::Joined { room, nick } if *nick == self.me => {
+            Event::Joined { room, nick, .. } if *nick == self.me => {
                 self.rooms.retain(|r| r != room);
                 self.rooms.push(room.clone());
             }
-            Event::Parted { room, nick } if *nick == self.me => self.rooms.retain(|r| r != room),
+            Event::Parted { room, nick } | Event::Kicked { room, nick, .. } if *nick == self.me => {
+                self.rooms.retain(|r| r != room);
+            }
             Event::Renamed { from, to } if *from == self.me => self.me = to.clone(),
             _ => {}
         }

@@ -99,6 +99,7 @@ impl Hub {
 
     pub(super) fn registered(&mut self, conn: ConnId, account: Account, out: &mut Effects) -> Done {
         self.registered.insert(account.name.key(), account.id);
+        self.account_names.insert(account.id, account.name.clone());
         let account = AccountRef::from(account);
         out.tell(conn, account.event());
         if let Some(member) = self.members.get_mut(&conn) {
@@ -113,6 +114,7 @@ impl Hub {
             let why = format!("the nick {} is banned ({})", account.name, ban.describe());
             return Err((ErrorCode::Banned, why));
         }
+        self.account_names.insert(account.id, account.name.clone());
         let account = AccountRef::from(account);
         self.reclaim(conn, &account.name, out);
         if self.nick(conn).as_str() != account.name.as_str() {
@@ -134,6 +136,7 @@ impl Hub {
         };
         if let Some(account) = member.account.take() {
             self.registered.remove(&account.name.key());
+            self.account_names.remove(&account.id);
             if account.operator && !self.console_operator(conn) {
                 self.operators.remove(&conn);
             }

@@ -37,6 +37,7 @@ pub fn message_of(stored: StoredMessage) -> Message {
         id,
         ts: message.ts,
         from: message.from.nick,
+        account: None,
         room,
         to,
         text: message.text,
@@ -149,7 +150,7 @@ impl Hub {
             Conversation::Room(room) => (Some(room), None),
             Conversation::Direct { with, .. } => (None, Some(with)),
         };
-        let messages = page.messages.into_iter().map(message_of).collect();
+        let messages = page.messages.into_iter().map(|m| self.with_account(m)).collect();
         out.tell(
             conn,
             Event::History {
@@ -163,6 +164,19 @@ impl Hub {
         Done::Answered(None)
     }
 
+    /// A stored message as a `message` event shows it, with its author's account by name.
+    fn with_account(&self, stored: StoredMessage) -> Message {
+        let account = stored
+            .message
+            .from
+            .account
+            .and_then(|id| self.account_names.get(&id).cloned());
+        Message {
+            account,
+            ..message_of(stored)
+        }
+    }
+
     pub(super) fn search_answered(
         &mut self,
         conn: ConnId,
@@ -170,7 +184,7 @@ impl Hub {
         found: Vec<StoredMessage>,
         out: &mut Effects,
     ) -> Done {
-        let messages = found.into_iter().map(message_of).collect();
+        let messages = found.into_iter().map(|m| self.with_account(m)).collect();
         out.tell(conn, Event::Search { query, messages });
         Done::Answered(None)
     }

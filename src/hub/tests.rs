@@ -881,3 +881,76 @@ fn a_password_sent_in_the_clear_is_warned_about_and_a_safe_one_is_not() {
         }
     }
 }
+
+#[test]
+fn a_kick_from_a_room_takes_the_user_out_of_it_and_leaves_them_connected() {
+    script(
+        &[
+            arrival(0, Some("server")),
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+        ],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"kick","target":"bob","room":"lobby"}"#),
+                &[r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#],
+            ),
+            (
+                request(0, Some(2), r#"{"type":"kick","target":"bob","room":"rust"}"#),
+                &[r#"#0 away {"type":"error","id":2,"code":"no_such_room","message":"there is no room rust"}"#],
+            ),
+            (
+                request(
+                    0,
+                    Some(3),
+                    r#"{"type":"kick","target":"bob","room":"lobby","reason":"off topic"}"#,
+                ),
+                &[
+                    r#"#0 here {"type":"kicked","room":"lobby","nick":"bob","by":"server","reason":"off topic"}"#,
+                    r#"#1 here {"type":"kicked","room":"lobby","nick":"bob","by":"server","reason":"off topic"}"#,
+                    r#"#2 here {"type":"kicked","room":"lobby","nick":"bob","by":"server","reason":"off topic"}"#,
+                    r#"#0 away {"type":"ack","id":3}"#,
+                ],
+            ),
+            (
+                request(0, Some(4), r#"{"type":"kick","target":"bob","room":"lobby"}"#),
+                &[r#"#0 away {"type":"error","id":4,"code":"not_in_room","message":"bob is not in lobby"}"#],
+            ),
+            (
+                request(2, Some(5), r#"{"type":"msg","to":"ann","text":"still here"}"#),
+                &[
+                    r#"#1 away {"type":"message","id":1,"ts":1700000000000,"from":"bob","to":"ann","text":"still here"}"#,
+                    r#"#2 away {"type":"ack","id":5,"message":1,"ts":1700000000000}"#,
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn an_invitation_is_told_to_the_invitee_alone() {
+    script(
+        &[
+            arrival(1, Some("ann")),
+            arrival(2, Some("bob")),
+            request(1, None, r#"{"type":"join","room":"rust"}"#),
+        ],
+        &[
+            (
+                request(1, Some(1), r#"{"type":"invite","nick":"bob","room":"rust"}"#),
+                &[
+                    r#"#2 away {"type":"invited","room":"rust","by":"ann"}"#,
+                    r#"#1 away {"type":"ack","id":1}"#,
+                ],
+            ),
+            (
+                request(2, Some(2), r#"{"type":"invite","nick":"ann","room":"rust"}"#),
+                &[r#"#2 away {"type":"error","id":2,"code":"not_in_room","message":"you are not in rust"}"#],
+            ),
+            (
+                request(1, Some(3), r#"{"type":"invite","nick":"bob","room":"lobby"}"#),
+                &[r#"#1 away {"type":"error","id":3,"code":"already_in_room","message":"bob is in lobby already"}"#],
+            ),
+        ],
+    );
+}

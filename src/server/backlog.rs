@@ -208,7 +208,7 @@ mod tests {
 
         fn broadcast(&self, seq: u64, feed: usize, text: &str, except: Option<ConnId>) {
             let frame = |prefix: &str| Some(Bytes::from(format!("{prefix}{text}\n")));
-            let mut frames: [Option<Bytes>; Variant::COUNT] = Default::default();
+            let mut frames: [Option<Bytes>; Variant::COUNT] = std::array::from_fn(|_| None);
             frames[..3].clone_from_slice(&[frame(""), frame("here "), frame("away ")]);
             self.feeds[feed].append(Seq(seq), except, frames);
         }

@@ -234,6 +234,7 @@ mod tests {
             id: MessageId(id),
             ts: 1,
             from: Nick::parse("ann").unwrap(),
+            account: None,
             room: Some(RoomName::lobby()),
             to: None,
             text: "hi".to_owned(),

@@ -178,7 +178,7 @@ pub(super) async fn serve_greeted<C: ChatStream>(
                 _ if web => Mode::WebSocket,
                 WireMode::Text => Mode::Plain,
                 WireMode::Json => Mode::Json,
-                WireMode::Irc(_) => Mode::Irc,
+                WireMode::Irc(..) => Mode::Irc,
             };
             (
                 session::serve(session, frames, writer, hub, pace),
@@ -249,7 +249,7 @@ async fn greet<C: ChatStream>(
             lands: true,
         },
         // A chat port's sniff tells only text from JSON.
-        WireMode::Irc(_) => return None,
+        WireMode::Irc(..) => return None,
         WireMode::Json => match handshake::hello(
             &mut frames,
             &mut writer,

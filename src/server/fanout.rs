@@ -14,7 +14,7 @@ use super::feed::Feed;
 use super::followers::Followers;
 use super::liveness::{Liveness, Sweep};
 use super::metrics::{DropReason, METRICS};
-use super::outbox::{Item, Outbox, Pushed};
+use super::outbox::{Follow, Item, Outbox, Pushed};
 use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Ask, Effect, Focus, Input};
 use crate::names::{ConnId, ConnMap, Nick, RoomName};
@@ -177,9 +177,33 @@ impl Fanout {
             };
             keep_nick(link, event);
             let bytes = encoded.delivered(link.mode, addressee.focus, link.nick.as_ref());
+            let was = link.mode;
+            link.mode = was.after(event, link.nick.as_ref());
+            let rendering_changed = Variant::of(was, addressee.focus) != Variant::of(link.mode, addressee.focus);
             if !bytes.is_empty() {
                 self.push(addressee.conn, Item::Frame(bytes), dropped);
             }
+            if rendering_changed {
+                self.refollow(addressee.conn, addressee.focus, dropped);
+            }
+        }
+    }
+
+    /// `conn`'s rendering changed (an IRC client's capabilities): it reads its rooms' feeds in the
+    /// new one from here on. Rare, so the rooms are looked through rather than kept per session.
+    fn refollow(&mut self, conn: ConnId, focus: Focus, dropped: &mut Vec<Input>) {
+        let Some(link) = self.sessions.get(&conn) else {
+            return;
+        };
+        let variant = Variant::of(link.mode, focus);
+        let follows: Vec<Follow> = self
+            .rooms
+            .values_mut()
+            .filter(|followers| followers.follows(conn))
+            .map(|followers| followers.follow(conn, variant))
+            .collect();
+        for follow in follows {
+            self.push(conn, Item::Follow(follow), dropped);
         }
     }
 

@@ -232,7 +232,7 @@ mod tests {
     /// Appends a broadcast rendered as `j:TEXT`, `here:TEXT` and `away:TEXT`.
     fn append(feed: &Feed, seq: u64, except: Option<u64>, text: &str) {
         let frame = |prefix: &str| Some(Bytes::from(format!("{prefix}{text}\n")));
-        let mut frames: [Option<Bytes>; Variant::COUNT] = Default::default();
+        let mut frames: [Option<Bytes>; Variant::COUNT] = std::array::from_fn(|_| None);
         frames[..3].clone_from_slice(&[frame("j:"), frame("here:"), frame("away:")]);
         feed.append(Seq(seq), except.map(ConnId), frames);
     }

@@ -84,6 +84,11 @@ impl Followers {
         }
     }
 
+    /// Whether `conn` follows the room now.
+    pub fn follows(&self, conn: ConnId) -> bool {
+        self.live.contains_key(&conn)
+    }
+
     /// `conn` stops following; it still reads what came before. `false` if it did not follow.
     pub fn unfollow(&mut self, conn: ConnId) -> bool {
         let Some(follower) = self.live.remove(&conn) else {
@@ -172,6 +177,7 @@ mod tests {
             id: MessageId(n),
             ts: 0,
             from: Nick::parse("ann").unwrap(),
+            account: None,
             room: Some(RoomName::lobby()),
             to: None,
             text: format!("m{n}"),

@@ -10,6 +10,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::logins::Logins;
 use super::reader::{FrameReader, Source};
+use super::stray_http::STRAY_PEEK_BYTES;
 use crate::hub::{Arrival, Login};
 use crate::names::ConnId;
 use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Password};
@@ -22,13 +23,29 @@ pub const SNIFF_WINDOW: Duration = Duration::from_millis(300);
 /// How many of a connection's first bytes are looked at to tell what it opens with.
 pub const SNIFF_BYTES: usize = 8;
 
+/// How long a sniff waits between looks at a first line still arriving.
+const FIRST_LINE_POLL: Duration = Duration::from_millis(2);
+
 /// Waits for the first bytes (or the sniff window to pass). `None` if the client left first.
+///
+/// A line that opens with a capital may be IRC's registration or an HTTP request line, which a
+/// client may send in pieces: the sniff waits, within its window, for that line's end (or
+/// `STRAY_PEEK_BYTES` of it), so that it and the stray-HTTP check see the whole of it.
 pub async fn sniff(stream: &TcpStream) -> Option<Opening> {
-    let mut first = [0u8; SNIFF_BYTES];
-    match tokio::time::timeout(SNIFF_WINDOW, stream.peek(&mut first)).await {
-        Err(_elapsed) => Some(Opening::Chat(WireMode::Text)),
-        Ok(Ok(0) | Err(_)) => None,
-        Ok(Ok(n)) => Some(Opening::sniff(&first[..n])),
+    let deadline = Instant::now() + SNIFF_WINDOW;
+    let mut first = vec![0u8; STRAY_PEEK_BYTES];
+    loop {
+        let n = match timeout_at(deadline, stream.peek(&mut first)).await {
+            Err(_elapsed) => return Some(Opening::Chat(WireMode::Text)),
+            Ok(Ok(0) | Err(_)) => return None,
+            Ok(Ok(n)) => n,
+        };
+        let seen = &first[..n];
+        let whole = !seen[0].is_ascii_uppercase() || seen.contains(&b'\n') || n == first.len();
+        if whole || Instant::now() + FIRST_LINE_POLL >= deadline {
+            return Some(Opening::sniff(&seen[..n.min(SNIFF_BYTES)]));
+        }
+        tokio::time::sleep(FIRST_LINE_POLL).await;
     }
 }
 

@@ -20,6 +20,7 @@ use crate::transport::WireMode;
 use crate::transport::irc::message::{MAX_LINE_BYTES, Message};
 use crate::transport::irc::registration::{Registration, Step, from_server};
 use crate::transport::irc::render::written;
+use crate::transport::irc::user_modes::UserModes;
 use crate::transport::line::{Frame, LineCodec};
 
 /// The line a chat port sends an IRC client before closing: where IRC is, if anywhere.
@@ -129,7 +130,7 @@ async fn register<C: ChatStream>(
             replay: 0,
             lands: false,
         };
-        let mode = WireMode::Irc(registration.caps);
+        let mode = WireMode::Irc(registration.caps, UserModes::default());
         let limits = shared.limits;
         match session::register_choosing(arrival, mode, &shared.hub, limits.max_queued, &shared.published).await? {
             Chosen::In(session) => {

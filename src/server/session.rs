@@ -230,7 +230,7 @@ fn send<'a>(hub: &'a mpsc::Sender<HubMessage>, conn: ConnId, outbox: &Arc<Outbox
 fn input(conn: ConnId, mode: WireMode, frame: Frame, max_frame: usize, irc: &mut IrcState, batch: &mut Vec<Input>) {
     let input = match (frame, mode) {
         (Frame::TooLong, _) => too_long(conn, max_frame),
-        (Frame::Line(line), WireMode::Irc(_)) => return irc_line(conn, &line, irc, batch),
+        (Frame::Line(line), WireMode::Irc(..)) => return irc_line(conn, &line, irc, batch),
         (Frame::Line(line), _) => match decode(conn, mode, line) {
             Some(input) => input,
             None => return,
@@ -291,7 +291,7 @@ fn decode(conn: ConnId, mode: WireMode, line: BytesMut) -> Option<Input> {
             text::Typed::Invalid(why) => Some(reject(None, why)),
         },
         WireMode::Json if line.iter().all(u8::is_ascii_whitespace) => None,
-        WireMode::Irc(_) => None,
+        WireMode::Irc(..) => None,
         WireMode::Json => match json::parse_request(&line) {
             Ok(request) if matches!(request.command, Command::Hello { .. }) => {
                 Some(reject(request.id, "already said hello".to_owned()))

@@ -8,9 +8,11 @@ pub mod chathistory;
 pub mod commands;
 pub mod message;
 pub mod multiline;
+pub mod own_changes;
 pub mod registration;
 pub mod render;
 pub mod split;
+pub mod user_modes;
 pub mod welcome;
 
 use crate::names::{Nick, RoomName};

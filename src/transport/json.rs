@@ -189,6 +189,7 @@ mod round_trips {
             (recipient(), text()).prop_map(|(to, text)| Command::Msg { to, text }),
             nick().prop_map(|nick| Command::Nick { nick }),
             room().prop_map(|room| Command::Join { room }),
+            (nick(), room()).prop_map(|(nick, room)| Command::Invite { nick, room }),
             of(room()).prop_map(|room| Command::Part { room }),
             (of(room()), of(text())).prop_map(|(room, topic)| Command::Topic { room, topic }),
             (of(room()), of(nick())).prop_map(|(room, after)| Command::Who { room, after }),
@@ -196,7 +197,11 @@ mod round_trips {
             Just(Command::Help),
             Just(Command::Ping),
             Just(Command::Pong),
-            (recipient(), of(text())).prop_map(|(target, reason)| Command::Kick { target, reason }),
+            (recipient(), of(room()), of(text())).prop_map(|(target, room, reason)| Command::Kick {
+                target,
+                room,
+                reason
+            }),
             of(text()).prop_map(|reason| Command::Quit { reason }),
             (
                 of(room()),
@@ -266,11 +271,13 @@ mod round_trips {
             of(nick()),
             text(),
             any::<bool>(),
+            of(nick()),
         )
-            .prop_map(|(id, ts, from, room, to, text, action)| Message {
+            .prop_map(|(id, ts, from, room, to, text, action, account)| Message {
                 id: MessageId(id),
                 ts,
                 from,
+                account,
                 room,
                 to,
                 text,
@@ -297,8 +304,15 @@ mod round_trips {
                 ts
             }),
             (of(request_id()), error_code(), text()).prop_map(|(id, code, message)| Event::Error { id, code, message }),
-            (room(), nick()).prop_map(|(room, nick)| Event::Joined { room, nick }),
+            (room(), nick(), of(nick())).prop_map(|(room, nick, account)| Event::Joined { room, nick, account }),
             (room(), nick()).prop_map(|(room, nick)| Event::Parted { room, nick }),
+            (room(), nick()).prop_map(|(room, by)| Event::Invited { room, by }),
+            (room(), nick(), nick(), of(text())).prop_map(|(room, nick, by, reason)| Event::Kicked {
+                room,
+                nick,
+                by,
+                reason
+            }),
             (nick(), nick()).prop_map(|(from, to)| Event::Renamed { from, to }),
             (nick(), text()).prop_map(|(nick, reason)| Event::Quit { nick, reason }),
             (room(), of(text()), of(nick())).prop_map(|(room, topic, by)| Event::Topic { room, topic, by }),

@@ -320,6 +320,7 @@ fn kick(rest: &str) -> Result<Typed, String> {
     let reason = reason.trim();
     let reason = (!reason.is_empty()).then(|| reason.to_owned());
     Ok(typed(Command::Kick {
+        room: None,
         target: recipient(target)?,
         reason,
     }))
@@ -387,8 +388,13 @@ fn write_event(out: &mut String, event: &Event, focus: Focus) {
         // Only structured clients are pinged.
         Event::Ping => {}
         Event::Error { message, .. } => push_line(out, "!! ", message),
-        Event::Joined { room, nick } => notice(out, &format!("{nick} joined {room}")),
+        Event::Joined { room, nick, .. } => notice(out, &format!("{nick} joined {room}")),
         Event::Parted { room, nick } => notice(out, &format!("{nick} left {room}")),
+        Event::Invited { room, by } => notice(out, &format!("{by} invites you to {room}: /join {room}")),
+        Event::Kicked { room, nick, by, reason } => {
+            let why = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            notice(out, &format!("{nick} was kicked out of {room} by {by}{why}"));
+        }
         Event::Renamed { from, to } => notice(out, &format!("{from} is now known as {to}")),
         Event::Quit { nick, reason } => notice(out, &format!("{nick} quit ({reason})")),
         Event::Topic {
@@ -714,6 +720,7 @@ mod tests {
             id: MessageId(1),
             ts: 0,
             from: Nick::parse("ann").unwrap(),
+            account: None,
             room: room.map(|r| RoomName::parse(r).unwrap()),
             to: to.map(|n| Nick::parse(n).unwrap()),
             text: text.to_owned(),
@@ -770,6 +777,7 @@ mod tests {
                 Event::Joined {
                     room: lobby.clone(),
                     nick: ann.clone(),
+                    account: None,
                 },
                 "-- ann joined lobby\n",
             ),
@@ -865,6 +873,7 @@ mod tests {
                     id: MessageId(1),
                     ts: 0,
                     from: ann.clone(),
+                    account: None,
                     room: None,
                     to: Some(Nick::parse("bob").unwrap()),
                     text: "psst\nthere".to_owned(),
@@ -939,6 +948,7 @@ mod tests {
             id: MessageId(1),
             ts: 0,
             from: Nick::parse("ann").unwrap(),
+            account: None,
             room: None,
             to: Some(Nick::parse("bob").unwrap()),
             text: million_newlines.clone(),

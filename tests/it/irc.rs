@@ -519,3 +519,89 @@ fn the_chat_clients_refuse_an_irc_address() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is an IRC address"), "{stderr}");
 }
+
+#[test]
+fn an_operators_kick_takes_a_user_out_of_the_channel_and_no_further() {
+    let db = crate::on_disk::Db::new();
+    let path = db.path_text();
+    let created = crate::support::run(&["account", "create", "root", "--db", &path], b"rootpassword\n");
+    assert!(created.status.success(), "{created:?}");
+    let opered = crate::support::run(&["account", "oper", "root", "--db", &path], b"");
+    assert!(opered.status.success(), "{opered:?}");
+    let (server, irc) = irc_server(&["--db", &path]);
+    let mut root = IrcClient::registered(irc, "boss");
+    root.send("OPER root rootpassword");
+    root.expect(":sockchat 381 root :You are now an IRC operator");
+    let mut ann = IrcClient::registered(irc, "ann");
+    ann.join("#rust");
+    let mut bob = IrcClient::registered(irc, "bob");
+    bob.join("#rust");
+    ann.expect(":bob!bob@sockchat JOIN #rust");
+    let mut carol = server.json("carol");
+    carol.send(json!({"id": 1, "type": "join", "room": "rust"}));
+    carol.until_type("ack");
+    ann.send("KICK #rust bob :not yours");
+    ann.expect(":sockchat 482 ann #rust :You're not channel operator");
+
+    root.send("KICK #rust bob :off topic");
+    let kick = ":root!root@sockchat KICK #rust bob :off topic";
+    bob.expect(kick);
+    ann.expect(kick);
+    let kicked = carol.until_type("kicked");
+    assert_eq!(kicked["nick"], "bob");
+    assert_eq!(kicked["by"], "root");
+    assert_eq!(kicked["reason"], "off topic");
+    // bob is still connected, and out of the channel.
+    bob.send("PRIVMSG #rust :still here?");
+    bob.expect(":sockchat 404 bob #rust :Cannot send to channel");
+    bob.send("PING alive");
+    bob.expect(":sockchat PONG sockchat alive");
+    root.send("KICK #rust bob");
+    root.expect(":sockchat 441 root bob #rust :They aren't on that channel");
+    root.send("KICK #rust nobody");
+    root.expect(":sockchat 401 root nobody :No such nick/channel");
+    root.send("KICK #nowhere ann");
+    root.expect(":sockchat 403 root #nowhere :No such channel");
+}
+
+#[test]
+fn account_tag_names_the_account_of_a_logged_in_author_live_and_in_history() {
+    let (server, irc) = irc_server(&[]);
+    let mut ann = server.json("ann");
+    ann.send(json!({"id": 1, "type": "register", "password": "correct horse"}));
+    ann.until_type("ack");
+    ann.send(json!({"id": 2, "type": "join", "room": "rust"}));
+    ann.until_type("ack");
+    let mut bob = IrcClient::connect(irc, "bob");
+    bob.send("CAP LS 302");
+    bob.send("CAP REQ :account-tag extended-join batch draft/chathistory");
+    bob.send("NICK bob");
+    bob.send("USER bob 0 * :Bob");
+    bob.send("CAP END");
+    bob.until(|l| l.contains(" 422 "));
+    bob.join("#rust");
+    let mut guest = server.json("guest");
+    guest.send(json!({"id": 1, "type": "join", "room": "rust"}));
+    bob.expect(":guest!guest@sockchat JOIN #rust * guest");
+
+    ann.send(json!({"id": 3, "type": "say", "room": "rust", "text": "signed"}));
+    bob.expect("@account=ann :ann!ann@sockchat PRIVMSG #rust :signed");
+    guest.send(json!({"id": 2, "type": "say", "room": "rust", "text": "unsigned"}));
+    bob.expect(":guest!guest@sockchat PRIVMSG #rust :unsigned");
+    let said = guest.until_type("message");
+    assert_eq!(
+        (said["text"].as_str(), said["account"].as_str()),
+        (Some("signed"), Some("ann")),
+        "{said}"
+    );
+
+    bob.send("CHATHISTORY LATEST #rust * 10");
+    bob.until(|l| l.starts_with(":sockchat BATCH +"));
+    let first = bob.next().unwrap();
+    assert!(first.contains("account=ann") && first.ends_with(":signed"), "{first}");
+    let second = bob.next().unwrap();
+    assert!(
+        !second.contains("account=") && second.ends_with(":unsigned"),
+        "{second}"
+    );
+}

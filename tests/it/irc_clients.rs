@@ -328,3 +328,14 @@ fn irssi_and_weechat_talk_through_sockchat() {
     let (_server, irc) = irc_server(&[]);
     irssi_and_weechat_converse(irc);
 }
+
+/// irssi sets `+i` on itself once welcomed (its `usermode` setting): the change is taken and shown.
+#[test]
+fn irssi_sets_its_user_mode_on_connecting_without_an_error() {
+    let (_server, irc) = irc_server(&[]);
+    let Some(alice) = IrcUser::connect(IrcProgram::Irssi, irc, "alice") else {
+        return;
+    };
+    let screen = alice.wait_for("Mode change [+i] for user alice");
+    assert!(!screen.contains("Unknown MODE flag"), "{screen}");
+}

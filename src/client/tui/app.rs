@@ -623,8 +623,18 @@ impl App {
                 ..
             } => {}
             Event::Error { id: None, message, .. } => self.notice_active(&message, true),
-            Event::Joined { room, nick } => self.joined(room, nick, out),
+            Event::Joined { room, nick, .. } => self.joined(room, nick, out),
             Event::Parted { room, nick } => self.parted(room, nick),
+            Event::Invited { room, by } => {
+                self.notice_active(&format!("{by} invites you to {room}: /join {room}"), true)
+            }
+            Event::Kicked { room, nick, by, reason } => {
+                if let Some(index) = self.find(&Kind::Room(room.clone())) {
+                    let why = reason.map(|r| format!(": {}", sanitize(&r))).unwrap_or_default();
+                    self.notice(index, &format!("{nick} was kicked out of {room} by {by}{why}"), false);
+                }
+                self.parted(room, nick);
+            }
             Event::Renamed { from, to } => self.renamed(from, to),
             Event::Quit { nick, .. } => {
                 for window in &mut self.windows {

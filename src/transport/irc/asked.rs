@@ -47,6 +47,12 @@ pub fn quiet_id(line: &Message) -> RequestId {
     encode(line, &[(QUIET_TAG, None)])
 }
 
+/// The id for a line owed `reply`, whose refusal is not told (the second page of a CHATHISTORY
+/// AROUND, whose first page's refusal says it all).
+pub fn quiet_reply_id(line: &Message, reply: &str) -> RequestId {
+    encode(line, &[(REPLY_TAG, Some(reply)), (QUIET_TAG, None)])
+}
+
 /// Between a line and a last parameter that a line cannot hold (a multiline batch's text, with its
 /// line breaks), which then follows it whole.
 const TEXT_SEPARATOR: char = '\0';

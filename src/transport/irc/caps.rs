@@ -23,10 +23,12 @@ pub enum Cap {
     Multiline,
     Chathistory,
     AwayNotify,
+    ExtendedJoin,
+    AccountTag,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 10] = [
+    pub const ALL: [Cap; 12] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -37,6 +39,8 @@ impl Cap {
         Cap::Multiline,
         Cap::Chathistory,
         Cap::AwayNotify,
+        Cap::ExtendedJoin,
+        Cap::AccountTag,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,8 @@ impl Cap {
             Cap::Multiline => "draft/multiline",
             Cap::Chathistory => "draft/chathistory",
             Cap::AwayNotify => "away-notify",
+            Cap::ExtendedJoin => "extended-join",
+            Cap::AccountTag => "account-tag",
         }
     }
 
@@ -95,6 +101,8 @@ impl Caps {
             time: self.has(Cap::ServerTime),
             msgid: self.has(Cap::MessageTags),
             multiline: self.has(Cap::Multiline) && self.has(Cap::Batch),
+            extended_join: self.has(Cap::ExtendedJoin),
+            account: self.has(Cap::AccountTag),
         }
     }
 
@@ -108,22 +116,27 @@ impl Caps {
     }
 }
 
-/// How a shared event is rendered: with `time` (server-time) and `msgid` (message-tags) tags, and
-/// a message of several lines as one draft/multiline batch (`multiline`).
+/// How a shared event is rendered: with `time` (server-time) and `msgid` (message-tags) tags, a
+/// message of several lines as one draft/multiline batch (`multiline`), and JOIN with the joiner's
+/// account and real name (`extended_join`), and messages with their author's `account` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct Rendering {
     pub time: bool,
     pub msgid: bool,
     pub multiline: bool,
+    pub extended_join: bool,
+    pub account: bool,
 }
 
 impl Rendering {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 32;
     pub const ALL: [Rendering; Rendering::COUNT] = {
         let mut all = [Rendering {
             time: false,
             msgid: false,
             multiline: false,
+            extended_join: false,
+            account: false,
         }; Rendering::COUNT];
         let mut i = 0;
         while i < Rendering::COUNT {
@@ -131,6 +144,8 @@ impl Rendering {
                 time: i & 1 != 0,
                 msgid: i & 2 != 0,
                 multiline: i & 4 != 0,
+                extended_join: i & 8 != 0,
+                account: i & 16 != 0,
             };
             i += 1;
         }
@@ -138,7 +153,11 @@ impl Rendering {
     };
 
     pub fn index(self) -> usize {
-        usize::from(self.time) | (usize::from(self.msgid) << 1) | (usize::from(self.multiline) << 2)
+        usize::from(self.time)
+            | (usize::from(self.msgid) << 1)
+            | (usize::from(self.multiline) << 2)
+            | (usize::from(self.extended_join) << 3)
+            | (usize::from(self.account) << 4)
     }
 }
 
@@ -201,13 +220,11 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag"
         );
-        assert!(
-            offered(true).ends_with(
-                " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify"
-            )
-        );
+        assert!(offered(true).ends_with(
+            " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag"
+        ));
     }
 
     #[test]
@@ -221,7 +238,9 @@ mod tests {
             Rendering {
                 time: true,
                 msgid: false,
-                multiline: false
+                multiline: false,
+                extended_join: false,
+                account: false,
             }
         );
         assert_eq!(caps.to_string(), "server-time sasl");

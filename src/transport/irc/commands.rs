@@ -3,7 +3,7 @@
 //! command for is answered by the renderer, in order with everything else, through a `ping`.
 
 use super::asked;
-use super::chathistory;
+use super::chathistory::{self, Part};
 use super::message::Message;
 use super::multiline::{self, Taken};
 use super::render::unwrap_action;
@@ -160,12 +160,16 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         "QUIT" => out.push(request(Command::Quit {
             reason: params.first().cloned().filter(|r| !r.is_empty()),
         })),
-        "KICK" if needs(2) => match Nick::parse(&params[1]) {
-            Ok(nick) => out.push(request(Command::Kick {
-                target: Recipient::Nick(nick),
-                reason: params.get(2).cloned(),
-            })),
-            Err(_) => out.push(local("401")),
+        "KICK" if needs(2) => kick(line, out),
+        // Nobody is kept out of a room, so nobody holds an invitation to list.
+        "INVITE" if params.is_empty() => out.push(local("INVITE-LIST-END")),
+        "INVITE" if needs(2) => match (Nick::parse(&params[0]), channel_name(&params[1])) {
+            (Ok(nick), Some(room)) => out.push(request(Command::Invite { nick, room })),
+            (Err(_), _) => out.push(local("401")),
+            (_, None) => out.push(Request {
+                id: Some(asked::reply_id(&Message::new("INVITE", &[&params[1]]), "403")),
+                command: Command::Ping,
+            }),
         },
         "OPER" if needs(2) => match Nick::parse(&params[0]) {
             Ok(nick) => out.push(request(Command::Login {
@@ -207,7 +211,16 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         }
         "LUSERS" => out.push(request(Command::Counts)),
         "CHATHISTORY" => match chathistory::command(line) {
-            Ok(command) => out.push(request(command)),
+            Ok(pages) => {
+                for (command, part) in pages {
+                    let id = match (part, part.name()) {
+                        (Part::Closes, Some(name)) => asked::quiet_reply_id(line, name),
+                        (_, Some(name)) => asked::reply_id(line, name),
+                        (_, None) => asked::id(line),
+                    };
+                    out.push(Request { id: Some(id), command });
+                }
+            }
             Err(failure) => out.push(local(&format!("FAILHISTORY-{failure}"))),
         },
         "AWAY" => out.push(request(Command::Away {
@@ -219,8 +232,8 @@ fn one_line(line: &Message, joined: &mut Joined, out: &mut Vec<Request>) {
         "HELP" => out.push(request(Command::Help)),
         "PASS" | "USER" => out.push(local("462")),
         "AUTHENTICATE" => out.push(local("907")),
-        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "OPER" | "MODE" | "WHOWAS" | "CAP" | "WHOIS"
-        | "ISON" | "USERHOST" => {
+        "PING" | "JOIN" | "PART" | "NICK" | "TOPIC" | "WHO" | "KICK" | "INVITE" | "OPER" | "MODE" | "WHOWAS"
+        | "CAP" | "WHOIS" | "ISON" | "USERHOST" => {
             out.push(local("461"));
         }
         _ => out.push(local("421")),
@@ -265,6 +278,35 @@ fn message(line: &Message, out: &mut Vec<Request>) {
     }
 }
 
+/// KICK #room nick[,nick...] [:reason]: each nick taken out of the room (operators only); they stay
+/// connected, as IRC's KICK does.
+fn kick(line: &Message, out: &mut Vec<Request>) {
+    let channel = &line.params[0];
+    let reason = line.params.get(2).filter(|r| !r.is_empty());
+    for target in line.params[1].split(',').filter(|t| !t.is_empty()).take(MAX_TARGETS) {
+        let mut params = vec![channel.as_str(), target];
+        params.extend(reason.map(String::as_str));
+        let one = Message::new("KICK", &params);
+        let (reply, command) = match (channel_name(channel), Nick::parse(target)) {
+            (None, _) => (Some("403"), Command::Ping),
+            (Some(_), Err(_)) => (Some("401"), Command::Ping),
+            (Some(room), Ok(nick)) => (
+                None,
+                Command::Kick {
+                    target: Recipient::Nick(nick),
+                    room: Some(room),
+                    reason: reason.cloned(),
+                },
+            ),
+        };
+        let id = match reply {
+            Some(reply) => asked::reply_id(&one, reply),
+            None => asked::id(&one),
+        };
+        out.push(Request { id: Some(id), command });
+    }
+}
+
 /// `#name` as a room, if it is one.
 fn channel_name(target: &str) -> Option<RoomName> {
     RoomName::parse(target.strip_prefix('#')?).ok()
@@ -287,21 +329,18 @@ fn each_channel(line: &Message, list: &str, out: &mut Vec<Request>, mut each: im
 /// with no mask), and `+b`/`-b` of a nick as sockchat's ban and unban; every other change is refused.
 fn mode(line: &Message, out: &mut Vec<Request>) {
     let target = &line.params[0];
-    let change = line.params.get(1).map(String::as_str);
     let local = |reply: &str, line: &Message| Request {
         id: Some(asked::reply_id(line, reply)),
         command: Command::Ping,
     };
+    // A nick's modes: the renderer answers, and the fan-out keeps what changed (`own_changes`).
     if !target.starts_with('#') {
-        let reply = match change {
-            None => "USER-MODE",
-            Some(_) => "501",
-        };
-        return out.push(local(reply, line));
+        return out.push(local("USER-MODE", line));
     }
     if channel_name(target).is_none() {
         return out.push(local("403", line));
     }
+    let change = line.params.get(1).map(String::as_str);
     let mask = line.params.get(2).map(|m| m.split('!').next().unwrap_or(m).to_owned());
     match (change, mask) {
         (None, _) => out.push(local("CHANNEL-MODE", line)),
@@ -423,7 +462,7 @@ mod tests {
             ("MODE #rust", vec![local("CHANNEL-MODE")]),
             ("MODE #rust +k key", vec![local("472")]),
             ("MODE ann", vec![local("USER-MODE")]),
-            ("MODE ann +i", vec![local("501")]),
+            ("MODE ann +i", vec![local("USER-MODE")]),
             ("USER a 0 * :b", vec![local("462")]),
             ("FROB x", vec![local("421")]),
             (

@@ -5,10 +5,12 @@ use bytes::Bytes;
 
 use super::asked::{self, Asked};
 use super::caps::{self, Cap, Caps, Rendering};
-use super::chathistory;
+use super::chathistory::{self, Part};
 use super::message::{MAX_BODY_BYTES, Message};
 use super::multiline;
+use super::own_changes;
 use super::split;
+use super::user_modes::{self, UserModes};
 use super::welcome;
 use super::{SERVER_NAME, channel, source_of};
 use crate::names::Nick;
@@ -23,8 +25,17 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
     let mut out = Lines::default();
     match event {
         Event::Message(message) => chat_message(message, rendering, None, &mut out),
-        Event::Joined { room, nick } => out.user_line(nick, "JOIN", &[&channel(room)]),
+        Event::Joined { room, nick, account } if rendering.extended_join => {
+            // The real name is the nick: sockchat keeps no other (WHOIS says the same).
+            let account = account.as_ref().map_or("*", Nick::as_str);
+            out.user_line(nick, "JOIN", &[&channel(room), account, nick.as_str()]);
+        }
+        Event::Joined { room, nick, .. } => out.user_line(nick, "JOIN", &[&channel(room)]),
         Event::Parted { room, nick } => out.user_line(nick, "PART", &[&channel(room)]),
+        Event::Kicked { room, nick, by, reason } => {
+            let reason = reason.as_deref().unwrap_or(nick.as_str());
+            out.user_line(by, "KICK", &[&channel(room), nick.as_str(), reason]);
+        }
         Event::Renamed { from, to } => out.user_line(from, "NICK", &[to.as_str()]),
         Event::Quit { nick, reason } => out.user_line(nick, "QUIT", &[reason]),
         Event::Topic { room, topic, by } => {
@@ -44,12 +55,12 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
 
 /// An event for one client as a reply to it, addressed to `me`; `None` when it is rendered as
 /// everyone sees it (`shared`).
-pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
+pub fn reply(event: &Event, (caps, modes): (Caps, UserModes), me: &Nick) -> Option<Bytes> {
     let me_str = me.as_str();
     let mut out = Lines::default();
     match event {
         Event::Welcome { server, nick, .. } => welcome::lines(nick, server, &mut out.0),
-        Event::Ack { id, message, ts } => ack(id, caps, me, (*message, *ts), &mut out),
+        Event::Ack { id, message, ts } => ack(id, (caps, modes), me, (*message, *ts), &mut out),
         Event::Error { id, code, message } => error(id.as_ref(), *code, message, me_str, &mut out),
         Event::Topic { room, topic, .. } => match topic {
             Some(text) => out.numeric("332", me_str, &[&channel(room), text]),
@@ -76,6 +87,7 @@ pub fn reply(event: &Event, caps: Caps, me: &Nick) -> Option<Bytes> {
             out.numeric("254", me_str, &[&rooms.to_string(), "channels formed"]);
             out.numeric("255", me_str, &[&format!("I have {users} clients and 0 servers")]);
         }
+        Event::Invited { room, by } => out.user_line(by, "INVITE", &[me_str, &channel(room)]),
         Event::Account { operator: true, .. } => out.numeric("381", me_str, &["You are now an IRC operator"]),
         Event::Notice { text } => out.notice(me_str, text),
         Event::Help => out.notice(me_str, "IRC commands and how they map to the chat: docs/irc.md"),
@@ -104,7 +116,10 @@ fn chat_message(message: &ChatMessage, rendering: Rendering, as_source: Option<&
         (None, None) => return,
     };
     let from = as_source.unwrap_or(&message.from);
-    let tags = tags_of(rendering, message.ts, message.id);
+    let mut tags = tags_of(rendering, message.ts, message.id);
+    if let Some(account) = message.account.as_ref().filter(|_| rendering.account) {
+        tags.push(("account".to_owned(), Some(account.as_str().to_owned())));
+    }
     let batch = rendering.multiline.then(|| format!("ml{}", message.id.0));
     privmsg_lines(from, &target, (&message.text, message.action), tags, batch, out);
 }
@@ -200,12 +215,21 @@ pub fn server_time(ts: Millis) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>, Option<Millis>), out: &mut Lines) {
+fn ack(
+    id: &RequestId,
+    (caps, modes): (Caps, UserModes),
+    me: &Nick,
+    (message, ts): (Option<MessageId>, Option<Millis>),
+    out: &mut Lines,
+) {
     let Some(asked) = asked::read(id) else {
         return;
     };
     let me_str = me.as_str();
     if let Some(reply) = &asked.reply {
+        if reply == "USER-MODE" {
+            return user_mode(&asked, modes, me, out);
+        }
         return local_reply(&asked, reply, caps, me_str, out);
     }
     match asked.command() {
@@ -229,6 +253,7 @@ fn ack(id: &RequestId, caps: Caps, me: &Nick, (message, ts): (Option<MessageId>,
                 privmsg_lines(me, target, (text, action), tags, batch, out);
             }
         }
+        "INVITE" => out.numeric("341", me_str, &[asked.param(0), asked.param(1)]),
         "AWAY" if asked.param(0).is_empty() => out.numeric("305", me_str, &["You are no longer marked as being away"]),
         "AWAY" => out.numeric("306", me_str, &["You have been marked as being away"]),
         "NAMES" => out.numeric("366", me_str, &[asked.param(0), "End of /NAMES list"]),
@@ -271,9 +296,9 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
             out.numeric("406", me, &[asked.param(0), "There was no such nickname"]);
             out.numeric("369", me, &[asked.param(0), "End of WHOWAS"]);
         }
-        "USER-MODE" => out.numeric("221", me, &["+"]),
         "CHANNEL-MODE" => out.numeric("324", me, &[asked.param(0), "+n"]),
         "BANLIST-END" => out.numeric("368", me, &[asked.param(0), "End of channel ban list"]),
+        "INVITE-LIST-END" => out.numeric("337", me, &["End of /INVITE list"]),
         "NAMES-END" => out.numeric("366", me, &[asked.param(0), "End of /NAMES list"]),
         "WHO-END" => out.numeric("315", me, &[asked.param(0), "End of /WHO list"]),
         "421" => out.numeric("421", me, &[command, "Unknown command"]),
@@ -281,6 +306,7 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
         "462" => out.numeric("462", me, &["You may not reregister"]),
         "432" => out.numeric("432", me, &[asked.param(0), "Erroneous nickname"]),
         "403" => out.numeric("403", me, &[asked.param(0), "No such channel"]),
+        "401" if command == "KICK" => out.numeric("401", me, &[asked.param(1), "No such nick/channel"]),
         "401" => out.numeric("401", me, &[asked.param(0), "No such nick/channel"]),
         "411" => out.numeric("411", me, &[&format!("No recipient given ({command})")]),
         "412" => out.numeric("412", me, &["No text to send"]),
@@ -308,13 +334,36 @@ fn local_reply(asked: &Asked, reply: &str, caps: Caps, me: &str, out: &mut Lines
     }
 }
 
+/// MODE of a nick: `502` for another's, `221` to a query of one's own, and a change as the MODE
+/// line of what it changed (nothing if nothing did), `501` if it named a mode not known.
+fn user_mode(asked: &Asked, modes: UserModes, me: &Nick, out: &mut Lines) {
+    let me_str = me.as_str();
+    if !own_changes::is_me(asked.param(0), me) {
+        return out.numeric("502", me_str, &["Can't change mode for other users"]);
+    }
+    let change = asked.param(1);
+    if change.is_empty() {
+        return out.numeric("221", me_str, &[&modes.to_string()]);
+    }
+    let applied = user_modes::apply(modes, change);
+    if !applied.changed.is_empty() {
+        out.user_line(me, "MODE", &[me_str, &applied.changed]);
+    }
+    if applied.unknown {
+        out.numeric("501", me_str, &["Unknown MODE flag"]);
+    }
+}
+
 fn cap_reply(asked: &Asked, caps: Caps, me: &str, out: &mut Lines) {
     let sub = asked.param(0).to_ascii_uppercase();
     match sub.as_str() {
         "LS" => out.server_line("CAP", &[me, "LS", &caps::offered(asked.param(1) >= "302")]),
         "LIST" => out.server_line("CAP", &[me, "LIST", &caps.to_string()]),
-        // What a client has is settled at registration: every room's rendering for it depends on it.
-        "REQ" => out.server_line("CAP", &[me, "NAK", asked.param(1)]),
+        // The fan-out applies an acknowledged request as it delivers this answer (`own_changes`).
+        "REQ" => match caps::requested(caps, asked.param(1)) {
+            Some(_) => out.server_line("CAP", &[me, "ACK", asked.param(1)]),
+            None => out.server_line("CAP", &[me, "NAK", asked.param(1)]),
+        },
         "END" => {}
         _ => out.numeric("410", me, &[asked.param(0), "Invalid CAP command"]),
     }
@@ -341,6 +390,11 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         };
         return out.server_line("FAIL", &["CHATHISTORY", code, &sub, asked.param(1), text]);
     }
+    match asked.command() {
+        "KICK" => return kick_error(&asked, code, me, out),
+        "INVITE" => return invite_error(&asked, code, me, out),
+        _ => {}
+    }
     let target = asked.param(0);
     let numeric = match (asked.command(), code) {
         ("NICK", ErrorCode::NickTaken) => Some(("433", "Nickname is already in use")),
@@ -354,7 +408,6 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
         ("PRIVMSG", ErrorCode::EmptyMessage) => Some(("412", "No text to send")),
         (_, ErrorCode::NoSuchRoom) => Some(("403", "No such channel")),
         (_, ErrorCode::NotInRoom) => Some(("442", "You're not on that channel")),
-        ("KICK", ErrorCode::NoSuchNick) => Some(("401", "No such nick/channel")),
         ("KICK", ErrorCode::NotPermitted) => Some(("482", "You're not channel operator")),
         ("OPER", _) => Some(("464", "Password incorrect")),
         _ => None,
@@ -368,17 +421,42 @@ fn error(id: Option<&RequestId>, code: ErrorCode, text: &str, me: &str, out: &mu
     }
 }
 
+/// Why a KICK was refused, as RFC 2812 3.2.8 numbers it.
+fn kick_error(asked: &Asked, code: ErrorCode, me: &str, out: &mut Lines) {
+    let (channel, nick) = (asked.param(0), asked.param(1));
+    match code {
+        ErrorCode::NoSuchNick => out.numeric("401", me, &[nick, "No such nick/channel"]),
+        ErrorCode::NoSuchRoom => out.numeric("403", me, &[channel, "No such channel"]),
+        ErrorCode::NotInRoom => out.numeric("441", me, &[nick, channel, "They aren't on that channel"]),
+        _ => out.numeric("482", me, &[channel, "You're not channel operator"]),
+    }
+}
+
+/// Why an INVITE was refused (modern.ircdocs.horse, *INVITE*).
+fn invite_error(asked: &Asked, code: ErrorCode, me: &str, out: &mut Lines) {
+    let (nick, channel) = (asked.param(0), asked.param(1));
+    match code {
+        ErrorCode::NoSuchNick => out.numeric("401", me, &[nick, "No such nick/channel"]),
+        ErrorCode::NoSuchRoom => out.numeric("403", me, &[channel, "No such channel"]),
+        ErrorCode::AlreadyInRoom => out.numeric("443", me, &[nick, channel, "is already on channel"]),
+        _ => out.numeric("442", me, &[channel, "You're not on that channel"]),
+    }
+}
+
 /// A CHATHISTORY's page, as a `chathistory` batch where the client has `batch`.
 fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &mut Lines) {
     let Some(asked) = id.and_then(asked::read).filter(|a| a.command() == "CHATHISTORY") else {
         return;
     };
-    let bound = chathistory::between_bound(&asked.line);
+    let bound = chathistory::bounds(&asked.line);
     let target = asked.param(1);
-    let batch = caps
-        .has(Cap::Batch)
-        .then(|| format!("h{}", messages.first().map_or(0, |m| m.id.0)));
-    if let Some(batch) = &batch {
+    let part = Part::named(asked.reply.as_deref());
+    // The two pages of an AROUND are one batch, named by its reference.
+    let batch = caps.has(Cap::Batch).then(|| match part {
+        Part::Whole => format!("h{}", messages.first().map_or(0, |m| m.id.0)),
+        Part::Opens | Part::Closes => format!("ha{}", asked.param(2).trim_start_matches("msgid=")),
+    });
+    if let Some(batch) = batch.as_ref().filter(|_| part != Part::Closes) {
         out.server_line("BATCH", &[&format!("+{batch}"), "chathistory", target]);
     }
     let rendering = Rendering {
@@ -398,9 +476,16 @@ fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &m
             out.push(line);
         }
     }
-    if let Some(batch) = &batch {
+    let closes = part == Part::Closes || !around_goes_on(&asked);
+    if let Some(batch) = batch.as_ref().filter(|_| closes) {
         out.server_line("BATCH", &[&format!("-{batch}")]);
     }
+}
+
+/// Whether a page that opens an AROUND's batch has a second page to close it (a limit of one asks
+/// for the first page only).
+fn around_goes_on(asked: &Asked) -> bool {
+    Part::named(asked.reply.as_deref()) == Part::Opens && asked.param(3).parse::<usize>().is_ok_and(|limit| limit > 1)
 }
 
 /// WHOIS, ISON and USERHOST, answered from the users found.
@@ -489,8 +574,8 @@ pub fn written(message: &Message) -> String {
     let numeric = command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit());
     let text = matches!(
         command,
-        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL"
-    ) || (numeric && !matches!(command, "004" | "221" | "324"));
+        "PRIVMSG" | "NOTICE" | "TOPIC" | "QUIT" | "ERROR" | "AWAY" | "FAIL" | "KICK"
+    ) || (numeric && !matches!(command, "004" | "221" | "324" | "341"));
     if text {
         message.to_line_with_trailing()
     } else {
@@ -563,6 +648,7 @@ mod tests {
             id: MessageId(7),
             ts: 1_764_000_000_123,
             from: nick("bob"),
+            account: None,
             room: Some(room("rust")),
             to: None,
             text: text.to_owned(),
@@ -580,7 +666,11 @@ mod tests {
         let tagged = Rendering {
             time: true,
             msgid: true,
-            multiline: false,
+            ..Rendering::default()
+        };
+        let extended = Rendering {
+            extended_join: true,
+            ..Rendering::default()
         };
         let batched = Rendering {
             multiline: true,
@@ -607,9 +697,28 @@ mod tests {
                 Event::Joined {
                     room: room("rust"),
                     nick: nick("ann"),
+                    account: None,
                 },
                 plain,
                 ":ann!ann@sockchat JOIN #rust\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                    account: None,
+                },
+                extended,
+                ":ann!ann@sockchat JOIN #rust * ann\r\n",
+            ),
+            (
+                Event::Joined {
+                    room: room("rust"),
+                    nick: nick("ann"),
+                    account: Some(nick("ann")),
+                },
+                extended,
+                ":ann!ann@sockchat JOIN #rust ann ann\r\n",
             ),
             (
                 Event::Renamed {
@@ -766,10 +875,13 @@ mod tests {
             ),
         ];
         for (event, caps, want) in cases {
-            let got = reply(&event, caps, &ann).map(text);
+            let got = reply(&event, (caps, UserModes::default()), &ann).map(text);
             assert_eq!(got.as_deref(), Some(want), "{event:?}");
         }
-        assert_eq!(reply(&said("hi", false), Caps::default(), &ann), None);
+        assert_eq!(
+            reply(&said("hi", false), (Caps::default(), UserModes::default()), &ann),
+            None
+        );
     }
 
     proptest::proptest! {

@@ -37,6 +37,7 @@ pub(crate) fn said(from: &str, in_room: &str, text: &str) -> Msg {
         id: MessageId(1),
         ts: NOW,
         from: nick(from),
+        account: None,
         room: Some(room(in_room)),
         to: None,
         text: text.into(),
@@ -48,6 +49,7 @@ pub(crate) fn joined(in_room: &str, who: &str) -> Msg {
     Msg::Server(Event::Joined {
         room: room(in_room),
         nick: nick(who),
+        account: None,
     })
 }
 
@@ -258,6 +260,7 @@ fn presence_is_folded_and_members_tracked() {
             Msg::Server(Event::Joined {
                 room: room("lobby"),
                 nick: nick(who),
+                account: None,
             }),
             NOW,
         );

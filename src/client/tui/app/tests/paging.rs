@@ -12,6 +12,7 @@ fn stored(id: u64, in_room: &str) -> Message {
         id: MessageId(id),
         ts: NOW,
         from: nick("bob"),
+        account: None,
         room: Some(room(in_room)),
         to: None,
         text: format!("m{id}"),
