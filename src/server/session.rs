@@ -49,14 +49,20 @@ pub async fn register(
     published: &Arc<Published>,
 ) -> Option<Registered> {
     let conn = arrival.conn;
+    let (outbox, link) = new_link(mode, max_queued, published);
+    hub.send(HubMessage::Connect { arrival, link }).await.ok()?;
+    Some(Registered { conn, mode, outbox })
+}
+
+/// A new session's outbox, and the hub task's end of it.
+fn new_link(mode: WireMode, max_queued: usize, published: &Arc<Published>) -> (Arc<Outbox>, Link) {
     let outbox = Arc::new(Outbox::new(max_queued, published.clone()));
     let link = Link {
         outbox: outbox.clone(),
         mode,
         nick: None,
     };
-    hub.send(HubMessage::Connect { arrival, link }).await.ok()?;
-    Some(Registered { conn, mode, outbox })
+    (outbox, link)
 }
 
 /// What became of an arrival that chooses its own nick again if it is refused.
@@ -75,12 +81,7 @@ pub async fn register_choosing(
     published: &Arc<Published>,
 ) -> Option<Chosen> {
     let conn = arrival.conn;
-    let outbox = Arc::new(Outbox::new(max_queued, published.clone()));
-    let link = Link {
-        outbox: outbox.clone(),
-        mode,
-        nick: None,
-    };
+    let (outbox, link) = new_link(mode, max_queued, published);
     let (answer, answered) = tokio::sync::oneshot::channel();
     hub.send(HubMessage::Choosing { arrival, link, answer }).await.ok()?;
     match answered.await.ok()? {
