@@ -21,7 +21,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOCKCHAT = os.path.join(HERE, "..", "target", "release", "sockchat")
+# SOCKCHAT_BIN runs another build (to compare two) from the same script.
+SOCKCHAT = os.environ.get("SOCKCHAT_BIN", os.path.join(HERE, "..", "target", "release", "sockchat"))
 HELLO = b'{"type":"hello","version":1}'
 
 

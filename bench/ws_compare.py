@@ -21,7 +21,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOCKCHAT = os.path.join(HERE, "..", "target", "release", "sockchat")
+# SOCKCHAT_BIN runs another build (to compare two) from the same script.
+SOCKCHAT = os.environ.get("SOCKCHAT_BIN", os.path.join(HERE, "..", "target", "release", "sockchat"))
 NODE_SERVER = os.path.join(HERE, "peers", "node-ws", "broadcast.js")
 SCENARIOS = {
     "S1": ["-c", "100", "-s", "10", "-m", "1000", "-p", "64"],
@@ -73,11 +74,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenarios", default="S1,S3")
+    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated, of: " + ", ".join(TARGETS))
     args = parser.parse_args()
     results = {}
     for scenario in args.scenarios.split(","):
         for _ in range(args.runs):
-            for target in TARGETS:
+            for target in args.targets.split(","):
                 report = run_once(target, scenario)
                 results.setdefault((scenario, target), []).append(report)
                 print(f"{scenario} {target}: {report['deliveries_per_second'] / 1e6:.2f}M/s, "

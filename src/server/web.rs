@@ -2,8 +2,10 @@
 //! `/metrics`, and `/ws`, whose upgraded connection becomes a structured chat session over
 //! WebSocket on the same machinery as a TCP one.
 
+mod burst_buffers;
 pub mod origin;
 mod page;
+mod server_frame;
 mod socket;
 
 use std::convert::Infallible;
@@ -32,6 +34,7 @@ use super::connection::{Admitted, Shared, chat};
 use super::metrics::METRICS;
 use crate::scheme::Listener;
 use crate::transport::WireMode;
+use burst_buffers::BurstBuffers;
 use origin::OriginPolicy;
 use socket::WebSocket;
 
@@ -73,9 +76,12 @@ where
             return;
         };
         let max_frame = WireMode::Json.max_frame_bytes(shared.limits.max_message);
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(socket::config(max_frame)))
-                .await;
+        let ws = WebSocketStream::from_raw_socket(
+            BurstBuffers::new(TokioIo::new(upgraded)),
+            Role::Server,
+            Some(socket::config(max_frame)),
+        )
+        .await;
         let deadline = Instant::now() + shared.limits.handshake_timeout;
         chat(WebSocket::new(ws), admitted, shared, deadline).await;
     }

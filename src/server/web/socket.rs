@@ -21,12 +21,14 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use super::burst_buffers::BurstBuffers;
+use super::server_frame::{FRAME_HEADER_BYTES, PING, TEXT, frame_len, put_frame};
 use crate::server::reader::Source;
 use crate::server::stage::STAGE_BYTES;
 use crate::server::stream::ChatStream;
 use crate::transport::{Opening, WireMode};
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = WebSocketStream<BurstBuffers<TokioIo<Upgraded>>>;
 
 /// What a binary frame is read as: a JSON string, which is no request, so the client is answered
 /// `bad_request` with this sentence in the reason, as for any other frame that is not a request.
@@ -35,19 +37,20 @@ const BINARY_LINE: &[u8] = b"\"binary frames are not read: send each request as 
 const PONG_LINE: &[u8] = b"{\"type\":\"pong\"}\n";
 /// The server's ping event, as the session writes it.
 const PING_EVENT: &[u8] = br#"{"type":"ping"}"#;
-/// Bytes of a frame's header at most (2 + 8 for the length; the server does not mask).
-const FRAME_HEADER_BYTES: usize = 10;
-/// What tungstenite reads at a time; it holds this much for every connection, idle or not. People
-/// type short lines, and a long one is read in several reads: the cost is paid only by the sender.
-const WS_READ_CHUNK_BYTES: usize = 1024;
+/// What tungstenite keeps to read frames into, for every connection, idle or not: the bytes beneath
+/// it are read a chunk at a time by `BurstBuffers`, so this small buffer costs copies, not system
+/// calls. A frame longer than this grows it, for the sender only.
+const WS_READ_BUFFER_BYTES: usize = 128;
 
 /// The WebSocket settings for a session whose longest frame is `max_frame` bytes.
 pub fn config(max_frame: usize) -> WebSocketConfig {
     let mut config = WebSocketConfig::default();
-    config.read_buffer_size = WS_READ_CHUNK_BYTES;
-    config.write_buffer_size = STAGE_BYTES;
-    // A whole stage of frames and the largest event beside it.
-    config.max_write_buffer_size = 2 * STAGE_BYTES + max_frame + FRAME_HEADER_BYTES;
+    config.read_buffer_size = WS_READ_BUFFER_BYTES;
+    // Each frame goes straight down to `BurstBuffers`, which holds a stage of them until the flush
+    // and then lets its buffer go; tungstenite's own buffer, which never shrinks, holds a frame.
+    config.write_buffer_size = 0;
+    // While `BurstBuffers` is full: a whole stage of frames and the largest event beside it.
+    config.max_write_buffer_size = STAGE_BYTES + max_frame + FRAME_HEADER_BYTES;
     config.max_message_size = Some(max_frame);
     config.max_frame_size = Some(max_frame);
     config
@@ -185,16 +188,21 @@ impl State {
         }
     }
 
-    /// Sends one line the session wrote (without its `\n`) as a frame.
-    fn send_line(&mut self, line: Bytes) -> io::Result<()> {
-        let message = if line.as_ref() == PING_EVENT {
-            Message::Ping(Bytes::new())
-        } else {
-            self.note(&line);
-            let text = Utf8Bytes::try_from(line).map_err(|_| io::Error::other("an event that is not UTF-8"))?;
-            Message::Text(text)
-        };
-        Pin::new(&mut self.ws).start_send(message).map_err(io::Error::other)
+    /// Sends one line the session wrote (without its `\n`) as a frame, after the frames already
+    /// waiting. tungstenite writes only its own control frames (pongs, the close), each whole, so
+    /// frames never interleave.
+    fn send_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let held = self.ws.get_mut().held();
+        if line == PING_EVENT {
+            put_frame(held, PING, b"");
+            return Ok(());
+        }
+        if std::str::from_utf8(line).is_err() {
+            return Err(io::Error::other("an event that is not UTF-8"));
+        }
+        put_frame(held, TEXT, line);
+        self.note(line);
+        Ok(())
     }
 
     /// What the events written say about how the connection will end.
@@ -264,28 +272,34 @@ impl AsyncWrite for WsWriter {
     /// a line that goes on in the next write is kept until its end comes.
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let mut state = lock(&self.0)?;
+        if state.ended || state.closed {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the WebSocket is closing",
+            )));
+        }
         let mut taken = 0;
         while taken < buf.len() {
-            match Pin::new(&mut state.ws).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
-                Poll::Pending if taken == 0 => return Poll::Pending,
-                Poll::Pending => break,
-            }
             let rest = &buf[taken..];
             let Some(end) = memchr::memchr(b'\n', rest) else {
                 state.partial.extend_from_slice(rest);
                 taken = buf.len();
                 break;
             };
-            let line = if state.partial.is_empty() {
-                Bytes::copy_from_slice(&rest[..end])
+            let need = frame_len(state.partial.len() + end);
+            match state.ws.get_mut().poll_room(cx, need) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending if taken == 0 => return Poll::Pending,
+                Poll::Pending => break,
+            }
+            if state.partial.is_empty() {
+                state.send_line(&rest[..end])?;
             } else {
                 let mut whole = std::mem::take(&mut state.partial);
                 whole.extend_from_slice(&rest[..end]);
-                Bytes::from(whole)
-            };
-            state.send_line(line)?;
+                state.send_line(&whole)?;
+            }
             taken += end + 1;
         }
         Poll::Ready(Ok(taken))
