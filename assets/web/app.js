@@ -218,6 +218,25 @@ const handlers = {
     renderMembers();
   },
 
+  // An operator took someone out of a room; if it was this user, the room's window goes as on a part.
+  kicked(event) {
+    const why = event.reason ? `: ${event.reason}` : "";
+    if (event.nick.toLowerCase() === (state.nick || "").toLowerCase()) {
+      handlers.parted(event);
+      systemLine(currentWindow(), `You were taken out of #${event.room} by ${event.by}${why}`);
+      return;
+    }
+    const win = state.windows.get(roomKey(event.room));
+    if (!win) return;
+    win.members.delete(event.nick);
+    systemLine(win, `${event.nick} was taken out by ${event.by}${why}`);
+    renderMembers();
+  },
+
+  invited(event) {
+    systemLine(currentWindow(), `${event.by} invites you to #${event.room}: /join ${event.room}`);
+  },
+
   quit(event) {
     for (const win of state.windows.values()) {
       if (win.members.delete(event.nick)) systemLine(win, `${event.nick} quit (${event.reason})`);
