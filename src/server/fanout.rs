@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::Waker;
 
+use bytes::{Bytes, BytesMut};
+
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -19,6 +21,8 @@ use super::sequence::{Published, Seq};
 use crate::hub::{Addressee, Ask, Effect, Focus, Input};
 use crate::names::{ConnId, ConnMap, Nick, RoomName};
 use crate::protocol::{Event, MessageId, RequestId};
+use crate::transport::irc::caps::Cap;
+use crate::transport::irc::labeled::{self, Answer};
 use crate::transport::{Encoded, Variant, WireMode};
 
 /// Follows the session's own nick in what it is told.
@@ -38,6 +42,48 @@ pub struct Link {
     /// The nick the session's replies are addressed to (IRC's numerics): kept here from its welcome
     /// and its renames, since the replies are rendered here.
     pub nick: Option<Nick>,
+    /// The labeled answer being told (IRC's labeled-response), from the ack that opens it to the one
+    /// that closes it; boxed, as few sessions ever have one.
+    pub answer: Option<Box<Answer>>,
+}
+
+/// `bytes`, an answer to `link`'s session, as its labeled answer makes it (held back, tagged, or
+/// ended): `event` may open or close one. What others said (a message to oneself among it) is no
+/// part of the answer and goes as it is.
+fn labeled(link: &mut Link, event: &Event, bytes: Bytes, batches: &mut u64) -> Bytes {
+    let WireMode::Irc(caps, _) = link.mode else {
+        return bytes;
+    };
+    if link.answer.is_none() && !caps.has(Cap::LabeledResponse) {
+        return bytes;
+    }
+    let mark = labeled::mark(event);
+    let mut out = Vec::new();
+    if let Some(label) = mark.opens.filter(|_| caps.has(Cap::LabeledResponse)) {
+        // Never two at once (a session's lines wait for its asks), but one left open ends here.
+        out.extend(link.answer.take().map(|answer| answer.finish()));
+        *batches += 1;
+        let batch = caps.has(Cap::Batch).then(|| format!("lr{batches}"));
+        link.answer = Some(Box::new(Answer::new(&label, batch)));
+    }
+    let Some(answer) = link.answer.as_mut() else {
+        return bytes;
+    };
+    out.push(if matches!(event, Event::Message(_)) {
+        bytes
+    } else {
+        answer.take(bytes)
+    });
+    if mark.closes {
+        out.extend(link.answer.take().map(|answer| answer.finish()));
+    }
+    out.retain(|part| !part.is_empty());
+    if out.len() <= 1 {
+        return out.pop().unwrap_or_default();
+    }
+    let mut all = BytesMut::with_capacity(out.iter().map(Bytes::len).sum());
+    out.iter().for_each(|part| all.extend_from_slice(part));
+    all.freeze()
 }
 
 pub struct Fanout {
@@ -50,6 +96,8 @@ pub struct Fanout {
     limits: Limits,
     /// The session whose requests the effects being applied answer.
     requester: Option<ConnId>,
+    /// Labeled answers opened so far: each names its batch.
+    labeled_answers: u64,
     /// The newest message id delivered so far: a history page asked for now stops there, since what
     /// comes after is delivered live.
     delivered_through: Option<MessageId>,
@@ -69,6 +117,7 @@ impl Fanout {
             sessions: ConnMap::default(),
             liveness: Liveness::new(limits.ping_after, limits.ping_timeout, Instant::now()),
             requester: None,
+            labeled_answers: 0,
             rooms: HashMap::new(),
             published,
             last: Seq::default(),
@@ -172,11 +221,15 @@ impl Fanout {
         self.delivered(event);
         let mut encoded = Encoded::new(event);
         for addressee in to {
+            let answering = self.requester == Some(addressee.conn);
             let Some(link) = self.sessions.get_mut(&addressee.conn) else {
                 continue;
             };
             keep_nick(link, event);
-            let bytes = encoded.delivered(link.mode, addressee.focus, link.nick.as_ref());
+            let mut bytes = encoded.delivered(link.mode, addressee.focus, link.nick.as_ref());
+            if answering {
+                bytes = labeled(link, event, bytes, &mut self.labeled_answers);
+            }
             let was = link.mode;
             link.mode = was.after(event, link.nick.as_ref());
             let rendering_changed = Variant::of(was, addressee.focus) != Variant::of(link.mode, addressee.focus);
@@ -212,7 +265,16 @@ impl Fanout {
         let Some(followers) = self.rooms.get_mut(room) else {
             return;
         };
-        let laggards = followers.append(self.last, &mut Encoded::new(event), except);
+        // A requester telling a labeled answer reads its own part of what its request made the room
+        // see (its JOIN, PART, NICK) as part of that answer, from its outbox at the same place.
+        let answering = self.requester.filter(|&conn| {
+            except.is_none()
+                && !matches!(event, Event::Message(_))
+                && self.sessions.get(&conn).is_some_and(|link| link.answer.is_some())
+                && followers.follows(conn)
+        });
+        let mut encoded = Encoded::new(event);
+        let laggards = followers.append(self.last, &mut encoded, except.or(answering));
         let feed = followers.feed();
         if !self.feeds_to_wake.last().is_some_and(|last| Arc::ptr_eq(last, feed)) {
             self.feeds_to_wake.push(feed.clone());
@@ -224,6 +286,15 @@ impl Fanout {
                 self.limits.max_backlog
             );
             dropped.extend(self.drop_slow(conn, reason));
+        }
+        if let Some(conn) = answering
+            && let Some(link) = self.sessions.get_mut(&conn)
+        {
+            let bytes = encoded.bytes(link.mode, Focus::Current);
+            let bytes = labeled(link, event, bytes, &mut self.labeled_answers);
+            if !bytes.is_empty() {
+                self.push(conn, Item::Frame(bytes), dropped);
+            }
         }
     }
 
@@ -261,7 +332,11 @@ impl Fanout {
     /// still written.
     fn close(&mut self, conn: ConnId) {
         self.liveness.forget(conn);
-        if let Some(link) = self.sessions.remove(&conn) {
+        if let Some(mut link) = self.sessions.remove(&conn) {
+            // A labeled answer cut short by the end (QUIT) is told as far as it got.
+            if let Some(answer) = link.answer.take() {
+                let _ = link.outbox.push_answer(self.last, Item::Frame(answer.finish()));
+            }
             link.outbox.close(self.last);
             self.outboxes_to_wake.push(link.outbox);
         }

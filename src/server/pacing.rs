@@ -90,7 +90,9 @@ pub fn gather<S: Source>(
         decode(frame, &mut batch);
         let decoded = &batch[before..];
         answers += decoded.iter().map(answer_bytes).sum::<usize>();
-        let barrier = decoded.iter().any(changes_who_asks);
+        let barrier = decoded
+            .iter()
+            .any(|input| changes_who_asks(input) || answered_by_the_store(input));
         let spent = gate.as_ref().is_some_and(|g| g.bytes_spent());
         if barrier || taken >= allowed || spent || answers + HISTORY_ANSWER_BYTES > answer_room {
             break;
@@ -107,6 +109,15 @@ fn changes_who_asks(input: &Input) -> bool {
         input,
         Input::Request { request, .. }
             if matches!(request.command, Command::Login { .. } | Command::Register { .. } | Command::Unregister { .. })
+    )
+}
+
+/// Whether the request is answered by the store: the requests behind it wait for that answer, so
+/// answers come in the order asked (an IRC client's labeled answers one after another).
+fn answered_by_the_store(input: &Input) -> bool {
+    matches!(
+        input,
+        Input::Request { request, .. } if matches!(request.command, Command::History { .. } | Command::Search { .. })
     )
 }
 

@@ -6,6 +6,7 @@ pub mod asked;
 pub mod caps;
 pub mod chathistory;
 pub mod commands;
+pub mod labeled;
 pub mod message;
 pub mod multiline;
 pub mod own_changes;

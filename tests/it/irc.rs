@@ -605,3 +605,90 @@ fn account_tag_names_the_account_of_a_logged_in_author_live_and_in_history() {
         "{second}"
     );
 }
+
+/// Connects with the capabilities asked for, registered as `nick`.
+fn with_caps(addr: SocketAddr, nick: &str, caps: &str) -> IrcClient {
+    let mut client = IrcClient::connect(addr, nick);
+    client.send("CAP LS 302");
+    client.send(&format!("CAP REQ :{caps}"));
+    client.send(&format!("NICK {nick}"));
+    client.send(&format!("USER {nick} 0 * :{nick}"));
+    client.send("CAP END");
+    client.until(|l| l.contains(" 422 "));
+    client
+}
+
+#[test]
+fn a_labeled_lines_answer_is_labeled_batched_or_acknowledged() {
+    let (_server, irc) = irc_server(&[]);
+    let caps = "echo-message batch labeled-response";
+    let mut foo = with_caps(irc, "foo", caps);
+    let mut bar = with_caps(irc, "bar", caps);
+    let mut carl = with_caps(irc, "carl", caps);
+
+    // Three echoes are one batch; the recipients see no label.
+    foo.send("@label=12345 PRIVMSG bar,carl :hi");
+    let start = foo.next().unwrap();
+    assert!(
+        start.starts_with("@label=12345 :sockchat BATCH +") && start.ends_with(" labeled-response"),
+        "{start}"
+    );
+    let batch = start.split(' ').nth(3).unwrap().trim_start_matches('+').to_owned();
+    foo.expect(&format!("@batch={batch} :foo!foo@sockchat PRIVMSG bar :hi"));
+    foo.expect(&format!("@batch={batch} :foo!foo@sockchat PRIVMSG carl :hi"));
+    foo.expect(&format!(":sockchat BATCH -{batch}"));
+    bar.expect(":foo!foo@sockchat PRIVMSG bar :hi");
+    carl.expect(":foo!foo@sockchat PRIVMSG carl :hi");
+
+    // To oneself: the message as it arrives, unlabeled, and the labeled echo.
+    foo.send("@label=self PRIVMSG foo :me");
+    let got = [foo.next().unwrap(), foo.next().unwrap()];
+    assert_eq!(
+        got.iter()
+            .filter(|l| l.starts_with("@label=self :foo!foo@sockchat PRIVMSG foo :me"))
+            .count(),
+        1,
+        "{got:?}"
+    );
+    assert!(got.contains(&":foo!foo@sockchat PRIVMSG foo :me".to_owned()), "{got:?}");
+
+    // A history page nests in the labeled batch.
+    foo.join("#rust");
+    foo.send("PRIVMSG #rust :kept");
+    foo.expect(":foo!foo@sockchat PRIVMSG #rust :kept");
+    foo.send("CAP REQ draft/chathistory");
+    foo.expect(":sockchat CAP foo ACK draft/chathistory");
+    foo.send("@label=h CHATHISTORY LATEST #rust * 10");
+    let start = foo.next().unwrap();
+    assert!(start.starts_with("@label=h :sockchat BATCH +"), "{start}");
+    let outer = start.split(' ').nth(3).unwrap().trim_start_matches('+').to_owned();
+    let inner = foo.next().unwrap();
+    assert!(
+        inner.starts_with(&format!("@batch={outer} :sockchat BATCH +")) && inner.ends_with(" chathistory #rust"),
+        "{inner}"
+    );
+    assert!(foo.next().unwrap().ends_with(":foo!foo@sockchat PRIVMSG #rust :kept"));
+    assert!(
+        foo.next()
+            .unwrap()
+            .starts_with(&format!("@batch={outer} :sockchat BATCH -"))
+    );
+    foo.expect(&format!(":sockchat BATCH -{outer}"));
+    // Lines read together are answered in turn, each with its own label.
+    foo.stream
+        .write_all(b"@label=h2 CHATHISTORY LATEST #rust * 10\r\n@label=p2 PING x\r\n")
+        .unwrap();
+    assert!(foo.next().unwrap().starts_with("@label=h2 :sockchat BATCH +"));
+    foo.until(|l| l.starts_with(":sockchat BATCH -lr"));
+    foo.expect("@label=p2 :sockchat PONG sockchat x");
+
+    // Others' messages meanwhile are no part of an answer; an unlabeled line gets no label.
+    bar.send("JOIN #rust");
+    foo.until(|l| l == ":bar!bar@sockchat JOIN #rust");
+    foo.send("PING plain");
+    foo.expect(":sockchat PONG sockchat plain");
+
+    // The answer of a QUIT is told as far as it got.
+    carl.send("@label=q QUIT :bye");
+    carl.expect("@label=q ERROR :Closing link: bye");
+}

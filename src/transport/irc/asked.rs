@@ -11,6 +11,12 @@ const REPLY_TAG: &str = "reply";
 /// The tag of an id whose refusal is not told (the parts of `JOIN 0`, which may name rooms the
 /// client has left already).
 const QUIET_TAG: &str = "quiet";
+/// The tag of the request that opens a labeled line's answer (labeled-response), with the label.
+const LABEL_TAG: &str = "label";
+/// The tag of the last request a labeled line made: its answer closes the labeled answer.
+const LABEL_END_TAG: &str = "label-end";
+/// The reply owed for the request that opens a labeled answer: none of its own.
+const LABEL_REPLY: &str = "LABEL";
 
 /// What an id says about the line that asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +26,10 @@ pub struct Asked {
     pub reply: Option<String>,
     /// Refusals of it are not told.
     pub quiet: bool,
+    /// The label of the labeled answer this request opens.
+    pub label: Option<String>,
+    /// Its answer closes a labeled answer.
+    pub ends_label: bool,
 }
 
 impl Asked {
@@ -51,6 +61,24 @@ pub fn quiet_id(line: &Message) -> RequestId {
 /// AROUND, whose first page's refusal says it all).
 pub fn quiet_reply_id(line: &Message, reply: &str) -> RequestId {
     encode(line, &[(REPLY_TAG, Some(reply)), (QUIET_TAG, None)])
+}
+
+/// The id of the request (a `ping`) sent before a labeled line's own: its ack opens the answer.
+pub fn label_opening(line: &Message, label: &str) -> RequestId {
+    encode(line, &[(REPLY_TAG, Some(LABEL_REPLY)), (LABEL_TAG, Some(label))])
+}
+
+/// `id` marked as the last request of a labeled line, whose answer closes the labeled answer.
+pub fn ending_label(id: &RequestId) -> RequestId {
+    let Some(asked) = read(id) else {
+        return id.clone();
+    };
+    let mut tags = Vec::new();
+    tags.extend(asked.reply.as_deref().map(|reply| (REPLY_TAG, Some(reply))));
+    tags.extend(asked.quiet.then_some((QUIET_TAG, None)));
+    tags.extend(asked.label.as_deref().map(|label| (LABEL_TAG, Some(label))));
+    tags.push((LABEL_END_TAG, None));
+    encode(&asked.line, &tags)
 }
 
 /// Between a line and a last parameter that a line cannot hold (a multiline batch's text, with its
@@ -95,8 +123,16 @@ pub fn read(id: &RequestId) -> Option<Asked> {
     line.params.extend(text.map(str::to_owned));
     let reply = line.tag(REPLY_TAG).map(str::to_owned);
     let quiet = line.tag(QUIET_TAG).is_some();
+    let label = line.tag(LABEL_TAG).map(str::to_owned);
+    let ends_label = line.tags.iter().any(|(key, _)| key == LABEL_END_TAG);
     line.tags.clear();
-    Some(Asked { line, reply, quiet })
+    Some(Asked {
+        line,
+        reply,
+        quiet,
+        label,
+        ends_label,
+    })
 }
 
 #[cfg(test)]

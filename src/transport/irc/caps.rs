@@ -25,10 +25,11 @@ pub enum Cap {
     AwayNotify,
     ExtendedJoin,
     AccountTag,
+    LabeledResponse,
 }
 
 impl Cap {
-    pub const ALL: [Cap; 12] = [
+    pub const ALL: [Cap; 13] = [
         Cap::CapNotify,
         Cap::ServerTime,
         Cap::MessageTags,
@@ -41,6 +42,7 @@ impl Cap {
         Cap::AwayNotify,
         Cap::ExtendedJoin,
         Cap::AccountTag,
+        Cap::LabeledResponse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +59,7 @@ impl Cap {
             Cap::AwayNotify => "away-notify",
             Cap::ExtendedJoin => "extended-join",
             Cap::AccountTag => "account-tag",
+            Cap::LabeledResponse => "labeled-response",
         }
     }
 
@@ -220,10 +223,10 @@ mod tests {
     fn ls_lists_values_only_from_302() {
         assert_eq!(
             offered(false),
-            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag"
+            "cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag labeled-response"
         );
         assert!(offered(true).ends_with(
-            " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag"
+            " sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag labeled-response"
         ));
     }
 

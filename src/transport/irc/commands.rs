@@ -4,6 +4,7 @@
 
 use super::asked;
 use super::chathistory::{self, Part};
+use super::labeled;
 use super::message::Message;
 use super::multiline::{self, Taken};
 use super::render::unwrap_action;
@@ -41,10 +42,44 @@ pub struct State {
     joined: Joined,
     /// A draft/multiline batch being read (boxed: most sessions never open one).
     batch: Option<Box<multiline::Batch>>,
+    /// The label of the line that opened the batch being read: its answer is the whole batch's.
+    batch_label: Option<String>,
 }
 
-/// The requests one line makes, appended to `out`.
+/// The requests one line makes, appended to `out`. A labeled line's (labeled-response) go between a
+/// `ping` whose ack opens its answer and a last request marked as closing it.
 pub fn requests(line: &Message, state: &mut State, out: &mut Vec<Request>) {
+    let was_reading = state.batch.is_some();
+    let mut label = labeled::label_of(line).map(str::to_owned);
+    let ends_batch = was_reading && line.command == "BATCH" && line.params.first().is_some_and(|p| p.starts_with('-'));
+    if ends_batch {
+        label = label.or(state.batch_label.take());
+    }
+    let opening = out.len();
+    if let Some(label) = &label {
+        out.push(Request {
+            id: Some(asked::label_opening(line, label)),
+            command: Command::Ping,
+        });
+    }
+    unlabeled(line, state, out);
+    if !was_reading && state.batch.is_some() {
+        // A multiline batch is answered when it ends, as one message.
+        state.batch_label = label;
+        out.truncate(opening);
+        return;
+    }
+    let (Some(_), Some(last)) = (&label, out.last_mut()) else {
+        return;
+    };
+    let id = match &last.id {
+        Some(id) => asked::ending_label(id),
+        None => asked::ending_label(&asked::id(line)),
+    };
+    last.id = Some(id);
+}
+
+fn unlabeled(line: &Message, state: &mut State, out: &mut Vec<Request>) {
     let local = |line: &Message, reply: &str| Request {
         id: Some(asked::reply_id(line, reply)),
         command: Command::Ping,

@@ -18,7 +18,10 @@ pub fn after(caps: Caps, modes: UserModes, event: &Event, me: &Nick) -> Option<(
     let RequestId::Text(text) = id else {
         return None;
     };
-    if !(text.starts_with("@reply=CAP ") || text.starts_with("@reply=USER-MODE ")) {
+    if !["@reply=CAP ", "@reply=CAP;", "@reply=USER-MODE ", "@reply=USER-MODE;"]
+        .iter()
+        .any(|prefix| text.starts_with(prefix))
+    {
         return None;
     }
     let asked = asked::read(id)?;

@@ -266,7 +266,7 @@ mod tests {
                 &["CAP LS 302", "NICK ann", "USER ann 0 * :Ann"],
                 Step::Continue,
                 &[
-                    ":sockchat CAP * LS :cap-notify server-time message-tags echo-message multi-prefix sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag",
+                    ":sockchat CAP * LS :cap-notify server-time message-tags echo-message multi-prefix sasl=PLAIN batch draft/multiline=max-bytes=4096,max-lines=64 draft/chathistory away-notify extended-join account-tag labeled-response",
                 ],
             ),
             (
@@ -279,7 +279,7 @@ mod tests {
                 ],
                 Step::Ready,
                 &[
-                    ":sockchat CAP * LS :cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag",
+                    ":sockchat CAP * LS :cap-notify server-time message-tags echo-message multi-prefix sasl batch draft/multiline draft/chathistory away-notify extended-join account-tag labeled-response",
                     ":sockchat CAP ann NAK :server-time bogus",
                 ],
             ),
