@@ -152,11 +152,16 @@ impl<'a> Encoded<'a> {
         self.variant(Variant::of(mode, focus))
     }
 
-    /// The bytes for one recipient of a delivered event: for IRC, addressed to `nick` where the
-    /// event is a reply (a numeric), and then made for it alone.
-    pub fn delivered(&mut self, mode: WireMode, focus: Focus, nick: Option<&Nick>) -> Bytes {
+    /// The bytes for one recipient of a delivered event: for IRC, addressed to `nick` (logged in to
+    /// `account`) where the event is a reply (a numeric), and then made for it alone.
+    pub fn delivered(
+        &mut self,
+        mode: WireMode,
+        focus: Focus,
+        (nick, account): (Option<&Nick>, Option<&Nick>),
+    ) -> Bytes {
         if let (WireMode::Irc(caps, modes), Some(nick)) = (mode, nick)
-            && let Some(reply) = irc::render::reply(self.event, (caps, modes), nick)
+            && let Some(reply) = irc::render::reply(self.event, (caps, modes), nick, account)
         {
             return reply;
         }

@@ -43,7 +43,7 @@ fuzz_target!(|bytes: &[u8]| {
                     message: "no".to_owned(),
                 },
             ] {
-                let _ = render::reply(&event, (Caps::default(), UserModes::default()), &me);
+                let _ = render::reply(&event, (Caps::default(), UserModes::default()), &me, None);
                 let _ = own_changes::after(Caps::default(), UserModes::default(), &event, &me);
             }
         }

@@ -25,9 +25,10 @@ use crate::transport::irc::caps::Cap;
 use crate::transport::irc::labeled::{self, Answer};
 use crate::transport::{Encoded, Variant, WireMode};
 
-/// Follows the session's own nick in what it is told.
-fn keep_nick(link: &mut Link, event: &Event) {
+/// Follows the session's own nick and account in what it is told.
+fn keep_identity(link: &mut Link, event: &Event) {
     match event {
+        Event::Account { account, .. } => link.account.clone_from(account),
         Event::Welcome { nick, .. } => link.nick = Some(nick.clone()),
         Event::Renamed { from, to } if link.nick.as_ref() == Some(from) => link.nick = Some(to.clone()),
         _ => {}
@@ -42,6 +43,8 @@ pub struct Link {
     /// The nick the session's replies are addressed to (IRC's numerics): kept here from its welcome
     /// and its renames, since the replies are rendered here.
     pub nick: Option<Nick>,
+    /// The account the session is logged in to, kept likewise: its echoes carry it (account-tag).
+    pub account: Option<Nick>,
     /// The labeled answer being told (IRC's labeled-response), from the ack that opens it to the one
     /// that closes it; boxed, as few sessions ever have one.
     pub answer: Option<Box<Answer>>,
@@ -225,8 +228,8 @@ impl Fanout {
             let Some(link) = self.sessions.get_mut(&addressee.conn) else {
                 continue;
             };
-            keep_nick(link, event);
-            let mut bytes = encoded.delivered(link.mode, addressee.focus, link.nick.as_ref());
+            keep_identity(link, event);
+            let mut bytes = encoded.delivered(link.mode, addressee.focus, (link.nick.as_ref(), link.account.as_ref()));
             if answering {
                 bytes = labeled(link, event, bytes, &mut self.labeled_answers);
             }

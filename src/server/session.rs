@@ -61,6 +61,7 @@ fn new_link(mode: WireMode, max_queued: usize, published: &Arc<Published>) -> (A
         outbox: outbox.clone(),
         mode,
         nick: None,
+        account: None,
         answer: None,
     };
     (outbox, link)

@@ -692,3 +692,21 @@ fn a_labeled_lines_answer_is_labeled_batched_or_acknowledged() {
     carl.send("@label=q QUIT :bye");
     carl.expect("@label=q ERROR :Closing link: bye");
 }
+
+#[test]
+fn the_echo_of_a_logged_in_users_message_names_its_account() {
+    let (server, irc) = irc_server(&[]);
+    let mut owner = server.json("acct");
+    owner.send(json!({"id": 1, "type": "register", "password": "correct horse"}));
+    owner.until_type("ack");
+    owner.send(json!({"id": 2, "type": "quit"}));
+    owner.until_type("bye");
+    let mut zed = with_caps(irc, "zed", "echo-message account-tag");
+    zed.join("#rust");
+    zed.send("PRIVMSG #rust :unsigned");
+    zed.expect(":zed!zed@sockchat PRIVMSG #rust :unsigned");
+    zed.send("OPER acct :correct horse");
+    zed.expect(":zed!zed@sockchat NICK acct");
+    zed.send("PRIVMSG #rust :signed");
+    zed.expect("@account=acct :acct!acct@sockchat PRIVMSG #rust :signed");
+}

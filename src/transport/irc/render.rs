@@ -53,14 +53,14 @@ pub fn shared(event: &Event, rendering: Rendering) -> Bytes {
     out.into_bytes()
 }
 
-/// An event for one client as a reply to it, addressed to `me`; `None` when it is rendered as
-/// everyone sees it (`shared`).
-pub fn reply(event: &Event, (caps, modes): (Caps, UserModes), me: &Nick) -> Option<Bytes> {
+/// An event for one client as a reply to it, addressed to `me` (logged in to `account`); `None`
+/// when it is rendered as everyone sees it (`shared`).
+pub fn reply(event: &Event, (caps, modes): (Caps, UserModes), me: &Nick, account: Option<&Nick>) -> Option<Bytes> {
     let me_str = me.as_str();
     let mut out = Lines::default();
     match event {
         Event::Welcome { server, nick, .. } => welcome::lines(nick, server, &mut out.0),
-        Event::Ack { id, message, ts } => ack(id, (caps, modes), me, (*message, *ts), &mut out),
+        Event::Ack { id, message, ts } => ack(id, (caps, modes), (me, account), (*message, *ts), &mut out),
         Event::Error { id, code, message } => error(id.as_ref(), *code, message, me_str, &mut out),
         Event::Topic { room, topic, .. } => match topic {
             Some(text) => out.numeric("332", me_str, &[&channel(room), text]),
@@ -218,7 +218,7 @@ pub fn server_time(ts: Millis) -> String {
 fn ack(
     id: &RequestId,
     (caps, modes): (Caps, UserModes),
-    me: &Nick,
+    (me, account): (&Nick, Option<&Nick>),
     (message, ts): (Option<MessageId>, Option<Millis>),
     out: &mut Lines,
 ) {
@@ -236,10 +236,13 @@ fn ack(
         "PRIVMSG" | "NOTICE" if caps.has(Cap::EchoMessage) => {
             let (target, text) = (asked.param(0), asked.param(1));
             let (action, text) = unwrap_action(text);
-            let tags = match (message, ts) {
+            let mut tags = match (message, ts) {
                 (Some(id), Some(ts)) => tags_of(caps.rendering(), ts, id),
                 _ => Vec::new(),
             };
+            if let Some(account) = account.filter(|_| caps.rendering().account) {
+                tags.push(("account".to_owned(), Some(account.as_str().to_owned())));
+            }
             if asked.command() == "NOTICE" && !text.contains('\n') {
                 out.push(Message {
                     tags,
@@ -874,12 +877,27 @@ mod tests {
                 ":sockchat 417 ann :Input line was too long\r\n",
             ),
         ];
+        let signed = Event::Ack {
+            id: id("PRIVMSG #rust :hi"),
+            message: Some(MessageId(3)),
+            ts: Some(0),
+        };
+        for (caps, want) in [
+            (echo, "@msgid=3 :ann!ann@sockchat PRIVMSG #rust :hi\r\n"),
+            (
+                echo.with(Cap::AccountTag),
+                "@msgid=3;account=ann :ann!ann@sockchat PRIVMSG #rust :hi\r\n",
+            ),
+        ] {
+            let got = reply(&signed, (caps, UserModes::default()), &ann, Some(&ann)).map(text);
+            assert_eq!(got.as_deref(), Some(want));
+        }
         for (event, caps, want) in cases {
-            let got = reply(&event, (caps, UserModes::default()), &ann).map(text);
+            let got = reply(&event, (caps, UserModes::default()), &ann, None).map(text);
             assert_eq!(got.as_deref(), Some(want), "{event:?}");
         }
         assert_eq!(
-            reply(&said("hi", false), (Caps::default(), UserModes::default()), &ann),
+            reply(&said("hi", false), (Caps::default(), UserModes::default()), &ann, None),
             None
         );
     }
