@@ -137,7 +137,8 @@ pub enum Command {
         after: Option<RoomName>,
     },
     /// A page of a room's messages (or, with `with`, of one's direct messages with a nick), oldest
-    /// first: those after `after`, or before `before`, or else the latest.
+    /// first: those after `after`, or before `before`, or stamped after `after_time` or before
+    /// `before_time`, or else the latest.
     History {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
@@ -147,6 +148,10 @@ pub enum Command {
         after: Option<MessageId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_time: Option<Millis>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before_time: Option<Millis>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
     },

@@ -107,6 +107,11 @@ pub enum PageAt {
     After(MessageId),
     /// The newest messages before this id.
     Before(MessageId),
+    /// The oldest messages stamped after this time: from the first message, in the order of ids,
+    /// stamped later than it (ids and stamps both follow the order the messages were said in).
+    AfterTime(Millis),
+    /// The newest messages before the first one stamped at or after this time.
+    BeforeTime(Millis),
 }
 
 /// A request for a page of a conversation.

@@ -3,7 +3,7 @@
 
 use super::{Ask, Done, Effects, Hub, Refusal};
 use crate::names::{ConnId, Nick, RoomName};
-use crate::protocol::{ErrorCode, Event, Message, MessageId, RequestId};
+use crate::protocol::{ErrorCode, Event, Message, MessageId, Millis, RequestId};
 use crate::store::{
     Conversation, Destination, HISTORY_PAGE_MAX, HistoryPage, PageAt, PageRequest, SEARCH_RESULTS_MAX, SearchRequest,
     StoredMessage,
@@ -58,17 +58,27 @@ impl Hub {
         conn: ConnId,
         room: Option<RoomName>,
         with: Option<Nick>,
-        (after, before): (Option<MessageId>, Option<MessageId>),
+        (after, before, after_time, before_time): (
+            Option<MessageId>,
+            Option<MessageId>,
+            Option<Millis>,
+            Option<Millis>,
+        ),
         limit: Option<usize>,
         out: &mut Effects,
     ) -> Result<Done, Refusal> {
         let limit = bounded(limit, DEFAULT_PAGE, HISTORY_PAGE_MAX, "a history page")?;
-        let at = match (after, before) {
-            (None, None) => PageAt::Latest,
-            (Some(after), None) => PageAt::After(after),
-            (None, Some(before)) => PageAt::Before(before),
-            (Some(_), Some(_)) => {
-                return Err((ErrorCode::BadRequest, "ask for after or before, not both".to_owned()));
+        let at = match (after, before, after_time, before_time) {
+            (None, None, None, None) => PageAt::Latest,
+            (Some(after), None, None, None) => PageAt::After(after),
+            (None, Some(before), None, None) => PageAt::Before(before),
+            (None, None, Some(after), None) => PageAt::AfterTime(after),
+            (None, None, None, Some(before)) => PageAt::BeforeTime(before),
+            _ => {
+                return Err((
+                    ErrorCode::BadRequest,
+                    "ask for one of after, before, after_time and before_time".to_owned(),
+                ));
             }
         };
         let conversation = match (room, with) {

@@ -26,15 +26,17 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
             "a history page holds 1 to {HISTORY_PAGE_MAX} messages"
         )));
     }
+    let at = by_id(connection, request.at)?;
     // Latest and Before walk back from the end, After walks forward; `?3` is the id to start from.
-    let (order, bound) = match request.at {
+    let (order, bound) = match at {
         PageAt::Latest => ("DESC", "?3 IS NOT NULL"),
         PageAt::After(_) => ("ASC", "id > ?3"),
         PageAt::Before(_) => ("DESC", "id < ?3"),
+        PageAt::AfterTime(_) | PageAt::BeforeTime(_) => unreachable!("`by_id` turned times into ids"),
     };
-    let at = match request.at {
-        PageAt::Latest => 0,
+    let at = match at {
         PageAt::After(id) | PageAt::Before(id) => i64::try_from(id.0).unwrap_or(i64::MAX),
+        _ => 0,
     };
     let until = request
         .until
@@ -83,6 +85,31 @@ pub fn page(connection: &Connection, request: &PageRequest) -> Result<HistoryPag
         messages.reverse();
     }
     Ok(HistoryPage { messages, more })
+}
+
+/// A place given by a time as the place in the order of ids where that time falls: before the first
+/// message stamped later (`AfterTime`) or not earlier (`BeforeTime`) than it, found through the
+/// index of stamps.
+fn by_id(connection: &Connection, at: PageAt) -> Result<PageAt, StoreError> {
+    let first_from = |sql: &str, ts: Millis| -> Result<MessageId, StoreError> {
+        let ts = i64::try_from(ts).unwrap_or(i64::MAX);
+        let id: Option<i64> = connection
+            .prepare_cached(sql)?
+            .query_row(params![ts], |row| row.get(0))
+            .optional()?;
+        Ok(MessageId(id.map_or(u64::MAX, |id| u64::try_from(id).unwrap_or(0))))
+    };
+    Ok(match at {
+        PageAt::AfterTime(ts) => {
+            let first = first_from("SELECT id FROM messages WHERE ts > ?1 ORDER BY ts, id LIMIT 1", ts)?;
+            PageAt::After(MessageId(first.0.saturating_sub(1)))
+        }
+        PageAt::BeforeTime(ts) => PageAt::Before(first_from(
+            "SELECT id FROM messages WHERE ts >= ?1 ORDER BY ts, id LIMIT 1",
+            ts,
+        )?),
+        at => at,
+    })
 }
 
 pub fn search(connection: &Connection, request: &SearchRequest) -> Result<Vec<StoredMessage>, StoreError> {

@@ -81,6 +81,8 @@ const MIGRATIONS: &[&str] = &[
                  ELSE coalesce('zzaccount' || old.from_account, '') || ' ' || coalesce('zzaccount' || old.to_account, '')
              END);
      END;",
+    // 5: messages by time, so that a history page can start at a time (IRC's CHATHISTORY timestamps).
+    "CREATE INDEX messages_by_time ON messages(ts);",
 ];
 
 /// The schema version this binary writes.

@@ -732,3 +732,39 @@ fn the_writer_counts_each_rooms_messages_as_it_appends() {
         .unwrap();
     assert_eq!(counts, vec![("lobby".to_owned(), 3), ("rust".to_owned(), 1)]);
 }
+
+#[test]
+fn pages_start_at_a_time() {
+    let store = memory();
+    // m1 to m5 stamped a second apart; a room beside it stamped in between.
+    for n in 1..=5u64 {
+        let mut lobby = said("alice", "lobby", &format!("m{n}"));
+        lobby.ts = NOW + n * 1000;
+        let mut other = said("bob", "other", "x");
+        other.ts = NOW + n * 1000 + 500;
+        store.append(vec![lobby, other]).wait().unwrap();
+    }
+    let at = |n: u64| NOW + n * 1000;
+    let cases: Vec<(PageAt, usize, Vec<&str>)> = vec![
+        (PageAt::AfterTime(at(2)), 10, vec!["m3", "m4", "m5"]),
+        (PageAt::AfterTime(at(2) - 1), 2, vec!["m2", "m3"]),
+        (PageAt::AfterTime(at(5)), 10, vec![]),
+        (PageAt::AfterTime(0), 1, vec!["m1"]),
+        (PageAt::BeforeTime(at(3)), 10, vec!["m1", "m2"]),
+        (PageAt::BeforeTime(at(3) + 1), 1, vec!["m3"]),
+        (PageAt::BeforeTime(at(1)), 10, vec![]),
+        (PageAt::BeforeTime(at(9)), 2, vec!["m4", "m5"]),
+    ];
+    for (at, limit, want) in cases {
+        let page = store
+            .page(PageRequest {
+                until: None,
+                conversation: Conversation::Room(room("lobby")),
+                at,
+                limit,
+            })
+            .wait()
+            .unwrap();
+        assert_eq!(texts(&page.messages), want, "{at:?} limit {limit}");
+    }
+}

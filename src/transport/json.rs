@@ -215,6 +215,8 @@ mod round_trips {
                     with,
                     after: after.map(MessageId),
                     before: before.map(MessageId),
+                    after_time: None,
+                    before_time: None,
                     limit,
                 }),
             (text(), of(room()), of(any::<usize>())).prop_map(|(query, room, limit)| Command::Search {

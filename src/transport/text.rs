@@ -170,6 +170,8 @@ fn history(words: &[&str]) -> Result<Typed, String> {
         with: None,
         after: None,
         before: None,
+        after_time: None,
+        before_time: None,
         limit: Some(limit),
     }))
 }

@@ -457,7 +457,7 @@ fn history(messages: &[ChatMessage], id: Option<&RequestId>, caps: Caps, out: &m
     // The two pages of an AROUND are one batch, named by its reference.
     let batch = caps.has(Cap::Batch).then(|| match part {
         Part::Whole => format!("h{}", messages.first().map_or(0, |m| m.id.0)),
-        Part::Opens | Part::Closes => format!("ha{}", asked.param(2).trim_start_matches("msgid=")),
+        Part::Opens | Part::Closes => format!("ha{}", chathistory::reference_name(asked.param(2))),
     });
     if let Some(batch) = batch.as_ref().filter(|_| part != Part::Closes) {
         out.server_line("BATCH", &[&format!("+{batch}"), "chathistory", target]);

@@ -66,6 +66,8 @@ impl App {
             with,
             after,
             before,
+            after_time: None,
+            before_time: None,
             limit: Some(limit),
         };
         let id = self.send(command, out);
