@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-/// The longest nick, in characters (all ASCII, so also bytes).
+/// The longest nick, in characters (all ASCII, so also bytes). At most 24, so that a nick is held
+/// inline (`CompactString`) and the copies the hub and every session keep cost no allocation.
 pub const MAX_NICK_CHARS: usize = 24;
 /// What a nick may hold besides ASCII letters and digits: IRC's nick punctuation (RFC 2812 2.3.1).
 pub const NICK_PUNCTUATION: &str = "-_[]\\`^{|}";
@@ -45,7 +47,7 @@ pub enum NameError {
 /// `CASEMAPPING=ascii`: `[` and `{` are different nicks), shown as the user typed it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Nick(String);
+pub struct Nick(CompactString);
 
 impl Nick {
     pub fn parse(text: &str) -> Result<Nick, NameError> {
@@ -58,7 +60,7 @@ impl Nick {
             punctuation_first: true,
         };
         rule.check(text)?;
-        Ok(Nick(text.to_owned()))
+        Ok(Nick(CompactString::new(text)))
     }
 
     /// Whether it has the shape of the nicks the server gives those who ask for none: `user` or
@@ -77,7 +79,7 @@ impl Nick {
 
     /// The form two nicks are compared by.
     pub fn key(&self) -> NickKey {
-        NickKey(self.0.to_ascii_lowercase())
+        NickKey(lowercase(&self.0))
     }
 }
 
@@ -104,19 +106,19 @@ impl TryFrom<String> for Nick {
 
 impl From<Nick> for String {
     fn from(nick: Nick) -> String {
-        nick.0
+        nick.0.into_string()
     }
 }
 
 /// A nick folded to lower case: the key under which nicks are unique.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NickKey(String);
+pub struct NickKey(CompactString);
 
 /// A room's name: 1 to 32 ASCII letters, digits, `-`, `_` or `.`, starting with a letter,
 /// stored in lower case so that `Rust` and `rust` are one room. A leading `#` is dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct RoomName(String);
+pub struct RoomName(CompactString);
 
 impl RoomName {
     pub fn parse(text: &str) -> Result<RoomName, NameError> {
@@ -130,12 +132,12 @@ impl RoomName {
             punctuation_first: false,
         };
         rule.check(text)?;
-        Ok(RoomName(text.to_ascii_lowercase()))
+        Ok(RoomName(lowercase(text)))
     }
 
     /// The room every client lands in.
     pub fn lobby() -> RoomName {
-        RoomName("lobby".to_owned())
+        RoomName(CompactString::const_new("lobby"))
     }
 
     /// Whether it has the shape of the nicks the server gives those who ask for none: `user` or
@@ -168,8 +170,15 @@ impl TryFrom<String> for RoomName {
 
 impl From<RoomName> for String {
     fn from(room: RoomName) -> String {
-        room.0
+        room.0.into_string()
     }
+}
+
+/// `text` in ASCII lower case, made in place.
+fn lowercase(text: &str) -> CompactString {
+    let mut folded = CompactString::new(text);
+    folded.make_ascii_lowercase();
+    folded
 }
 
 /// What a name may be made of: ASCII letters and digits plus some punctuation, starting with a letter
@@ -238,6 +247,16 @@ mod tests {
             let got = Nick::parse(input).map(|n| n.to_string()).map_err(|e| e.to_string());
             assert_eq!(got, want.map(str::to_owned).map_err(str::to_owned), "input {input:?}");
         }
+    }
+
+    /// The hub, the fan-out and every event keep copies of nicks: the longest one costs no allocation.
+    #[test]
+    fn the_longest_nick_and_its_key_are_held_inline() {
+        let nick = Nick::parse(&"N".repeat(MAX_NICK_CHARS)).unwrap();
+        assert!(!nick.0.is_heap_allocated());
+        assert!(!nick.key().0.is_heap_allocated());
+        assert!(!nick.clone().0.is_heap_allocated());
+        assert!(!RoomName::lobby().0.is_heap_allocated());
     }
 
     #[test]
