@@ -166,15 +166,15 @@ struct Member {
     nick: Nick,
     /// Joined rooms in join order; the last is the current room.
     rooms: Vec<RoomName>,
-    /// The account it is logged in to.
-    account: Option<AccountRef>,
+    /// The account it is logged in to; boxed, since every member is kept and most have none.
+    account: Option<Box<AccountRef>>,
     /// The operator console.
     console: bool,
     ip: Option<IpAddr>,
     secure: bool,
     replay: usize,
     /// Why it is away, while it says it is (at most `MAX_REASON_BYTES`).
-    away: Option<String>,
+    away: Option<Box<str>>,
 }
 
 /// An account as a member holds it.
@@ -329,7 +329,7 @@ impl Hub {
         let member = Member {
             nick: nick.clone(),
             rooms: Vec::new(),
-            account: account.clone(),
+            account: account.clone().map(Box::new),
             console: arrival.operator,
             ip: arrival.ip,
             secure: arrival.secure,
@@ -764,7 +764,7 @@ impl Hub {
                 rooms: member.rooms.clone(),
                 account: member.account.as_ref().map(|a| a.name.clone()),
                 operator: self.operators.contains(&c),
-                away: member.away.clone(),
+                away: member.away.as_deref().map(str::to_owned),
             })
             .collect();
         let id = self.request_id.clone();
@@ -778,10 +778,10 @@ impl Hub {
         let Some(member) = self.members.get_mut(&conn) else {
             return;
         };
-        if member.away == text {
+        if member.away.as_deref() == text.as_deref() {
             return;
         }
-        member.away.clone_from(&text);
+        member.away = text.as_deref().map(Box::from);
         let nick = member.nick.clone();
         out.deliver(Event::Away { nick, text }, self.neighbours(conn));
     }

@@ -103,7 +103,7 @@ impl Hub {
         let account = AccountRef::from(account);
         out.tell(conn, account.event());
         if let Some(member) = self.members.get_mut(&conn) {
-            member.account = Some(account);
+            member.account = Some(Box::new(account));
         }
         Done::Answered(None)
     }
@@ -125,7 +125,7 @@ impl Hub {
         }
         out.tell(conn, account.event());
         if let Some(member) = self.members.get_mut(&conn) {
-            member.account = Some(account);
+            member.account = Some(Box::new(account));
         }
         Ok(Done::Answered(None))
     }

@@ -28,7 +28,7 @@ use crate::transport::{Encoded, Variant, WireMode};
 /// Follows the session's own nick and account in what it is told.
 fn keep_identity(link: &mut Link, event: &Event) {
     match event {
-        Event::Account { account, .. } => link.account.clone_from(account),
+        Event::Account { account, .. } => link.account = account.clone().map(Box::new),
         Event::Welcome { nick, .. } => link.nick = Some(nick.clone()),
         Event::Renamed { from, to } if link.nick.as_ref() == Some(from) => link.nick = Some(to.clone()),
         _ => {}
@@ -44,7 +44,8 @@ pub struct Link {
     /// and its renames, since the replies are rendered here.
     pub nick: Option<Nick>,
     /// The account the session is logged in to, kept likewise: its echoes carry it (account-tag).
-    pub account: Option<Nick>,
+    /// Boxed, as every session has a link and most have no account.
+    pub account: Option<Box<Nick>>,
     /// The labeled answer being told (IRC's labeled-response), from the ack that opens it to the one
     /// that closes it; boxed, as few sessions ever have one.
     pub answer: Option<Box<Answer>>,
@@ -229,7 +230,11 @@ impl Fanout {
                 continue;
             };
             keep_identity(link, event);
-            let mut bytes = encoded.delivered(link.mode, addressee.focus, (link.nick.as_ref(), link.account.as_ref()));
+            let mut bytes = encoded.delivered(
+                link.mode,
+                addressee.focus,
+                (link.nick.as_ref(), link.account.as_deref()),
+            );
             if answering {
                 bytes = labeled(link, event, bytes, &mut self.labeled_answers);
             }
