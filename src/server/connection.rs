@@ -160,34 +160,43 @@ pub(super) fn chat<C: ChatStream>(
     serve_greeted(greeting, hub, pace, (_slot, _ip_slot), web)
 }
 
-pub(super) async fn serve_greeted<C: ChatStream>(
+/// Serves a connection once its greeting is done. Not an `async fn`, which would keep its arguments
+/// twice for the session's whole life.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future"
+)]
+pub(super) fn serve_greeted<C: ChatStream>(
     greeting: Pin<Box<impl Future<Output = Option<Greeted<C>>>>>,
     hub: mpsc::Sender<HubMessage>,
     pace: Arc<Pace>,
-    _held: (OwnedSemaphorePermit, Option<Box<IpSlot>>),
+    held: (OwnedSemaphorePermit, Option<Box<IpSlot>>),
     web: bool,
-) {
-    // Built in one expression so the greeting's parts are not kept beside the session that owns them.
-    let (serving, _open) = match greeting.await {
-        Some(Greeted {
-            session,
-            frames,
-            writer,
-        }) => {
-            let mode = match session.mode {
-                _ if web => Mode::WebSocket,
-                WireMode::Text => Mode::Plain,
-                WireMode::Json => Mode::Json,
-                WireMode::Irc(..) => Mode::Irc,
-            };
-            (
-                session::serve(session, frames, writer, hub, pace),
-                METRICS.session(mode),
-            )
-        }
-        None => return,
-    };
-    serving.await;
+) -> impl Future<Output = ()> {
+    async move {
+        let _held = held;
+        // Built in one expression so the greeting's parts are not kept beside the session that owns them.
+        let (serving, _open) = match greeting.await {
+            Some(Greeted {
+                session,
+                frames,
+                writer,
+            }) => {
+                let mode = match session.mode {
+                    _ if web => Mode::WebSocket,
+                    WireMode::Text => Mode::Plain,
+                    WireMode::Json => Mode::Json,
+                    WireMode::Irc(..) => Mode::Irc,
+                };
+                (
+                    session::serve(session, frames, writer, hub, pace),
+                    METRICS.session(mode),
+                )
+            }
+            None => return,
+        };
+        serving.await;
+    }
 }
 
 /// A connection whose mode is known, whose hello (if structured) was read, and that the hub knows.

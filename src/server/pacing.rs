@@ -1,7 +1,7 @@
 //! How fast a session reads: when it may read again (the hub has its last requests handled, their
 //! answers are mostly written, its flood budget allows), and how many requests it hands the hub at once.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::task::Poll;
 
@@ -33,31 +33,37 @@ pub const HISTORY_ANSWER_BYTES: usize = ANSWER_TEXT_MAX_BYTES * TEXT_EXPANSION +
 /// Waits until the session may read again: the hub has handled its last requests, their answers are
 /// mostly written, and the flood budget lets the next one in (a boxed timer, only when needed).
 /// Meanwhile a reader that holds part of the server's frame budget may not keep it past its deadline.
-pub async fn paced<S: Source>(
-    outbox: &Outbox,
-    frames: &mut FrameReader<S>,
-    gate: Option<&mut FloodGate<'_>>,
-) -> io::Result<()> {
-    poll_fn(|cx| match frames.poll_held_too_long(cx) {
-        Poll::Ready(e) => Poll::Ready(Err(e)),
-        Poll::Pending => outbox.poll_accepting_input(cx).map(Ok),
-    })
-    .await?;
-    let Some(gate) = gate else {
-        return Ok(());
-    };
-    let wait = gate.wait(Instant::now().into_std());
-    if wait.is_zero() {
-        return Ok(());
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future, which every idle session waits in"
+)]
+pub fn paced<'a, 'g: 'a, S: Source>(
+    outbox: &'a Outbox,
+    frames: &'a mut FrameReader<S>,
+    gate: Option<&'a mut FloodGate<'g>>,
+) -> impl Future<Output = io::Result<()>> + 'a {
+    async move {
+        poll_fn(|cx| match frames.poll_held_too_long(cx) {
+            Poll::Ready(e) => Poll::Ready(Err(e)),
+            Poll::Pending => outbox.poll_accepting_input(cx).map(Ok),
+        })
+        .await?;
+        let Some(gate) = gate else {
+            return Ok(());
+        };
+        let wait = gate.wait(Instant::now().into_std());
+        if wait.is_zero() {
+            return Ok(());
+        }
+        debug!(?wait, "flood control");
+        METRICS.flood_delayed(wait);
+        let mut sleep = Box::pin(tokio::time::sleep(wait));
+        poll_fn(|cx| match frames.poll_held_too_long(cx) {
+            Poll::Ready(e) => Poll::Ready(Err(e)),
+            Poll::Pending => sleep.as_mut().poll(cx).map(Ok),
+        })
+        .await
     }
-    debug!(?wait, "flood control");
-    METRICS.flood_delayed(wait);
-    let mut sleep = Box::pin(tokio::time::sleep(wait));
-    poll_fn(|cx| match frames.poll_held_too_long(cx) {
-        Poll::Ready(e) => Poll::Ready(Err(e)),
-        Poll::Pending => sleep.as_mut().poll(cx).map(Ok),
-    })
-    .await
 }
 
 /// The requests to hand the hub at once, from `first` and the frames already read behind it: at most

@@ -2,6 +2,7 @@
 //! write events at the same time until either side ends.
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,23 +134,40 @@ where
             &hub,
             pace.flood.as_ref(),
         );
-        let reason = tokio::select! {
-            reason = reading => {
-                disconnect(&hub, conn, reason.clone()).await;
-                let _ = Box::pin(tokio::time::timeout(FLUSH_GRACE, &mut writing)).await;
-                reason
-            }
-            written = &mut writing => {
-                let reason = match written {
-                    Ok(()) => "closed by the server".to_owned(),
-                    Err(e) => lost(conn, &e),
-                };
-                disconnect(&hub, conn, reason.clone()).await;
-                reason
-            }
+        let ended = tokio::select! {
+            reason = reading => Ended::Read(reason),
+            written = &mut writing => Ended::Written(written),
         };
-        info!(%conn, reason, "session ended");
+        // Boxed: what the ending keeps would otherwise be room in every idle session's future.
+        Box::pin(end(conn, ended, &hub, writing)).await;
     }
+}
+
+/// How a session's two directions ended first.
+enum Ended {
+    /// Reading, and why.
+    Read(String),
+    /// Writing: the server closed it, or the socket failed.
+    Written(io::Result<()>),
+}
+
+/// Tells the hub the session is gone; after the reader ended, what was queued gets a grace to be written.
+async fn end(
+    conn: ConnId,
+    ended: Ended,
+    hub: &mpsc::Sender<HubMessage>,
+    writing: Pin<&mut impl Future<Output = io::Result<()>>>,
+) {
+    let reason = match ended {
+        Ended::Read(reason) => {
+            disconnect(hub, conn, reason.clone()).await;
+            let _ = tokio::time::timeout(FLUSH_GRACE, writing).await;
+            reason
+        }
+        Ended::Written(Ok(())) => "closed by the server".to_owned(),
+        Ended::Written(Err(e)) => lost(conn, &e),
+    };
+    info!(%conn, reason, "session ended");
 }
 
 /// Why a connection failed, in words for the people who share its rooms; the details go to the log.

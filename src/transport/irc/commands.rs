@@ -40,10 +40,17 @@ impl Joined {
 #[derive(Debug, Default)]
 pub struct State {
     joined: Joined,
-    /// A draft/multiline batch being read (boxed: most sessions never open one).
-    batch: Option<Box<multiline::Batch>>,
-    /// The label of the line that opened the batch being read: its answer is the whole batch's.
-    batch_label: Option<String>,
+    /// A draft/multiline batch being read (boxed: most sessions never open one, and every session
+    /// keeps this state while it is idle).
+    batch: Option<Box<Reading>>,
+}
+
+/// A multiline batch being read.
+#[derive(Debug)]
+struct Reading {
+    batch: multiline::Batch,
+    /// The label of the line that opened it: its answer is the whole batch's.
+    label: Option<String>,
 }
 
 /// The requests one line makes, appended to `out`. A labeled line's (labeled-response) go between a
@@ -53,7 +60,7 @@ pub fn requests(line: &Message, state: &mut State, out: &mut Vec<Request>) {
     let mut label = labeled::label_of(line).map(str::to_owned);
     let ends_batch = was_reading && line.command == "BATCH" && line.params.first().is_some_and(|p| p.starts_with('-'));
     if ends_batch {
-        label = label.or(state.batch_label.take());
+        label = label.or(state.batch.as_mut().and_then(|reading| reading.label.take()));
     }
     let opening = out.len();
     if let Some(label) = &label {
@@ -63,9 +70,9 @@ pub fn requests(line: &Message, state: &mut State, out: &mut Vec<Request>) {
         });
     }
     unlabeled(line, state, out);
-    if !was_reading && state.batch.is_some() {
+    if let Some(reading) = state.batch.as_mut().filter(|_| !was_reading) {
         // A multiline batch is answered when it ends, as one message.
-        state.batch_label = label;
+        reading.label = label;
         out.truncate(opening);
         return;
     }
@@ -84,8 +91,8 @@ fn unlabeled(line: &Message, state: &mut State, out: &mut Vec<Request>) {
         id: Some(asked::reply_id(line, reply)),
         command: Command::Ping,
     };
-    if let Some(batch) = &mut state.batch {
-        match batch.take(line) {
+    if let Some(reading) = &mut state.batch {
+        match reading.batch.take(line) {
             Taken::Free => {}
             Taken::Held => return,
             Taken::Ended(message) => {
@@ -99,7 +106,7 @@ fn unlabeled(line: &Message, state: &mut State, out: &mut Vec<Request>) {
         }
     } else if line.command == "BATCH" {
         match multiline::opened(line) {
-            Some(batch) => state.batch = Some(Box::new(batch)),
+            Some(batch) => state.batch = Some(Box::new(Reading { batch, label: None })),
             None => out.push(local(line, "FAIL-MULTILINE_INVALID")),
         }
         return;
