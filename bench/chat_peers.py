@@ -15,11 +15,13 @@ Build first: cargo build --release
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,11 +45,14 @@ def free_port():
 def servers(sockchat_args=()):
     """name -> (how to start it, bench protocol arguments); a start function returns (process, port)."""
 
-    def sockchat(extra):
+    def sockchat(extra, scheme=""):
         def start():
             port = free_port()
-            argv = [SOCKCHAT, "serve", "--no-console", "--listen", f"127.0.0.1:{port}", *extra]
-            proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+            # A fresh working directory, so every run starts with an empty store of its own.
+            folder = tempfile.mkdtemp(prefix="sockchat-bench-")
+            argv = [SOCKCHAT, "serve", "--no-console", "--listen", f"{scheme}127.0.0.1:{port}", *extra]
+            proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL, cwd=folder)
+            proc.folder = folder
             return proc, port
         return start
 
@@ -59,6 +64,7 @@ def servers(sockchat_args=()):
     found = {
         "sockchat": (sockchat(sockchat_args), ["--proto", "structured"]),
         "sockchat-plain": (sockchat(sockchat_args), ["--proto", "plain", "--plain-ready", "welcome to sockchat"]),
+        "sockchat-irc": (sockchat(sockchat_args, "irc://"), ["--proto", "irc"]),
         "ngircd": (fixed(["ngircd", "-n", "-f", os.path.join(HERE, "peers", "ngircd.conf")], 16667), ["--proto", "irc"]),
         "inspircd": (fixed(["inspircd", "--nofork", "--runasroot", "--config=" + os.path.join(HERE, "peers", "inspircd.conf")], 16668), ["--proto", "irc"]),
         # ncat says nothing when a client is in: give it a second to accept everyone before sending.
@@ -99,6 +105,8 @@ def run_once(start, proto_args, scenario):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if hasattr(proc, "folder"):
+            shutil.rmtree(proc.folder, ignore_errors=True)
 
 
 def summary(reports):
@@ -139,7 +147,7 @@ def main():
             if name == "sockchat-plain" and scenario != "S1":
                 continue
             start, proto_args = known[name]
-            runs = args.runs if (scenario not in BIG or name == "sockchat") else args.peer_runs_big
+            runs = args.runs if (scenario not in BIG or name.startswith("sockchat")) else args.peer_runs_big
             reports = []
             for _ in range(runs):
                 report = run_once(start, proto_args, scenario)
