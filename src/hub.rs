@@ -852,6 +852,11 @@ impl Hub {
         reason: Option<String>,
         out: &mut Effects,
     ) -> Result<(), Refusal> {
+        // A room that does not exist is told before the lack of rights, as IRC's KICK orders its
+        // numerics (RFC 2812 3.2.8: 403 before 482).
+        if !self.rooms.contains_key(&room) {
+            return Err((ErrorCode::NoSuchRoom, format!("there is no room {room}")));
+        }
         if !self.operators.contains(&conn) {
             return Err((ErrorCode::NotPermitted, "only the operator may kick".to_owned()));
         }

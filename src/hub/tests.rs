@@ -896,6 +896,10 @@ fn a_kick_from_a_room_takes_the_user_out_of_it_and_leaves_them_connected() {
                 &[r#"#1 away {"type":"error","id":1,"code":"not_permitted","message":"only the operator may kick"}"#],
             ),
             (
+                request(1, Some(1), r#"{"type":"kick","target":"bob","room":"rust"}"#),
+                &[r#"#1 away {"type":"error","id":1,"code":"no_such_room","message":"there is no room rust"}"#],
+            ),
+            (
                 request(0, Some(2), r#"{"type":"kick","target":"bob","room":"rust"}"#),
                 &[r#"#0 away {"type":"error","id":2,"code":"no_such_room","message":"there is no room rust"}"#],
             ),

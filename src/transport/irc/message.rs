@@ -5,6 +5,9 @@ use std::fmt::Write as _;
 
 /// The most bytes of tags a line may carry, with the `@` and the space after them (IRCv3).
 pub const MAX_TAGS_BYTES: usize = 8191;
+/// The most bytes of tag data a client may send, without the `@` and the space: IRCv3 message-tags
+/// gives clients 4094 of the 8191 and the server the rest; more is refused with 417.
+pub const MAX_CLIENT_TAG_DATA_BYTES: usize = 4094;
 /// The most bytes of the rest of a line, without its CR LF (RFC 1459: 512 with it).
 pub const MAX_BODY_BYTES: usize = 510;
 /// The longest line a client may send: tags, body and line ending.
@@ -51,21 +54,22 @@ impl Message {
 
     /// Reads one line a client sent, without its line ending.
     pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
-        Message::parse_within(line, MAX_BODY_BYTES)
+        Message::parse_within(line, (MAX_CLIENT_TAG_DATA_BYTES, MAX_BODY_BYTES))
     }
 
     /// Reads back a line this server wrote from one it parsed: unbounded, since making the client's
     /// invalid UTF-8 into U+FFFD may have taken it past the bound the client's line was within.
     pub fn reread(line: &str) -> Result<Message, ParseError> {
-        Message::parse_within(line.as_bytes(), usize::MAX)
+        Message::parse_within(line.as_bytes(), (MAX_TAGS_BYTES, usize::MAX))
     }
 
-    fn parse_within(line: &[u8], max_body_bytes: usize) -> Result<Message, ParseError> {
+    /// Reads a line whose tag data (without `@` and space) and body are within the bounds given.
+    fn parse_within(line: &[u8], (max_tag_data_bytes, max_body_bytes): (usize, usize)) -> Result<Message, ParseError> {
         let mut rest = line;
         let mut tags = Vec::new();
         if let Some(tagged) = rest.strip_prefix(b"@") {
             let (raw, body) = split_word(tagged);
-            if raw.len() + 2 > MAX_TAGS_BYTES {
+            if raw.len() > max_tag_data_bytes || raw.len() + 2 > MAX_TAGS_BYTES {
                 return Err(ParseError::TagsTooLong);
             }
             tags = parse_tags(&String::from_utf8_lossy(raw));
@@ -313,9 +317,20 @@ mod tests {
     }
 
     #[test]
+    fn client_tag_data_of_exactly_4094_bytes_is_read() {
+        let line = format!("@+a={} PING x", "x".repeat(MAX_CLIENT_TAG_DATA_BYTES - 3));
+        let message = Message::parse(line.as_bytes()).expect("within the bound");
+        assert_eq!(
+            message.tags[0].1.as_ref().map(String::len),
+            Some(MAX_CLIENT_TAG_DATA_BYTES - 3)
+        );
+    }
+
+    #[test]
     fn lines_that_are_refused() {
         let long = format!("PRIVMSG #a :{}", "x".repeat(MAX_BODY_BYTES));
         let long_tags = format!("@a={} PING", "x".repeat(MAX_TAGS_BYTES));
+        let long_client_tags = format!("@+a={} PING", "x".repeat(MAX_CLIENT_TAG_DATA_BYTES - 2));
         let cases: &[(&str, ParseError)] = &[
             ("", ParseError::Empty),
             ("   ", ParseError::Empty),
@@ -323,6 +338,7 @@ mod tests {
             (":source", ParseError::NoCommand),
             (&long, ParseError::TooLong),
             (&long_tags, ParseError::TagsTooLong),
+            (&long_client_tags, ParseError::TagsTooLong),
             ("@ @:a", ParseError::BadCommand),
             ("@=x", ParseError::Empty),
             ("PRIV.MSG x", ParseError::BadCommand),

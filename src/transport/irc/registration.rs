@@ -92,7 +92,8 @@ impl Registration {
                 Ok(nick) => self.nick = Some(nick),
                 Err(_) => out.push(self.numeric("432", &[&params[0], "Erroneous nickname"])),
             },
-            "USER" if params.len() >= 4 => self.user = true,
+            // modern.ircdocs: an empty username or realname is rejected like a missing one.
+            "USER" if params.len() >= 4 && !params[0].is_empty() && !params[3].is_empty() => self.user = true,
             "AUTHENTICATE" if !params.is_empty() => return self.authenticate(&params[0], out),
             "PING" if !params.is_empty() => out.push(from_server("PONG", &[SERVER_NAME, &params[0]])),
             "PONG" => {}
@@ -293,6 +294,11 @@ mod tests {
                 ],
                 Step::Ready,
                 &[":sockchat CAP * ACK server-time", ":sockchat CAP ann LIST server-time"],
+            ),
+            (
+                &["NICK ann", "USER ann 0 * :"],
+                Step::Continue,
+                &[":sockchat 461 ann USER :Not enough parameters"],
             ),
             (
                 &["NICK 1abc"],
